@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs everything SoFW needs to build, test and run its demo on Debian 12,
+# and fetches the Kamailio source matching the installed kamailio package
+# (the module SDK). Idempotent: a second run changes nothing.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  # build
+  build-essential cmake pkg-config bison flex dpkg-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libre-dev nettle-dev libgtest-dev googletest
+  # HRAS runtime: Debian's Kamailio
+  kamailio kamailio-extra-modules
+  # test bed: namespaces, firewall, captures, phones, proxies, audio
+  iproute2 nftables tcpdump tshark baresip sip-tester
+  squid tinyproxy nginx sox espeak-ng procps psmisc curl
+)
+
+need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (apt-get, namespaces)" >&2; exit 1; }; }
+need_root
+
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+# deb-src entry for bookworm main, needed by apt-get source kamailio
+src_list=/etc/apt/sources.list.d/sofw-deb-src.sources
+need_update=0
+if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  cat > "$src_list" <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  need_update=1
+fi
+if [ ${#missing[@]} -gt 0 ] || [ $need_update = 1 ]; then
+  apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup.sh: installing ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Distribution services must not hold the ports tests and demo use.
+for svc in kamailio squid tinyproxy nginx; do
+  if systemctl is-enabled "$svc" >/dev/null 2>&1 || systemctl is-active "$svc" >/dev/null 2>&1; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done
+
+# Kamailio source of exactly the installed version (module SDK)
+kver=$(dpkg-query -W -f='${Version}' kamailio)
+kup=${kver%%-*}
+srcroot="$top/build/kamailio-src"
+if [ ! -f "$srcroot/.version" ] || [ "$(cat "$srcroot/.version")" != "$kver" ]; then
+  rm -rf "$srcroot"; mkdir -p "$srcroot"
+  (cd "$srcroot" && apt-get source -qq --download-only "kamailio=$kver" >/dev/null &&
+     dpkg-source -x --skip-patches kamailio_*.dsc tree >/dev/null 2>&1 ||
+     dpkg-source -x kamailio_*.dsc tree >/dev/null)
+  echo "$kver" > "$srcroot/.version"
+fi
+test -f "$srcroot/tree/src/core/sr_module.c"
+echo "setup.sh: ready (kamailio $kup, source in build/kamailio-src/tree)"

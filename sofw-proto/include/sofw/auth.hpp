@@ -1,0 +1,72 @@
+// Site authentication (docs/protocol.md "Authentication"): HRAC signs each
+// tunnel request with HMAC-SHA256 under the site secret; HRAS checks the
+// signature, the clock window and that the nonce was not seen before, and
+// proves itself back with a signature over the client's nonce. The secret
+// never crosses the wire.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace sofw {
+
+// HTTP header names used on tunnel requests/responses.
+namespace hdr {
+constexpr const char *site = "X-SoFW-Site";
+constexpr const char *session = "X-SoFW-Session";
+constexpr const char *lan = "X-SoFW-Lan";
+constexpr const char *time = "X-SoFW-Time";
+constexpr const char *nonce = "X-SoFW-Nonce";
+constexpr const char *signature = "X-SoFW-Signature";
+constexpr const char *server_signature = "X-SoFW-Server-Signature";
+} // namespace hdr
+
+struct AuthRequest {
+    std::string method;   // "GET" / "POST"
+    std::string path;     // "/sofw/v1/down"
+    std::string site;     // site name
+    std::string session;  // 32 hex chars, new per connection attempt
+    std::string lan;      // HRAC's LAN SIP address "10.0.0.2:5060"
+    uint64_t time = 0;    // unix seconds
+    std::string nonce;    // 32 hex chars, random per request
+};
+
+std::string hmac_sha256_hex(const std::string &key, const std::string &msg);
+std::string random_hex(size_t bytes); // from getrandom(); 2*bytes chars
+
+std::string canonical_request(const AuthRequest &r);
+std::string sign_request(const std::string &secret, const AuthRequest &r);
+std::string sign_server_proof(const std::string &secret, const AuthRequest &r);
+bool constant_time_equal(const std::string &a, const std::string &b);
+
+enum class AuthResult { ok, malformed, unknown_site, bad_signature, stale, replay };
+const char *auth_result_name(AuthResult r);
+
+// Remembers nonces seen within the window so a captured request cannot be
+// replayed. Bounded: entries older than the window are purged.
+class ReplayCache {
+public:
+    explicit ReplayCache(uint64_t window_s = 120) : window_(window_s) {}
+    // True if the nonce is new (and remembers it); false for a replay.
+    bool remember(const std::string &nonce, uint64_t now);
+    size_t size() const { return seen_.size(); }
+
+private:
+    void purge(uint64_t now);
+    uint64_t window_;
+    std::map<std::string, uint64_t> seen_;  // nonce -> time first seen
+};
+
+class AuthVerifier {
+public:
+    explicit AuthVerifier(uint64_t window_s = 120) : window_(window_s), replay_(window_s) {}
+    // secret == nullptr: the site is not configured.
+    AuthResult verify(const AuthRequest &r, const std::string &signature,
+                      const std::string *secret, uint64_t now);
+
+private:
+    uint64_t window_;
+    ReplayCache replay_;
+};
+
+} // namespace sofw
