@@ -59,7 +59,9 @@ private:
 
 class AuthVerifier {
 public:
-    explicit AuthVerifier(uint64_t window_s = 120) : window_(window_s), replay_(window_s) {}
+    // Nonces are kept for two windows: a request first seen at t may carry a
+    // time up to t + window and so stays fresh until t + 2 * window.
+    explicit AuthVerifier(uint64_t window_s = 120) : window_(window_s), replay_(2 * window_s) {}
     // secret == nullptr: the site is not configured.
     AuthResult verify(const AuthRequest &r, const std::string &signature,
                       const std::string *secret, uint64_t now);

@@ -57,6 +57,8 @@ public:
 
     DecodeError error() const { return err_; }
     size_t buffered() const { return buf_.size() - pos_; }
+    // Bytes held in memory, consumed ones not yet compacted away included.
+    size_t retained() const { return buf_.size(); }
 
 private:
     std::vector<uint8_t> buf_;

@@ -22,6 +22,8 @@ struct RaHeader {
     static constexpr size_t v6_size = 22;
 
     size_t encoded_size() const { return family == 6 ? v6_size : v4_size; }
+    // family is 4 or 6 and transport UDP or TCP: what decode() accepts.
+    bool valid() const;
     // Writes encoded_size() bytes to out.
     void encode(uint8_t *out) const;
     // Parses exactly len bytes; nullopt if len/family/transport are invalid.

@@ -1,0 +1,108 @@
+#include "sofw/ra_header.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace sofw {
+
+namespace {
+
+bool valid_transport(uint8_t t) {
+    return t == static_cast<uint8_t>(Transport::udp) || t == static_cast<uint8_t>(Transport::tcp);
+}
+
+size_t addr_len(uint8_t family) { return family == 6 ? 16 : 4; }
+
+// Strict decimal port: digits only, no sign or spaces, <= 65535.
+std::optional<uint16_t> parse_port(const std::string &s) {
+    if (s.empty() || s.size() > 5)
+        return std::nullopt;
+    unsigned v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (v > 65535)
+        return std::nullopt;
+    return static_cast<uint16_t>(v);
+}
+
+} // namespace
+
+bool RaHeader::valid() const {
+    return (family == 4 || family == 6) && valid_transport(static_cast<uint8_t>(transport));
+}
+
+void RaHeader::encode(uint8_t *out) const {
+    out[0] = family;
+    out[1] = static_cast<uint8_t>(transport);
+    out[2] = static_cast<uint8_t>(port >> 8);
+    out[3] = static_cast<uint8_t>(port);
+    out[4] = static_cast<uint8_t>(relay_port >> 8);
+    out[5] = static_cast<uint8_t>(relay_port);
+    std::memcpy(out + 6, addr, addr_len(family));
+}
+
+std::optional<RaHeader> RaHeader::decode(const uint8_t *in, size_t len) {
+    if (len != v4_size && len != v6_size)
+        return std::nullopt;
+    RaHeader h;
+    h.family = in[0];
+    // The family must agree with the length, or the address would be cut.
+    if ((h.family == 4 && len != v4_size) || (h.family == 6 && len != v6_size) ||
+        (h.family != 4 && h.family != 6))
+        return std::nullopt;
+    if (!valid_transport(in[1]))
+        return std::nullopt;
+    h.transport = static_cast<Transport>(in[1]);
+    h.port = static_cast<uint16_t>(in[2] << 8 | in[3]);
+    h.relay_port = static_cast<uint16_t>(in[4] << 8 | in[5]);
+    std::memcpy(h.addr, in + 6, addr_len(h.family));
+    return h;
+}
+
+std::string RaHeader::to_string() const {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, sizeof buf))
+        return "?";
+    std::string host = buf;
+    if (family == 6)
+        host = "[" + host + "]";
+    return host + ":" + std::to_string(port);
+}
+
+std::optional<RaHeader> RaHeader::parse(const std::string &hostport) {
+    RaHeader h;
+    std::string host, port;
+    if (!hostport.empty() && hostport[0] == '[') {
+        auto close = hostport.find(']');
+        if (close == std::string::npos || close + 1 >= hostport.size() || hostport[close + 1] != ':')
+            return std::nullopt;
+        host = hostport.substr(1, close - 1);
+        port = hostport.substr(close + 2);
+        h.family = 6;
+    } else {
+        auto colon = hostport.rfind(':');
+        if (colon == std::string::npos)
+            return std::nullopt;
+        host = hostport.substr(0, colon);
+        port = hostport.substr(colon + 1);
+        h.family = 4;
+    }
+    auto p = parse_port(port);
+    if (!p || inet_pton(h.family == 6 ? AF_INET6 : AF_INET, host.c_str(), h.addr) != 1)
+        return std::nullopt;
+    h.port = *p;
+    return h;
+}
+
+bool RaHeader::same_endpoint(const RaHeader &o) const {
+    // relay_port is deliberately ignored: it says which HRAC socket was
+    // used, not who the peer is. Bytes past an IPv4 address do not count.
+    return family == o.family && transport == o.transport && port == o.port &&
+           std::memcmp(addr, o.addr, addr_len(family)) == 0;
+}
+
+} // namespace sofw
