@@ -1,0 +1,83 @@
+#include "event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+
+namespace sofw::hras {
+
+int64_t now_ms()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+EventLoop::EventLoop() : epfd_(epoll_create1(EPOLL_CLOEXEC))
+{
+    if (epfd_ < 0)
+        throw std::runtime_error("epoll_create1 failed");
+}
+
+EventLoop::~EventLoop() { close(epfd_); }
+
+bool EventLoop::add(int fd, uint32_t events, FdHandler h)
+{
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return false;
+    handlers_[fd] = std::move(h);
+    return true;
+}
+
+void EventLoop::remove(int fd)
+{
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    handlers_.erase(fd);
+}
+
+void EventLoop::every(int interval_ms, Timer t)
+{
+    periodic_.push_back({interval_ms, now_ms() + interval_ms, std::move(t)});
+}
+
+void EventLoop::run_once(int max_ms)
+{
+    int64_t now = now_ms();
+    for (auto &p : periodic_)
+        max_ms = int(std::min<int64_t>(max_ms, std::max<int64_t>(0, p.next_ms - now)));
+    if (!deferred_.empty())
+        max_ms = 0;
+
+    epoll_event evs[64];
+    int n = epoll_wait(epfd_, evs, 64, max_ms);
+    for (int i = 0; i < n; i++) {
+        auto it = handlers_.find(evs[i].data.fd);
+        if (it == handlers_.end())
+            continue;
+        // A handler may remove descriptors (even its own): call a copy.
+        FdHandler h = it->second;
+        h(evs[i].events);
+    }
+    now = now_ms();
+    for (size_t i = 0; i < periodic_.size(); i++) {
+        if (periodic_[i].next_ms <= now) {
+            periodic_[i].next_ms = now + periodic_[i].interval_ms;
+            periodic_[i].fn();
+        }
+    }
+    while (!deferred_.empty()) {
+        auto work = std::move(deferred_);
+        deferred_.clear();
+        for (auto &w : work)
+            w();
+    }
+}
+
+} // namespace sofw::hras

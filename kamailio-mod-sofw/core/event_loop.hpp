@@ -1,0 +1,45 @@
+// The one event loop of the module's relay process: file descriptors via
+// epoll and coarse periodic timers. Everything in the process (HTTP tunnel,
+// loopback endpoints, keep-alives) runs from it, on one thread.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+namespace sofw::hras {
+
+class EventLoop {
+public:
+    using FdHandler = std::function<void(uint32_t events)>;
+    using Timer = std::function<void()>;
+
+    EventLoop();
+    ~EventLoop();
+    EventLoop(const EventLoop &) = delete;
+    EventLoop &operator=(const EventLoop &) = delete;
+
+    bool add(int fd, uint32_t events, FdHandler h);
+    void remove(int fd);
+    // Runs `t` every `interval_ms` (checked on each pass).
+    void every(int interval_ms, Timer t);
+    // Runs `t` after the current dispatch pass (coalesced work such as MHD_run).
+    void defer(Timer t) { deferred_.push_back(std::move(t)); }
+    // Waits at most max_ms, dispatches ready descriptors, due timers and deferred work.
+    void run_once(int max_ms);
+
+private:
+    struct Periodic {
+        int interval_ms;
+        int64_t next_ms;
+        Timer fn;
+    };
+    int epfd_;
+    std::map<int, FdHandler> handlers_;
+    std::vector<Periodic> periodic_;
+    std::vector<Timer> deferred_;
+};
+
+int64_t now_ms();  // monotonic
+
+} // namespace sofw::hras

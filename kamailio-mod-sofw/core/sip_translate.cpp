@@ -1,0 +1,322 @@
+#include "sip_translate.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <vector>
+
+namespace sofw::hras {
+namespace {
+
+bool is_lws(char c) { return c == ' ' || c == '\t'; }
+
+std::string lower(std::string_view s)
+{
+    std::string r(s);
+    std::transform(r.begin(), r.end(), r.begin(), [](unsigned char c) { return std::tolower(c); });
+    return r;
+}
+
+bool is_start_line(std::string_view line)
+{
+    if (line.rfind("SIP/2.0 ", 0) == 0)
+        return true;
+    // "METHOD SP Request-URI SP SIP/2.0"
+    auto sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos || sp1 == 0)
+        return false;
+    auto sp2 = line.find(' ', sp1 + 1);
+    return sp2 != std::string_view::npos && line.substr(sp2 + 1).rfind("SIP/2.0", 0) == 0;
+}
+
+// Splits a header value at commas that are outside quotes and <...>.
+std::vector<std::string> split_elements(std::string_view v)
+{
+    std::vector<std::string> out;
+    std::string cur;
+    bool quoted = false;
+    int angle = 0;
+    for (char c : v) {
+        if (c == '"')
+            quoted = !quoted;
+        else if (!quoted && c == '<')
+            angle++;
+        else if (!quoted && c == '>' && angle > 0)
+            angle--;
+        if (c == ',' && !quoted && angle == 0) {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    out.push_back(cur);
+    return out;
+}
+
+std::string join_elements(const std::vector<std::string> &els)
+{
+    std::string r;
+    for (size_t i = 0; i < els.size(); i++)
+        r += (i ? "," : "") + els[i];
+    return r;
+}
+
+// Locates the host[:port] of a SIP URI ("sip:user@host:port;params").
+bool uri_hostport_span(std::string_view uri, size_t &start, size_t &len)
+{
+    auto colon = uri.find(':');
+    if (colon == std::string_view::npos)
+        return false;
+    std::string scheme = lower(uri.substr(0, colon));
+    if (scheme != "sip" && scheme != "sips")
+        return false;
+    size_t p = colon + 1;
+    size_t end_user = uri.find_first_of(";?>", p);
+    size_t at = uri.find('@', p);
+    if (at != std::string_view::npos && (end_user == std::string_view::npos || at < end_user))
+        p = at + 1;
+    size_t e = p;
+    if (e < uri.size() && uri[e] == '[') {
+        e = uri.find(']', e);
+        if (e == std::string_view::npos)
+            return false;
+        e++;
+    }
+    e = uri.find_first_of(";?>", e);
+    if (e == std::string_view::npos)
+        e = uri.size();
+    start = p;
+    len = e - p;
+    return len > 0;
+}
+
+// Rewrites every <URI> in a Route/Record-Route value whose host:port is `from`.
+std::string rewrite_route_value(std::string_view value, const HostPort &from, const HostPort &to)
+{
+    std::string out(value);
+    size_t pos = 0;
+    while ((pos = out.find('<', pos)) != std::string::npos) {
+        size_t close = out.find('>', pos);
+        if (close == std::string::npos)
+            break;
+        std::string_view uri(out.data() + pos + 1, close - pos - 1);
+        size_t s, l;
+        if (uri_hostport_span(uri, s, l)) {
+            auto hp = HostPort::parse(std::string(uri.substr(s, l)));
+            if (hp && hp->matches(from)) {
+                std::string repl = to.to_string();
+                out.replace(pos + 1 + s, l, repl);
+                close = close - l + repl.size();
+            }
+        }
+        pos = close + 1;
+    }
+    return out;
+}
+
+// One Via element: " SIP/2.0/UDP host:port;param=value;..."
+struct ViaElement {
+    std::string prefix;  // up to and including the whitespace before sent-by
+    std::string sent_by;
+    std::vector<std::pair<std::string, std::string>> params;  // name (as written), value
+    std::vector<bool> has_value;
+    std::string suffix;  // trailing whitespace
+
+    static std::optional<ViaElement> parse(const std::string &el);
+    std::string str() const;
+    std::string *param(const char *name);
+};
+
+std::optional<ViaElement> ViaElement::parse(const std::string &el)
+{
+    ViaElement v;
+    size_t p = 0, slashes = 0;
+    while (p < el.size() && slashes < 2) {
+        if (el[p] == '/')
+            slashes++;
+        p++;
+    }
+    // transport token, then LWS
+    while (p < el.size() && is_lws(el[p]))
+        p++;
+    while (p < el.size() && !is_lws(el[p]) && el[p] != ';')
+        p++;
+    while (p < el.size() && is_lws(el[p]))
+        p++;
+    if (slashes < 2 || p >= el.size())
+        return std::nullopt;
+    v.prefix = el.substr(0, p);
+    size_t e = p;
+    if (el[e] == '[')
+        e = el.find(']', e);
+    if (e == std::string::npos)
+        return std::nullopt;
+    e = el.find_first_of("; \t", e);
+    if (e == std::string::npos)
+        e = el.size();
+    v.sent_by = el.substr(p, e - p);
+    // params: split at ';'
+    size_t end = el.size();
+    while (end > e && is_lws(el[end - 1]))
+        end--;
+    v.suffix = el.substr(end);
+    std::string rest = el.substr(e, end - e);
+    size_t q = 0;
+    while ((q = rest.find(';', q)) != std::string::npos) {
+        size_t n = rest.find(';', q + 1);
+        std::string item = rest.substr(q + 1, n == std::string::npos ? std::string::npos : n - q - 1);
+        auto eq = item.find('=');
+        v.params.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+        v.has_value.push_back(eq != std::string::npos);
+        q = n == std::string::npos ? rest.size() : n;
+    }
+    if (!rest.empty() && rest.find_first_not_of(" \t") != std::string::npos && rest[rest.find_first_not_of(" \t")] != ';')
+        return std::nullopt;
+    return v;
+}
+
+std::string ViaElement::str() const
+{
+    std::string r = prefix + sent_by;
+    for (size_t i = 0; i < params.size(); i++)
+        r += ";" + params[i].first + (has_value[i] ? "=" + params[i].second : "");
+    return r + suffix;
+}
+
+std::string *ViaElement::param(const char *name)
+{
+    for (size_t i = 0; i < params.size(); i++) {
+        std::string n = params[i].first;
+        n.erase(std::remove_if(n.begin(), n.end(), is_lws), n.end());
+        if (lower(n) == name && has_value[i])
+            return &params[i].second;
+    }
+    return nullptr;
+}
+
+using ViaRewrite = std::function<void(ViaElement &)>;
+
+std::string rewrite_via_value(std::string_view value, const ViaRewrite &fn)
+{
+    auto els = split_elements(value);
+    for (auto &el : els) {
+        auto v = ViaElement::parse(el);
+        if (!v)
+            continue;  // leave what we cannot read as it was
+        fn(*v);
+        el = v->str();
+    }
+    return join_elements(els);
+}
+
+struct HeaderRewriters {
+    ViaRewrite via;
+    HostPort route_from, route_to;
+};
+
+// Walks the logical headers (folded lines included) and rewrites Via, Route
+// and Record-Route values; everything else is copied byte for byte.
+std::optional<std::string> rewrite_message(std::string_view msg, const HeaderRewriters &rw)
+{
+    if (msg.find_first_not_of("\r\n \t") == std::string_view::npos)
+        return std::string(msg);
+    size_t hdr_end = msg.find("\r\n\r\n");
+    size_t body_start;
+    if (hdr_end != std::string_view::npos) {
+        body_start = hdr_end + 4;
+    } else {
+        hdr_end = msg.find("\n\n");
+        if (hdr_end == std::string_view::npos)
+            return std::nullopt;
+        body_start = hdr_end + 2;
+    }
+    std::string_view head = msg.substr(0, hdr_end);
+    std::string_view sep = msg.substr(hdr_end, body_start - hdr_end);
+
+    // Split head into physical lines, remembering each line's terminator.
+    std::vector<std::pair<std::string_view, std::string_view>> lines;
+    size_t p = 0;
+    while (p <= head.size()) {
+        size_t nl = head.find('\n', p);
+        size_t e = nl == std::string_view::npos ? head.size() : nl;
+        size_t content_end = (e > p && head[e - 1] == '\r') ? e - 1 : e;
+        lines.emplace_back(head.substr(p, content_end - p),
+                           head.substr(content_end, (nl == std::string_view::npos ? e : nl + 1) - content_end));
+        if (nl == std::string_view::npos)
+            break;
+        p = nl + 1;
+    }
+    if (lines.empty() || !is_start_line(lines[0].first))
+        return std::nullopt;
+
+    std::string out;
+    out.reserve(msg.size() + 64);
+    out.append(lines[0].first).append(lines[0].second);
+    for (size_t i = 1; i < lines.size();) {
+        // Logical header: this line plus continuation lines.
+        size_t j = i + 1;
+        while (j < lines.size() && !lines[j].first.empty() && is_lws(lines[j].first[0]))
+            j++;
+        std::string_view first = lines[i].first;
+        auto colon = first.find(':');
+        std::string name = colon == std::string_view::npos ? "" : lower(first.substr(0, colon));
+        name.erase(std::remove_if(name.begin(), name.end(), is_lws), name.end());
+        bool is_via = name == "via" || name == "v";
+        bool is_route = name == "route" || name == "record-route";
+        if (!is_via && !is_route) {
+            for (size_t k = i; k < j; k++)
+                out.append(lines[k].first).append(lines[k].second);
+        } else {
+            // Unfold: continuation lines join with their leading whitespace.
+            std::string value(first.substr(colon + 1));
+            for (size_t k = i + 1; k < j; k++)
+                value.append(" ").append(lines[k].first);
+            std::string nv = is_via ? rewrite_via_value(value, rw.via)
+                                    : rewrite_route_value(value, rw.route_from, rw.route_to);
+            out.append(first.substr(0, colon + 1)).append(nv).append(lines[j - 1].second);
+        }
+        i = j;
+    }
+    out.append(sep);
+    out.append(msg.substr(body_start));
+    return out;
+}
+
+} // namespace
+
+std::optional<std::string> translate_down(std::string_view msg, const DownTranslation &t)
+{
+    HeaderRewriters rw;
+    rw.route_from = t.kamailio;
+    rw.route_to = t.hrac;
+    rw.via = [&t](ViaElement &v) {
+        auto hp = HostPort::parse(v.sent_by);
+        if (hp && hp->matches(t.kamailio))
+            v.sent_by = t.hrac.to_string();
+        // The phone's own Via: Kamailio saw the loopback endpoint as source.
+        std::string *received = v.param("received");
+        if (received && *received == t.phone_loop.host) {
+            *received = t.phone_real.host;
+            std::string *rport = v.param("rport");
+            if (rport && *rport == std::to_string(t.phone_loop.effective_port()))
+                *rport = std::to_string(t.phone_real.effective_port());
+        }
+    };
+    return rewrite_message(msg, rw);
+}
+
+std::optional<std::string> translate_up(std::string_view msg, const UpTranslation &t)
+{
+    HeaderRewriters rw;
+    rw.route_from = t.hrac;
+    rw.route_to = t.kamailio;
+    rw.via = [&t](ViaElement &v) {
+        auto hp = HostPort::parse(v.sent_by);
+        if (hp && hp->matches(t.hrac))
+            v.sent_by = t.kamailio.to_string();
+    };
+    return rewrite_message(msg, rw);
+}
+
+} // namespace sofw::hras

@@ -1,0 +1,172 @@
+#include "site_endpoints.hpp"
+
+#include "sip_translate.hpp"
+
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace sofw::hras {
+
+SiteEndpoints::SiteEndpoints(EventLoop &loop, const SiteTable &sites, TunnelServer &tunnel, HostPort kamailio_sip,
+                             Stats &stats, int idle_timeout_s)
+    : loop_(loop), sites_(sites), tunnel_(tunnel), kamailio_(std::move(kamailio_sip)), stats_(stats),
+      idle_timeout_s_(idle_timeout_s), phones_(sites.size())
+{
+    kamailio_sa_.sin_family = AF_INET;
+    kamailio_sa_.sin_port = htons(kamailio_.effective_port());
+    if (inet_pton(AF_INET, kamailio_.host.c_str(), &kamailio_sa_.sin_addr) != 1)
+        throw std::invalid_argument("sip_socket must be an IPv4 address:port");
+    loop_.every(10000, [this] { expire_idle(); });
+}
+
+SiteEndpoints::~SiteEndpoints()
+{
+    while (!by_phone_.empty())
+        destroy(by_phone_.begin()->second.get());
+}
+
+SiteEndpoints::Endpoint *SiteEndpoints::endpoint_for(size_t site, const RaHeader &ra)
+{
+    auto key = std::make_pair(site, ra.to_string());
+    auto it = by_phone_.find(key);
+    if (it != by_phone_.end())
+        return it->second.get();
+
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    inet_pton(AF_INET, sites_.at(site).loop_addr.c_str(), &sa.sin_addr);
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &len) != 0) {
+        stats_.err("site '" + sites_.at(site).name + "': cannot open a loopback endpoint: " + strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return nullptr;
+    }
+    auto ep = std::make_unique<Endpoint>();
+    ep->site = site;
+    ep->real = ra;
+    ep->fd = fd;
+    ep->loop = HostPort{sites_.at(site).loop_addr, ntohs(sa.sin_port)};
+    Endpoint *raw = ep.get();
+    loop_.add(fd, EPOLLIN, [this, raw](uint32_t) { on_readable(raw); });
+    by_phone_.emplace(key, std::move(ep));
+    phones_[site]++;
+    stats_.info("site '" + sites_.at(site).name + "': phone " + ra.to_string() + " is " + raw->loop.to_string() +
+                " towards Kamailio");
+    tunnel_.publish(site);
+    return raw;
+}
+
+void SiteEndpoints::destroy(Endpoint *ep)
+{
+    loop_.remove(ep->fd);
+    close(ep->fd);
+    size_t site = ep->site;
+    phones_[site]--;
+    by_phone_.erase(std::make_pair(site, ep->real.to_string()));
+}
+
+void SiteEndpoints::on_frame(size_t site, const Frame &f)
+{
+    if (f.type != FrameType::sip || !f.ra) {
+        stats_.dbg("site '" + sites_.at(site).name + "': ignoring " + frame_type_name(f.type) + " frame");
+        return;
+    }
+    auto hrac = tunnel_.hrac_addr(site);
+    Endpoint *ep = hrac ? endpoint_for(site, *f.ra) : nullptr;
+    if (!ep)
+        return;
+    ep->last_used = now_ms();
+    std::string_view msg(reinterpret_cast<const char *>(f.payload.data()), f.payload.size());
+    auto out = translate_up(msg, UpTranslation{*hrac, kamailio_});
+    if (!out) {
+        stats_.add(HRAS_CNT_SIP_MALFORMED);
+        stats_.warn("site '" + sites_.at(site).name + "': dropped a malformed SIP message from " +
+                    f.ra->to_string() + " (" + std::to_string(f.payload.size()) + " bytes)");
+        return;
+    }
+    if (sendto(ep->fd, out->data(), out->size(), 0, reinterpret_cast<sockaddr *>(&kamailio_sa_),
+               sizeof kamailio_sa_) < 0) {
+        stats_.warn("site '" + sites_.at(site).name + "': cannot hand SIP to Kamailio at " + kamailio_.to_string() +
+                    ": " + strerror(errno));
+        return;
+    }
+    stats_.add(HRAS_CNT_SIP_UP);
+}
+
+void SiteEndpoints::on_readable(Endpoint *ep)
+{
+    char buf[65536];
+    for (int i = 0; i < 64; i++) {
+        sockaddr_in from{};
+        socklen_t flen = sizeof from;
+        ssize_t n = recvfrom(ep->fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr *>(&from), &flen);
+        if (n < 0)
+            return;  // EAGAIN, or an ICMP error from an earlier send
+        ep->last_used = now_ms();
+        auto hrac = tunnel_.hrac_addr(ep->site);
+        if (!hrac) {
+            stats_.add(HRAS_CNT_SIP_NO_TUNNEL);
+            stats_.dbg("site '" + sites_.at(ep->site).name + "': no tunnel, dropped SIP for " + ep->real.to_string());
+            continue;
+        }
+        if (from.sin_port != kamailio_sa_.sin_port || from.sin_addr.s_addr != kamailio_sa_.sin_addr.s_addr)
+            stats_.warn("site '" + sites_.at(ep->site).name + "': SIP for " + ep->real.to_string() +
+                        " was not sent from sip_socket " + kamailio_.to_string() +
+                        "; call sofw_relay() before relaying to internal phones");
+        std::string_view msg(buf, size_t(n));
+        auto out = translate_down(msg, DownTranslation{kamailio_, *hrac, ep->loop, HostPort::parse(ep->real.to_string()).value()});
+        if (!out) {
+            stats_.add(HRAS_CNT_SIP_MALFORMED);
+            stats_.warn("site '" + sites_.at(ep->site).name + "': Kamailio sent a malformed message; dropped");
+            continue;
+        }
+        Frame f;
+        f.type = FrameType::sip;
+        f.ra = ep->real;
+        f.payload.assign(out->begin(), out->end());
+        if (tunnel_.send(ep->site, f))
+            stats_.add(HRAS_CNT_SIP_DOWN);
+        else
+            stats_.add(HRAS_CNT_SIP_NO_TUNNEL);
+    }
+}
+
+void SiteEndpoints::on_session_change(size_t, bool) {}
+
+unsigned long SiteEndpoints::phone_count(size_t site) const { return site < phones_.size() ? phones_[site] : 0; }
+
+std::vector<const SiteEndpoints::Endpoint *> SiteEndpoints::endpoints(size_t site) const
+{
+    std::vector<const Endpoint *> r;
+    for (auto &kv : by_phone_)
+        if (kv.first.first == site)
+            r.push_back(kv.second.get());
+    return r;
+}
+
+void SiteEndpoints::expire_idle()
+{
+    int64_t limit = now_ms() - int64_t(idle_timeout_s_) * 1000;
+    std::vector<Endpoint *> idle;
+    for (auto &kv : by_phone_)
+        if (kv.second->last_used < limit)
+            idle.push_back(kv.second.get());
+    for (Endpoint *ep : idle) {
+        size_t site = ep->site;
+        stats_.info("site '" + sites_.at(site).name + "': phone " + ep->real.to_string() + " idle, endpoint " +
+                    ep->loop.to_string() + " released");
+        destroy(ep);
+        tunnel_.publish(site);
+    }
+}
+
+} // namespace sofw::hras

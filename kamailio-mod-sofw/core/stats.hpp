@@ -1,0 +1,31 @@
+// Counting and logging for the HRAS core, forwarded to Kamailio's counters
+// and log through the hooks the glue installs (no-ops in unit tests, which
+// read the local totals instead).
+#pragma once
+#include "../hras.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace sofw::hras {
+
+class Stats {
+public:
+    void set_hooks(const hras_hooks *h) { hooks_ = h; }
+    void add(hras_counter c, uint64_t n = 1);
+    uint64_t get(hras_counter c) const { return totals_[c]; }
+    void site_state(int site, const hras_site_state &st) const;
+
+    void log(hras_log_level lvl, const std::string &msg) const;
+    void err(const std::string &m) const { log(HRAS_LOG_ERR, m); }
+    void warn(const std::string &m) const { log(HRAS_LOG_WARN, m); }
+    void info(const std::string &m) const { log(HRAS_LOG_INFO, m); }
+    void dbg(const std::string &m) const { log(HRAS_LOG_DBG, m); }
+
+private:
+    const hras_hooks *hooks_ = nullptr;
+    std::array<uint64_t, HRAS_CNT_COUNT> totals_{};
+};
+
+} // namespace sofw::hras

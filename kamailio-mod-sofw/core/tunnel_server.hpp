@@ -1,0 +1,85 @@
+// The HRAS end of the tunnel (papers §2.2, docs/protocol.md): a
+// libmicrohttpd daemon driven from the relay process's event loop. Each
+// site has at most one session = one downstream GET (endless response) and
+// one upstream POST (endless request body). Authenticates sites, sends and
+// checks keep-alives, forgets half-open and silent sessions.
+#pragma once
+#include "event_loop.hpp"
+#include "host_port.hpp"
+#include "site_table.hpp"
+#include "stats.hpp"
+#include "sofw/auth.hpp"
+#include "sofw/frame.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+namespace sofw::hras {
+
+struct TunnelConfig {
+    std::string listen = "0.0.0.0:80";
+    int keepalive_s = 15;
+    int auth_window_s = 120;
+    size_t max_down_queue = 4 << 20;  // bytes waiting for a slow downstream
+    int half_open_timeout_s = 10;
+};
+
+// Receives what HRAC sends (SIP, media, control) and session changes.
+class TunnelListener {
+public:
+    virtual ~TunnelListener() = default;
+    virtual void on_frame(size_t site, const Frame &f) = 0;
+    virtual void on_session_change(size_t site, bool up) = 0;
+    virtual unsigned long phone_count(size_t site) const = 0;
+};
+
+class TunnelServer {
+public:
+    TunnelServer(EventLoop &loop, const SiteTable &sites, TunnelConfig cfg, Stats &stats);
+    ~TunnelServer();
+
+    void set_listener(TunnelListener *l) { listener_ = l; }
+    std::string start();  // "" or an error text
+    uint16_t port() const { return port_; }
+
+    // Queues a frame down the site's tunnel; false (counted by the caller)
+    // when the site has no open downstream channel.
+    bool send(size_t site, const Frame &f);
+    bool is_up(size_t site) const;
+    std::optional<HostPort> hrac_addr(size_t site) const;
+    void close_session(size_t site, const std::string &why);
+    // Publishes the site's state (tunnel, phones) through the stats hooks.
+    void publish(size_t site);
+
+    struct Channel;
+    struct Session;
+
+private:
+    friend struct TunnelCallbacks;
+    void on_new_request(Channel *ch, const char *url, const char *method);
+    void on_upload(Channel *ch, const char *data, size_t len);
+    void on_channel_closed(Channel *ch);
+    void maybe_announce(Session &s);
+    void close_channel(Channel *ch);
+    void wake(Channel *ch);
+    void tick();
+    void run_mhd();
+
+    EventLoop &loop_;
+    const SiteTable &sites_;
+    TunnelConfig cfg_;
+    Stats &stats_;
+    TunnelListener *listener_ = nullptr;
+    AuthVerifier verifier_;
+    MHD_Daemon *daemon_ = nullptr;
+    uint16_t port_ = 0;
+    bool run_pending_ = false;
+    std::vector<std::unique_ptr<Session>> sessions_;  // by site index
+};
+
+} // namespace sofw::hras

@@ -1,0 +1,78 @@
+/*
+ * The boundary between the module's C glue (sofw_mod.c: Kamailio APIs) and
+ * the HRAS core in C++ (core/: tunnel, site endpoints, translation). The core
+ * never includes Kamailio headers; it reports through hras_hooks.
+ */
+#ifndef SOFW_HRAS_H
+#define SOFW_HRAS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Counters of the `sofw` group; names in sofw_mod.c. */
+enum hras_counter {
+	HRAS_CNT_FRAMES_UP,
+	HRAS_CNT_FRAMES_DOWN,
+	HRAS_CNT_BYTES_UP,
+	HRAS_CNT_BYTES_DOWN,
+	HRAS_CNT_KEEPALIVES_SENT,
+	HRAS_CNT_KEEPALIVES_RECEIVED,
+	HRAS_CNT_SESSIONS_OPENED,
+	HRAS_CNT_SESSIONS_CLOSED,
+	HRAS_CNT_AUTH_FAILURES,
+	HRAS_CNT_FRAME_ERRORS,
+	HRAS_CNT_SIP_UP,
+	HRAS_CNT_SIP_DOWN,
+	HRAS_CNT_SIP_NO_TUNNEL,
+	HRAS_CNT_SIP_MALFORMED,
+	HRAS_CNT_COUNT
+};
+
+enum hras_log_level { HRAS_LOG_ERR, HRAS_LOG_WARN, HRAS_LOG_INFO, HRAS_LOG_DBG };
+
+/* What the relay process publishes about a site for RPC and counters. */
+struct hras_site_state {
+	int up;              /* both tunnel channels open */
+	char session[40];
+	char hrac_lan[64];   /* HRAC's LAN SIP address */
+	char peer[64];       /* where the tunnel comes from (proxy or NAT) */
+	long since;          /* unix time of the last state change */
+	unsigned long phones;
+};
+
+struct hras_hooks {
+	void (*log)(int level, const char *msg);
+	void (*counter_add)(int counter, unsigned long n);
+	void (*site_state)(int site, const struct hras_site_state *st);
+};
+
+struct hras_config {
+	const char *tunnel_listen;  /* "0.0.0.0:80" */
+	const char *sip_socket;     /* the module's Kamailio SIP socket "127.0.0.1:5062" */
+	const char *loopback_base;  /* sites get addresses after this one */
+	int keepalive_interval;     /* seconds */
+	int auth_window;            /* seconds */
+	int phone_idle_timeout;     /* seconds */
+};
+
+/* Configuration: any process, before the fork. 0 on success. */
+int hras_add_site(const char *spec, char *err, int err_len);
+int hras_configure(const struct hras_config *cfg, char *err, int err_len);
+void hras_set_hooks(const struct hras_hooks *hooks);
+int hras_site_count(void);
+const char *hras_site_name(int site);
+const char *hras_site_domain(int site);
+const char *hras_site_addr(int site);
+/* Index of the site whose loopback address is ip (len bytes), or -1. */
+int hras_site_by_addr(const char *ip, int len);
+
+/* The relay process. */
+int hras_start(char *err, int err_len);
+void hras_poll(int max_ms);
+void hras_stop(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
