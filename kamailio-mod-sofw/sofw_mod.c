@@ -1,0 +1,480 @@
+/*
+ * sofw module: HRAS, the public half of SoFW (SIP over FireWall).
+ *
+ * Thin glue between Kamailio and the C++ core (hras.h): module parameters,
+ * script functions and their KEMI exports, the $sofw(...) variable, RPC
+ * commands, counters, and the module's own relay process that runs the
+ * HTTP tunnel server and the per-phone loopback endpoints.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/sr_module.h"
+#include "core/dprint.h"
+#include "core/mem/shm_mem.h"
+#include "core/locking.h"
+#include "core/pt.h"
+#include "core/cfg/cfg_struct.h"
+#include "core/counters.h"
+#include "core/rpc.h"
+#include "core/rpc_lookup.h"
+#include "core/pvar.h"
+#include "core/socket_info.h"
+#include "core/ip_addr.h"
+#include "core/kemi.h"
+#include "core/parser/msg_parser.h"
+#include "core/parser/parse_uri.h"
+
+#include "hras.h"
+
+MODULE_VERSION
+
+/* module parameters */
+static char *sofw_tunnel_listen = "0.0.0.0:80";
+static char *sofw_sip_socket = "127.0.0.1:5062";
+static char *sofw_loopback_base = "127.1.0.0";
+static int sofw_keepalive_interval = 15;
+static int sofw_auth_window = 120;
+static int sofw_phone_idle_timeout = 7200;
+
+/* the Kamailio socket reserved for tunnel traffic (sip_socket) */
+static struct socket_info *sofw_sock = NULL;
+
+/* site states published by the relay process, read by RPC and counters */
+static struct hras_site_state *sofw_states = NULL;
+static gen_lock_t *sofw_states_lock = NULL;
+
+static counter_handle_t sofw_cnt[HRAS_CNT_COUNT];
+
+static int mod_init(void);
+static int child_init(int rank);
+static void mod_destroy(void);
+static int sofw_param_site(modparam_t type, void *val);
+static int w_sofw_relay(sip_msg_t *msg, char *p1, char *p2);
+static int w_sofw_is_from_site(sip_msg_t *msg, char *p1, char *p2);
+static int pv_parse_sofw_name(pv_spec_p sp, str *in);
+static int pv_get_sofw(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
+static void sofw_rpc_sites(rpc_t *rpc, void *ctx);
+static void sofw_rpc_stats(rpc_t *rpc, void *ctx);
+
+/* clang-format off */
+static cmd_export_t cmds[] = {
+	{"sofw_relay", (cmd_function)w_sofw_relay, 0, 0, 0,
+		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
+	{"sofw_is_from_site", (cmd_function)w_sofw_is_from_site, 0, 0, 0,
+		ANY_ROUTE},
+	{0, 0, 0, 0, 0, 0}
+};
+
+static param_export_t params[] = {
+	{"site", PARAM_STRING | PARAM_USE_FUNC, (void *)sofw_param_site},
+	{"tunnel_listen", PARAM_STRING, &sofw_tunnel_listen},
+	{"sip_socket", PARAM_STRING, &sofw_sip_socket},
+	{"loopback_base", PARAM_STRING, &sofw_loopback_base},
+	{"keepalive_interval", PARAM_INT, &sofw_keepalive_interval},
+	{"auth_window", PARAM_INT, &sofw_auth_window},
+	{"phone_idle_timeout", PARAM_INT, &sofw_phone_idle_timeout},
+	{0, 0, 0}
+};
+
+static pv_export_t mod_pvs[] = {
+	{{"sofw", sizeof("sofw") - 1}, PVT_OTHER, pv_get_sofw, 0,
+		pv_parse_sofw_name, 0, 0, 0},
+	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
+};
+
+static const char *sofw_rpc_sites_doc[2] = {
+	"List the configured sites with their tunnel state.", 0};
+static const char *sofw_rpc_stats_doc[2] = {
+	"Show the sofw counters.", 0};
+
+static rpc_export_t sofw_rpc[] = {
+	{"sofw.sites", sofw_rpc_sites, sofw_rpc_sites_doc, RET_ARRAY},
+	{"sofw.stats", sofw_rpc_stats, sofw_rpc_stats_doc, 0},
+	{0, 0, 0, 0}
+};
+
+static counter_val_t sofw_cnt_active_sites(counter_handle_t h, void *p);
+static counter_val_t sofw_cnt_phones(counter_handle_t h, void *p);
+
+static counter_def_t sofw_cnt_defs[] = {
+	{&sofw_cnt[HRAS_CNT_FRAMES_UP], "tunnel_frames_up", 0, 0, 0,
+		"frames received from HRACs"},
+	{&sofw_cnt[HRAS_CNT_FRAMES_DOWN], "tunnel_frames_down", 0, 0, 0,
+		"frames sent to HRACs"},
+	{&sofw_cnt[HRAS_CNT_BYTES_UP], "tunnel_bytes_up", 0, 0, 0,
+		"frame bytes received from HRACs"},
+	{&sofw_cnt[HRAS_CNT_BYTES_DOWN], "tunnel_bytes_down", 0, 0, 0,
+		"frame bytes sent to HRACs"},
+	{&sofw_cnt[HRAS_CNT_KEEPALIVES_SENT], "keepalives_sent", 0, 0, 0,
+		"keep-alive frames sent"},
+	{&sofw_cnt[HRAS_CNT_KEEPALIVES_RECEIVED], "keepalives_received", 0, 0, 0,
+		"keep-alive frames received"},
+	{&sofw_cnt[HRAS_CNT_SESSIONS_OPENED], "sessions_opened", 0, 0, 0,
+		"tunnel sessions that came up (first connects and reconnects)"},
+	{&sofw_cnt[HRAS_CNT_SESSIONS_CLOSED], "sessions_closed", 0, 0, 0,
+		"tunnel sessions that went down"},
+	{&sofw_cnt[HRAS_CNT_AUTH_FAILURES], "auth_failures", 0, 0, 0,
+		"tunnel requests refused by site authentication"},
+	{&sofw_cnt[HRAS_CNT_FRAME_ERRORS], "frame_errors", 0, 0, 0,
+		"malformed frames (the session is dropped)"},
+	{&sofw_cnt[HRAS_CNT_SIP_UP], "sip_from_sites", 0, 0, 0,
+		"SIP messages from internal phones handed to Kamailio"},
+	{&sofw_cnt[HRAS_CNT_SIP_DOWN], "sip_to_sites", 0, 0, 0,
+		"SIP messages sent down a tunnel to internal phones"},
+	{&sofw_cnt[HRAS_CNT_SIP_NO_TUNNEL], "sip_no_tunnel", 0, 0, 0,
+		"SIP messages for internal phones dropped: site not connected"},
+	{&sofw_cnt[HRAS_CNT_SIP_MALFORMED], "sip_malformed", 0, 0, 0,
+		"malformed SIP messages dropped at the tunnel boundary"},
+	{0, "active_sites", 0, sofw_cnt_active_sites, 0,
+		"sites whose tunnel is up"},
+	{0, "phones", 0, sofw_cnt_phones, 0,
+		"internal phones with a loopback endpoint"},
+	{0, 0, 0, 0, 0, 0}
+};
+
+struct module_exports exports = {
+	"sofw",
+	DEFAULT_DLFLAGS,
+	cmds,
+	params,
+	sofw_rpc,
+	mod_pvs,
+	0,
+	mod_init,
+	child_init,
+	mod_destroy
+};
+/* clang-format on */
+
+/* hooks the C++ core reports through */
+
+static void sofw_log_hook(int level, const char *msg)
+{
+	switch(level) {
+		case HRAS_LOG_ERR: LM_ERR("%s\n", msg); break;
+		case HRAS_LOG_WARN: LM_WARN("%s\n", msg); break;
+		case HRAS_LOG_INFO: LM_INFO("%s\n", msg); break;
+		default: LM_DBG("%s\n", msg); break;
+	}
+}
+
+static void sofw_counter_hook(int counter, unsigned long n)
+{
+	if(counter >= 0 && counter < HRAS_CNT_COUNT)
+		counter_add(sofw_cnt[counter], (int)n);
+}
+
+static void sofw_site_state_hook(int site, const struct hras_site_state *st)
+{
+	if(site < 0 || site >= hras_site_count())
+		return;
+	lock_get(sofw_states_lock);
+	sofw_states[site] = *st;
+	lock_release(sofw_states_lock);
+}
+
+static struct hras_hooks sofw_hooks = {
+	sofw_log_hook, sofw_counter_hook, sofw_site_state_hook};
+
+static int sofw_param_site(modparam_t type, void *val)
+{
+	char err[256];
+	if(hras_add_site((const char *)val, err, sizeof(err)) < 0) {
+		LM_ERR("%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int mod_init(void)
+{
+	struct hras_config cfg;
+	char err[256];
+	char host[64];
+	char *colon;
+	str host_str;
+	int port;
+
+	cfg.tunnel_listen = sofw_tunnel_listen;
+	cfg.sip_socket = sofw_sip_socket;
+	cfg.loopback_base = sofw_loopback_base;
+	cfg.keepalive_interval = sofw_keepalive_interval;
+	cfg.auth_window = sofw_auth_window;
+	cfg.phone_idle_timeout = sofw_phone_idle_timeout;
+	if(hras_configure(&cfg, err, sizeof(err)) < 0) {
+		LM_ERR("%s\n", err);
+		return -1;
+	}
+	if(hras_site_count() == 0)
+		LM_WARN("no site configured (modparam \"site\"): every tunnel will "
+				"be refused\n");
+
+	/* the Kamailio socket that tunnel traffic uses */
+	colon = strrchr(sofw_sip_socket, ':');
+	if(!colon || colon - sofw_sip_socket >= (int)sizeof(host)) {
+		LM_ERR("sip_socket '%s' is not address:port\n", sofw_sip_socket);
+		return -1;
+	}
+	memcpy(host, sofw_sip_socket, colon - sofw_sip_socket);
+	host[colon - sofw_sip_socket] = 0;
+	port = atoi(colon + 1);
+	host_str.s = host;
+	host_str.len = strlen(host);
+	sofw_sock = grep_sock_info(&host_str, (unsigned short)port, PROTO_UDP);
+	if(!sofw_sock) {
+		LM_ERR("sip_socket %s is not a UDP listen socket of this Kamailio; "
+			   "add 'listen=udp:%s' to kamailio.cfg\n",
+				sofw_sip_socket, sofw_sip_socket);
+		return -1;
+	}
+
+	sofw_states = shm_malloc(sizeof(struct hras_site_state)
+							 * (hras_site_count() ? hras_site_count() : 1));
+	sofw_states_lock = lock_alloc();
+	if(!sofw_states || !sofw_states_lock || !lock_init(sofw_states_lock)) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(sofw_states, 0,
+			sizeof(struct hras_site_state) * (hras_site_count() ? hras_site_count() : 1));
+
+	if(counter_register_array("sofw", sofw_cnt_defs) < 0) {
+		LM_ERR("cannot register the sofw counters\n");
+		return -1;
+	}
+	hras_set_hooks(&sofw_hooks);
+
+	/* the relay process: tunnel server, loopback endpoints */
+	register_procs(1);
+	cfg_register_child(1);
+	return 0;
+}
+
+static void sofw_relay_process(void)
+{
+	char err[256];
+
+	if(cfg_child_init() != 0) {
+		LM_CRIT("sofw: cannot init cfg in the relay process\n");
+		exit(-1);
+	}
+	if(hras_start(err, sizeof(err)) < 0) {
+		/* exiting makes Kamailio shut down: a HRAS without its tunnel
+		 * server must not pretend to run */
+		LM_CRIT("sofw: %s\n", err);
+		exit(-1);
+	}
+	for(;;) {
+		cfg_update();
+		hras_poll(1000);
+	}
+}
+
+static int child_init(int rank)
+{
+	int pid;
+
+	if(rank != PROC_MAIN)
+		return 0;
+	pid = fork_process(PROC_NOCHLDINIT, "sofw relay (HRAS tunnel)", 1);
+	if(pid < 0) {
+		LM_ERR("cannot fork the sofw relay process\n");
+		return -1;
+	}
+	if(pid == 0)
+		sofw_relay_process(); /* never returns */
+	return 0;
+}
+
+static void mod_destroy(void)
+{
+	if(sofw_states_lock) {
+		lock_destroy(sofw_states_lock);
+		lock_dealloc(sofw_states_lock);
+		sofw_states_lock = NULL;
+	}
+	if(sofw_states) {
+		shm_free(sofw_states);
+		sofw_states = NULL;
+	}
+}
+
+/* index of the site the message came from (its source is a site's
+ * loopback address), or -1 */
+static int sofw_site_of_source(sip_msg_t *msg)
+{
+	char ip[IP_ADDR_MAX_STR_SIZE];
+	int len = ip_addr2sbuf(&msg->rcv.src_ip, ip, sizeof(ip));
+	return len > 0 ? hras_site_by_addr(ip, len) : -1;
+}
+
+static int ki_sofw_is_from_site(sip_msg_t *msg)
+{
+	return sofw_site_of_source(msg) >= 0 ? 1 : -1;
+}
+
+static int w_sofw_is_from_site(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_sofw_is_from_site(msg);
+}
+
+/* If the request's next hop ($du, else R-URI) is an internal phone (a
+ * site's loopback address), send it from sip_socket: that is the address the
+ * tunnel boundary translates into the site's HRAC address. */
+static int ki_sofw_relay(sip_msg_t *msg)
+{
+	str uri;
+	sip_uri_t puri;
+
+	if(msg->first_line.type != SIP_REQUEST)
+		return -1;
+	if(msg->dst_uri.s && msg->dst_uri.len > 0)
+		uri = msg->dst_uri;
+	else if(msg->new_uri.s && msg->new_uri.len > 0)
+		uri = msg->new_uri;
+	else
+		uri = msg->first_line.u.request.uri;
+	if(parse_uri(uri.s, uri.len, &puri) < 0) {
+		LM_ERR("cannot parse next hop URI [%.*s]\n", uri.len, uri.s);
+		return -1;
+	}
+	if(hras_site_by_addr(puri.host.s, puri.host.len) < 0)
+		return -1;
+	set_force_socket(msg, sofw_sock);
+	return 1;
+}
+
+static int w_sofw_relay(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_sofw_relay(msg);
+}
+
+/* $sofw(site), $sofw(domain): of the site a message came from */
+static int pv_parse_sofw_name(pv_spec_p sp, str *in)
+{
+	if(in->len == 4 && strncmp(in->s, "site", 4) == 0)
+		sp->pvp.pvn.u.isname.name.n = 0;
+	else if(in->len == 6 && strncmp(in->s, "domain", 6) == 0)
+		sp->pvp.pvn.u.isname.name.n = 1;
+	else {
+		LM_ERR("unknown $sofw(%.*s): use site or domain\n", in->len, in->s);
+		return -1;
+	}
+	sp->pvp.pvn.type = PV_NAME_INTSTR;
+	sp->pvp.pvn.u.isname.type = 0;
+	return 0;
+}
+
+static int pv_get_sofw(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	int site = sofw_site_of_source(msg);
+	const char *v;
+	str s;
+
+	if(site < 0)
+		return pv_get_null(msg, param, res);
+	v = param->pvn.u.isname.name.n == 0 ? hras_site_name(site)
+										: hras_site_domain(site);
+	if(!v || !*v)
+		return pv_get_null(msg, param, res);
+	s.s = (char *)v;
+	s.len = strlen(v);
+	return pv_get_strval(msg, param, res, &s);
+}
+
+/* counters read from the published site states */
+
+static counter_val_t sofw_cnt_active_sites(counter_handle_t h, void *p)
+{
+	int i;
+	counter_val_t n = 0;
+	lock_get(sofw_states_lock);
+	for(i = 0; i < hras_site_count(); i++)
+		n += sofw_states[i].up ? 1 : 0;
+	lock_release(sofw_states_lock);
+	return n;
+}
+
+static counter_val_t sofw_cnt_phones(counter_handle_t h, void *p)
+{
+	int i;
+	counter_val_t n = 0;
+	lock_get(sofw_states_lock);
+	for(i = 0; i < hras_site_count(); i++)
+		n += sofw_states[i].phones;
+	lock_release(sofw_states_lock);
+	return n;
+}
+
+/* RPC */
+
+static void sofw_rpc_sites(rpc_t *rpc, void *ctx)
+{
+	int i;
+	void *th;
+	struct hras_site_state st;
+
+	for(i = 0; i < hras_site_count(); i++) {
+		lock_get(sofw_states_lock);
+		st = sofw_states[i];
+		lock_release(sofw_states_lock);
+		if(rpc->add(ctx, "{", &th) < 0) {
+			rpc->fault(ctx, 500, "Internal error");
+			return;
+		}
+		rpc->struct_add(th, "sssssssdd", "name", hras_site_name(i), "domain",
+				hras_site_domain(i), "addr", hras_site_addr(i), "state",
+				st.up ? "up" : "down", "session", st.session, "hrac",
+				st.hrac_lan, "peer", st.peer, "since",
+				(int)st.since, "phones", (int)st.phones);
+	}
+}
+
+static void sofw_rpc_stats(rpc_t *rpc, void *ctx)
+{
+	void *th;
+	int i;
+	str grp = str_init("sofw");
+	str name;
+	counter_handle_t h;
+
+	if(rpc->add(ctx, "{", &th) < 0) {
+		rpc->fault(ctx, 500, "Internal error");
+		return;
+	}
+	for(i = 0; sofw_cnt_defs[i].name; i++) {
+		name.s = (char *)sofw_cnt_defs[i].name;
+		name.len = strlen(name.s);
+		if(counter_lookup_str(&h, &grp, &name) < 0)
+			continue;
+		rpc->struct_add(th, "d", sofw_cnt_defs[i].name, (int)counter_get_val(h));
+	}
+}
+
+/* KEMI */
+
+/* clang-format off */
+static sr_kemi_t sr_kemi_sofw_exports[] = {
+	{ str_init("sofw"), str_init("sofw_relay"),
+		SR_KEMIP_INT, ki_sofw_relay,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sofw"), str_init("sofw_is_from_site"),
+		SR_KEMIP_INT, ki_sofw_is_from_site,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
+};
+/* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	sr_kemi_modules_add(sr_kemi_sofw_exports);
+	return 0;
+}
