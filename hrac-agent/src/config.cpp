@@ -1,0 +1,262 @@
+#include "config.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace hrac {
+
+namespace {
+
+const std::set<std::string> known_keys = {
+    "site", "secret", "secret_file", "server", "sip_listen",
+    "keepalive_interval", "log_level", "proxy",
+};
+
+std::string trim(const std::string &s) {
+    const char *space = " \t\r\n";
+    const auto begin = s.find_first_not_of(space);
+    if (begin == std::string::npos)
+        return "";
+    const auto end = s.find_last_not_of(space);
+    return s.substr(begin, end - begin + 1);
+}
+
+bool starts_with(const std::string &s, const std::string &prefix) {
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::string read_first_line(const std::string &path, const char *what) {
+    std::ifstream in(path);
+    if (!in)
+        throw ConfigError(std::string("cannot read ") + what + " '" + path + "': " + strerror(errno));
+    std::string line;
+    std::getline(in, line);
+    if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+    return line;
+}
+
+// Takes the secret from whichever of secret / secret_file one layer sets.
+// Returns false if the layer sets neither.
+bool secret_from(const Settings &layer, const char *layer_name, std::string &secret) {
+    const auto inline_secret = layer.find("secret");
+    const auto secret_file = layer.find("secret_file");
+    if (inline_secret != layer.end() && secret_file != layer.end())
+        throw ConfigError(std::string("both secret and secret_file given in ") + layer_name +
+                          "; use one");
+    if (inline_secret != layer.end()) {
+        secret = inline_secret->second;
+        return true;
+    }
+    if (secret_file != layer.end()) {
+        secret = read_first_line(secret_file->second, "secret_file");
+        return true;
+    }
+    return false;
+}
+
+// Visible ASCII only: the site name travels in an HTTP header.
+bool valid_site_name(const std::string &s) {
+    if (s.empty())
+        return false;
+    for (unsigned char c : s) {
+        if (c < 0x21 || c > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+unsigned parse_unsigned(const std::string &key, const std::string &value, unsigned min,
+                        unsigned max) {
+    if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos)
+        throw ConfigError(key + " '" + value + "' is not a number");
+    const unsigned long n = std::stoul(value);
+    if (n < min || n > max)
+        throw ConfigError(key + " " + value + " is out of range " + std::to_string(min) + ".." +
+                          std::to_string(max));
+    return static_cast<unsigned>(n);
+}
+
+// "http(s)://host[:port][/prefix]" -> base without trailing '/' and its path.
+void parse_server(const std::string &value, Config &c) {
+    std::string url = value;
+    while (!url.empty() && url.back() == '/')
+        url.pop_back();
+    const bool http = starts_with(url, "http://") || starts_with(url, "https://");
+    const auto host_begin = url.find("://");
+    if (!http || host_begin == std::string::npos || host_begin + 3 >= url.size() ||
+        url[host_begin + 3] == '/' || url.find_first_of(" \t?#") != std::string::npos)
+        throw ConfigError("server '" + value +
+                          "' is not an http:// or https:// base URL (e.g. http://198.51.100.1:80)");
+    const auto path_begin = url.find('/', host_begin + 3);
+    c.server = url;
+    c.server_path = path_begin == std::string::npos ? "" : url.substr(path_begin);
+}
+
+// "10.0.0.2:5060" or "[2001:db8::2]:5060". Must be a concrete address:
+// it is what phones register to and what HRAS is told as X-SoFW-Lan.
+void parse_sip_listen(const std::string &value, Config &c) {
+    const std::string bad = "sip_listen '" + value + "' is not a LAN address:port (e.g. 10.0.0.2:5060)";
+    std::string host, port;
+    if (starts_with(value, "[")) {
+        const auto close = value.find("]:");
+        if (close == std::string::npos)
+            throw ConfigError(bad);
+        host = value.substr(1, close - 1);
+        port = value.substr(close + 2);
+    } else {
+        const auto colon = value.rfind(':');
+        if (colon == std::string::npos || value.find(':') != colon)
+            throw ConfigError(bad);
+        host = value.substr(0, colon);
+        port = value.substr(colon + 1);
+    }
+
+    unsigned char addr[16];
+    const bool v6 = starts_with(value, "[");
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), addr) != 1)
+        throw ConfigError(bad);
+    static const unsigned char zero[16] = {};
+    if (memcmp(addr, zero, v6 ? 16 : 4) == 0)
+        throw ConfigError("sip_listen '" + value +
+                          "' must name HRAC's LAN address, not the unspecified address");
+    try {
+        c.sip_port = static_cast<uint16_t>(parse_unsigned("sip_listen port", port, 1, 65535));
+    } catch (const ConfigError &) {
+        throw ConfigError(bad);
+    }
+    c.sip_host = host;
+    c.sip_listen = value;
+}
+
+} // namespace
+
+CommandLine parse_command_line(const std::vector<std::string> &args) {
+    CommandLine cl;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &arg = args[i];
+        auto next_value = [&](const std::string &option) {
+            if (i + 1 >= args.size())
+                throw ConfigError("option '" + option + "' needs a value");
+            return args[++i];
+        };
+
+        if (arg == "--help" || arg == "-h") {
+            cl.help = true;
+        } else if (arg == "--version") {
+            cl.version = true;
+        } else if (arg == "-c" || arg == "--config") {
+            cl.config_file = next_value(arg);
+        } else if (starts_with(arg, "--config=")) {
+            cl.config_file = arg.substr(strlen("--config="));
+        } else if (starts_with(arg, "--")) {
+            const auto eq = arg.find('=');
+            const std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+            if (!known_keys.count(key))
+                throw ConfigError("unknown option '--" + key + "' (see --help)");
+            cl.flags[key] = eq == std::string::npos ? next_value(arg) : arg.substr(eq + 1);
+        } else {
+            throw ConfigError("unexpected argument '" + arg + "' (see --help)");
+        }
+    }
+    return cl;
+}
+
+Settings parse_config_text(const std::string &text, const std::string &origin) {
+    Settings settings;
+    std::istringstream in(text);
+    std::string raw;
+    for (int line_no = 1; std::getline(in, raw); ++line_no) {
+        const std::string line = trim(raw);
+        if (line.empty() || line[0] == '#')
+            continue;
+        const std::string where = origin + ":" + std::to_string(line_no) + ": ";
+        const auto eq = line.find('=');
+        if (eq == std::string::npos)
+            throw ConfigError(where + "expected 'key = value'");
+        const std::string key = trim(line.substr(0, eq));
+        const std::string value = trim(line.substr(eq + 1));
+        if (!known_keys.count(key))
+            throw ConfigError(where + "unknown key '" + key + "'");
+        if (settings.count(key))
+            throw ConfigError(where + "'" + key + "' is given twice");
+        settings[key] = value;
+    }
+    return settings;
+}
+
+Settings read_config_file(const std::string &path) {
+    std::ifstream in(path);
+    if (!in)
+        throw ConfigError("cannot read config file '" + path + "': " + strerror(errno));
+    std::stringstream text;
+    text << in.rdbuf();
+    return parse_config_text(text.str(), path);
+}
+
+Config make_config(const Settings &file, const Settings &flags) {
+    Settings merged = file;
+    for (const auto &[key, value] : flags)
+        merged[key] = value;
+
+    auto required = [&](const std::string &key) -> const std::string & {
+        const auto it = merged.find(key);
+        if (it == merged.end() || it->second.empty())
+            throw ConfigError("missing required setting '" + key + "'");
+        return it->second;
+    };
+
+    Config c;
+    c.site = required("site");
+    if (!valid_site_name(c.site))
+        throw ConfigError("site '" + c.site + "' must be visible ASCII without spaces");
+
+    // A flag for either form of the secret replaces whatever the file says.
+    if (!secret_from(flags, "the options", c.secret) && !secret_from(file, "the config file", c.secret))
+        throw ConfigError("missing required setting 'secret' (or 'secret_file')");
+    if (c.secret.empty())
+        throw ConfigError("the secret is empty");
+
+    parse_server(required("server"), c);
+    parse_sip_listen(required("sip_listen"), c);
+
+    if (merged.count("keepalive_interval"))
+        c.keepalive_interval = parse_unsigned("keepalive_interval", merged["keepalive_interval"], 1, 3600);
+    if (merged.count("log_level") && !parse_log_level(merged["log_level"], c.log_level))
+        throw ConfigError("log_level '" + merged["log_level"] + "' is not one of error, warn, info, debug");
+    if (merged.count("proxy"))
+        c.proxy = merged["proxy"];
+    return c;
+}
+
+Config load_config(const CommandLine &cl) {
+    const Settings file = cl.config_file.empty() ? Settings{} : read_config_file(cl.config_file);
+    return make_config(file, cl.flags);
+}
+
+std::string usage_text() {
+    return "usage: hrac-agent [-c FILE] [--key=value ...]\n"
+           "\n"
+           "Relays the LAN's SIP phones through an HTTP tunnel to HRAS.\n"
+           "\n"
+           "  -c, --config FILE        read settings from FILE ('key = value' lines, # comments)\n"
+           "  --help                   show this text\n"
+           "  --version                print the version\n"
+           "\n"
+           "Settings (in FILE or as --key=value, which overrides FILE):\n"
+           "  site                     site name known to HRAS (required)\n"
+           "  secret / secret_file     site secret, or a file whose first line is it (required)\n"
+           "  server                   HRAS base URL, e.g. http://198.51.100.1:80 (required)\n"
+           "  sip_listen               LAN address:port for the phones, e.g. 10.0.0.2:5060 (required)\n"
+           "  keepalive_interval       seconds without upstream traffic before a keep-alive (15)\n"
+           "  log_level                error, warn, info or debug (info)\n"
+           "  proxy                    HTTP proxy URL for the tunnel (default: curl's environment)\n"
+           "\n"
+           "Signals: SIGUSR1 logs the counters; SIGTERM/SIGINT stop cleanly.\n";
+}
+
+} // namespace hrac

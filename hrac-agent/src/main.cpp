@@ -1,0 +1,194 @@
+// hrac-agent: reads its settings, opens the LAN SIP socket and the tunnel to
+// HRAS, and runs the libre event loop until SIGTERM or SIGINT.
+#include "config.hpp"
+#include "counters.hpp"
+#include "curl_loop.hpp"
+#include "log.hpp"
+#include "re_handle.hpp"
+#include "sip_relay.hpp"
+#include "tunnel.hpp"
+
+#include <curl/curl.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <unistd.h>
+
+namespace hrac {
+namespace {
+
+// Turns signals into loop events (the self-pipe trick): the handler only
+// writes the signal number to a pipe, and the loop reads it and acts with
+// no restriction on what it may call. libre's own re_main() signal hook
+// covers SIGTERM/SIGINT only, and SIGUSR1 is needed too.
+class SignalPipe {
+public:
+    using Handler = std::function<void(int signo)>;
+
+    explicit SignalPipe(Handler handler) : handler_(std::move(handler)) {}
+    ~SignalPipe() {
+        for (int signo : watched_)
+            signal(signo, SIG_DFL);
+        watch_.stop();
+        if (write_fd >= 0)
+            ::close(write_fd);
+        if (read_fd_ >= 0)
+            ::close(read_fd_);
+        write_fd = -1;
+    }
+    SignalPipe(const SignalPipe &) = delete;
+    SignalPipe &operator=(const SignalPipe &) = delete;
+
+    // Returns 0 or an errno value.
+    int open(std::initializer_list<int> signals) {
+        int fds[2];
+        if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
+            return errno;
+        read_fd_ = fds[0];
+        write_fd = fds[1];
+        if (int err = watch_.listen(read_fd_, FD_READ, &SignalPipe::on_readable, this))
+            return err;
+        for (int signo : signals) {
+            struct sigaction action {};
+            action.sa_handler = &SignalPipe::on_signal;
+            sigemptyset(&action.sa_mask);
+            action.sa_flags = SA_RESTART;
+            if (sigaction(signo, &action, nullptr) != 0)
+                return errno;
+            watched_.push_back(signo);
+        }
+        return 0;
+    }
+
+private:
+    static void on_signal(int signo) {
+        const int saved_errno = errno;
+        const unsigned char byte = static_cast<unsigned char>(signo);
+        if (write(write_fd, &byte, 1) < 0) {
+            // Pipe full: signals are already pending, nothing is lost.
+        }
+        errno = saved_errno;
+    }
+
+    static void on_readable(int, void *arg) {
+        auto &self = *static_cast<SignalPipe *>(arg);
+        unsigned char signals[64];
+        const ssize_t n = read(self.read_fd_, signals, sizeof signals);
+        for (ssize_t i = 0; i < n; ++i)
+            self.handler_(signals[i]);
+    }
+
+    static int write_fd;  // the signal handler can only reach a global
+    Handler handler_;
+    int read_fd_ = -1;
+    FdWatch watch_;
+    std::vector<int> watched_;
+};
+
+int SignalPipe::write_fd = -1;
+
+// curl_global_init()/curl_global_cleanup() for the lifetime of run().
+class CurlRuntime {
+public:
+    CurlRuntime() : rc_(curl_global_init(CURL_GLOBAL_DEFAULT)) {}
+    ~CurlRuntime() {
+        if (rc_ == CURLE_OK)
+            curl_global_cleanup();
+    }
+    CurlRuntime(const CurlRuntime &) = delete;
+    CurlRuntime &operator=(const CurlRuntime &) = delete;
+    bool ok() const { return rc_ == CURLE_OK; }
+
+private:
+    CURLcode rc_;
+};
+
+int run(const Config &config) {
+    // A peer closing a socket must be an error return, not a dead process.
+    signal(SIGPIPE, SIG_IGN);
+
+    CurlRuntime curl;
+    if (!curl.ok()) {
+        log_error("curl_global_init failed");
+        return 1;
+    }
+    LibreRuntime libre;
+    if (libre.error()) {
+        log_error("libre_init: %s", strerror(libre.error()));
+        return 1;
+    }
+
+    Counters counters;
+    CurlLoop loop;
+    Tunnel tunnel(config, loop, counters);
+    SipRelay relay(config, tunnel, counters);
+    tunnel.set_frame_handler(sofw::FrameType::sip,
+                             [&relay](const sofw::Frame &frame) { relay.deliver(frame); });
+    // Media and control frames have no handler yet: the tunnel counts and
+    // ignores them until the media relay registers for them.
+
+    if (int err = relay.open()) {
+        log_error("cannot open the SIP socket on %s: %s", config.sip_listen.c_str(), strerror(err));
+        return 1;
+    }
+
+    SignalPipe signals([&](int signo) {
+        if (signo == SIGUSR1) {
+            log_info("counters: %s", counters.summary().c_str());
+            return;
+        }
+        log_info("stopping on %s", strsignal(signo));
+        tunnel.stop();
+        relay.close();
+        re_cancel();
+    });
+    if (int err = signals.open({SIGTERM, SIGINT, SIGUSR1})) {
+        log_error("cannot set up signal handling: %s", strerror(err));
+        return 1;
+    }
+
+    log_info("hrac-agent %s: site=%s server=%s sip_listen=%s keepalive_interval=%u s", hrac_version,
+             config.site.c_str(), config.server.c_str(), config.sip_listen.c_str(),
+             config.keepalive_interval);
+    tunnel.start();
+
+    if (int err = re_main(nullptr)) {
+        log_error("event loop failed: %s", strerror(err));
+        return 1;
+    }
+    log_info("stopped; counters: %s", counters.summary().c_str());
+    return 0;
+}
+
+} // namespace
+} // namespace hrac
+
+int main(int argc, char **argv) {
+    using namespace hrac;
+    Config config;
+    try {
+        const CommandLine cl = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+        if (cl.help) {
+            fputs(usage_text().c_str(), stdout);
+            return 0;
+        }
+        if (cl.version) {
+            printf("hrac-agent %s\n", hrac_version);
+            return 0;
+        }
+        config = load_config(cl);
+    } catch (const ConfigError &e) {
+        fprintf(stderr, "hrac-agent: %s\n", e.what());
+        return 2;
+    }
+    set_log_level(config.log_level);
+    try {
+        return run(config);
+    } catch (const std::exception &e) {
+        log_error("%s", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,118 @@
+#include "sip_relay.hpp"
+
+#include "log.hpp"
+
+#include <cstring>
+#include <string>
+
+namespace hrac {
+
+namespace {
+
+// UDP's largest payload; libre's default receive buffer (8 KiB) would cut
+// large SIP messages.
+constexpr size_t max_datagram = 65535;
+
+sofw::RaHeader ra_from_sa(const struct sa *src) {
+    sofw::RaHeader ra;
+    ra.transport = sofw::Transport::udp;
+    ra.port = sa_port(src);
+    ra.relay_port = 0;  // arrived on HRAC's SIP socket
+    if (sa_af(src) == AF_INET6) {
+        ra.family = 6;
+        sa_in6(src, ra.addr);
+    } else {
+        ra.family = 4;
+        const uint32_t addr = sa_in(src);  // host byte order
+        ra.addr[0] = static_cast<uint8_t>(addr >> 24);
+        ra.addr[1] = static_cast<uint8_t>(addr >> 16);
+        ra.addr[2] = static_cast<uint8_t>(addr >> 8);
+        ra.addr[3] = static_cast<uint8_t>(addr);
+    }
+    return ra;
+}
+
+void sa_from_ra(const sofw::RaHeader &ra, struct sa *dst) {
+    if (ra.family == 6) {
+        sa_set_in6(dst, ra.addr, ra.port);
+    } else {
+        const uint32_t addr = (uint32_t(ra.addr[0]) << 24) | (uint32_t(ra.addr[1]) << 16) |
+                              (uint32_t(ra.addr[2]) << 8) | uint32_t(ra.addr[3]);
+        sa_set_in(dst, addr, ra.port);
+    }
+}
+
+// "REGISTER sip:example.com SIP/2.0", for debug logs.
+std::string first_line(const uint8_t *data, size_t len) {
+    size_t end = 0;
+    while (end < len && end < 120 && data[end] != '\r' && data[end] != '\n')
+        ++end;
+    return std::string(reinterpret_cast<const char *>(data), end);
+}
+
+} // namespace
+
+SipRelay::SipRelay(const Config &config, Tunnel &tunnel, Counters &counters)
+    : config_(config), tunnel_(tunnel), counters_(counters) {}
+
+int SipRelay::open() {
+    struct sa local;
+    if (int err = sa_set_str(&local, config_.sip_host.c_str(), config_.sip_port))
+        return err;
+    if (int err = udp_listen(sock_.out(), &local, &SipRelay::on_datagram, this))
+        return err;
+    udp_rxsz_set(sock_.get(), max_datagram);
+    log_info("SIP socket listening on %s", config_.sip_listen.c_str());
+    return 0;
+}
+
+void SipRelay::close() { sock_.reset(); }
+
+void SipRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *relay_arg) {
+    auto &relay = *static_cast<SipRelay *>(relay_arg);
+    sofw::Frame frame;
+    frame.type = sofw::FrameType::sip;
+    frame.ra = ra_from_sa(src);
+    const uint8_t *data = mbuf_buf(mb);
+    const size_t len = mbuf_get_left(mb);
+    frame.payload.assign(data, data + len);
+
+    const bool sent = relay.tunnel_.send(frame);
+    if (log_enabled(LogLevel::debug)) {
+        log_debug("SIP %s from %s (%zu bytes): %s", sent ? "up" : "dropped (tunnel down)",
+                  frame.ra->to_string().c_str(), len, first_line(data, len).c_str());
+    }
+}
+
+void SipRelay::deliver(const sofw::Frame &frame) {
+    if (!frame.ra) {  // the codec refuses these; never trust that blindly
+        ++counters_.dropped_down;
+        return;
+    }
+    const sofw::RaHeader &ra = *frame.ra;
+    const bool our_socket = ra.relay_port == 0 || ra.relay_port == config_.sip_port;
+    if (!sock_ || ra.transport != sofw::Transport::udp || !our_socket) {
+        ++counters_.dropped_down;
+        log_debug("SIP for %s dropped: not UDP via the SIP socket (relay port %u)",
+                  ra.to_string().c_str(), ra.relay_port);
+        return;
+    }
+
+    struct sa dst;
+    sa_from_ra(ra, &dst);
+    ReRef<mbuf> mb(mbuf_alloc(frame.payload.size()));
+    if (!mb || mbuf_write_mem(mb.get(), frame.payload.data(), frame.payload.size())) {
+        ++counters_.dropped_down;
+        return;
+    }
+    mbuf_set_pos(mb.get(), 0);
+    if (int err = udp_send(sock_.get(), &dst, mb.get())) {
+        ++counters_.dropped_down;
+        log_debug("SIP to %s: %s", ra.to_string().c_str(), strerror(err));
+        return;
+    }
+    log_debug("SIP down to %s (%zu bytes): %s", ra.to_string().c_str(), frame.payload.size(),
+              first_line(frame.payload.data(), frame.payload.size()).c_str());
+}
+
+} // namespace hrac

@@ -1,0 +1,37 @@
+// HRAC's SIP socket on the LAN (papers §2.4): every datagram a phone sends
+// to it goes up the tunnel as a SIP frame whose RA header names the phone;
+// every SIP frame coming down is sent from this socket to the phone its RA
+// header names. HRAC does not parse SIP: HRAS does the rewriting.
+#pragma once
+#include "config.hpp"
+#include "counters.hpp"
+#include "re_handle.hpp"
+#include "tunnel.hpp"
+
+#include <sofw/frame.hpp>
+
+namespace hrac {
+
+class SipRelay {
+public:
+    SipRelay(const Config &config, Tunnel &tunnel, Counters &counters);
+    SipRelay(const SipRelay &) = delete;
+    SipRelay &operator=(const SipRelay &) = delete;
+
+    // Binds config.sip_listen. Returns 0 or an errno value.
+    int open();
+    void close();
+
+    // A downstream SIP frame: send its payload to the LAN endpoint.
+    void deliver(const sofw::Frame &frame);
+
+private:
+    static void on_datagram(const struct sa *src, struct mbuf *mb, void *relay);
+
+    const Config &config_;
+    Tunnel &tunnel_;
+    Counters &counters_;
+    ReRef<udp_sock> sock_;
+};
+
+} // namespace hrac

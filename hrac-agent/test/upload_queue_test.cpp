@@ -1,0 +1,52 @@
+#include "upload_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using hrac::UploadQueue;
+
+namespace {
+std::vector<uint8_t> bytes(const std::string &s) { return {s.begin(), s.end()}; }
+} // namespace
+
+TEST(UploadQueue, HandsOutBytesInOrderAcrossReads) {
+    UploadQueue q(100);
+    ASSERT_TRUE(q.push(bytes("hello ")));
+    ASSERT_TRUE(q.push(bytes("world")));
+    char out[8];
+    ASSERT_EQ(q.take(out, 4), 4u);
+    EXPECT_EQ(std::string(out, 4), "hell");
+    ASSERT_EQ(q.take(out, sizeof out), 7u);
+    EXPECT_EQ(std::string(out, 7), "o world");
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.take(out, sizeof out), 0u);
+}
+
+TEST(UploadQueue, RefusesAFrameThatWouldExceedTheLimit) {
+    UploadQueue q(10);
+    EXPECT_TRUE(q.push(bytes("12345678")));
+    EXPECT_FALSE(q.push(bytes("abc")));
+    EXPECT_EQ(q.size(), 8u);
+    char out[8];
+    q.take(out, 8);
+    EXPECT_TRUE(q.push(bytes("abc")));
+}
+
+TEST(UploadQueue, KeepsOrderWhenCompacting) {
+    UploadQueue q(1 << 20);
+    std::vector<uint8_t> big(100 * 1024);
+    for (size_t i = 0; i < big.size(); ++i)
+        big[i] = static_cast<uint8_t>(i % 251);
+    ASSERT_TRUE(q.push(big));
+    std::vector<char> out(big.size());
+    size_t got = q.take(out.data(), 70 * 1024);  // past the compaction point
+    ASSERT_TRUE(q.push(bytes("tail")));
+    got += q.take(out.data() + got, big.size() - got);
+    ASSERT_EQ(got, big.size());
+    for (size_t i = 0; i < big.size(); ++i)
+        ASSERT_EQ(static_cast<uint8_t>(out[i]), big[i]) << i;
+    char tail[4];
+    ASSERT_EQ(q.take(tail, 4), 4u);
+    EXPECT_EQ(std::string(tail, 4), "tail");
+}
