@@ -1201,9 +1201,9 @@ def source_dir():
 
 
 def build_dir():
-    """Project build tree (ctest passes SOFW_BUILD_DIR; default ./build)."""
+    """CMake build tree (ctest passes SOFW_BUILD_DIR; default build/cmake)."""
     return os.environ.get("SOFW_BUILD_DIR") or os.path.join(source_dir(),
-                                                            "build")
+                                                            "build", "cmake")
 
 
 REQUIRED_TOOLS = ["ip", "nft", "ss", "sysctl", "tcpdump", "tshark", "sox",

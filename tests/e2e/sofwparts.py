@@ -1,0 +1,142 @@
+"""SoFW's own parts for end-to-end tests: HRAS (Debian's Kamailio with our
+sofw.so and cfg/kamailio.cfg) and HRAC (hrac-agent), started the way an
+admin would, inside a Topology (sofwnet.py)."""
+
+import os
+import re
+import shutil
+
+from sofwnet import (HRAC_IP, HRAS_IP, Kamailio, build_dir, source_dir)
+
+WAN_DOMAIN = "wan.example"
+
+
+def site_domain(site):
+    return f"site-{site}.example"
+
+
+def site_secret(site):
+    return f"secret-of-site-{site}-0123456789"
+
+
+def parse_kamcmd_structs(text):
+    """kamcmd's pretty output of an array of structs -> list of dicts."""
+    items, cur = [], None
+    for line in text.splitlines():
+        s = line.strip()
+        if s == "{":
+            cur = {}
+        elif s == "}":
+            if cur is not None:
+                items.append(cur)
+            cur = None
+        elif cur is not None and ":" in s:
+            k, v = s.split(":", 1)
+            cur[k.strip()] = v.strip()
+    return items
+
+
+class Hras:
+    """Kamailio + sofw.so in namespace `wan`, configured with the project's
+    cfg/kamailio.cfg plus the two local files an admin writes."""
+
+    def __init__(self, topo, sites=("a",), keepalive=None, min_expires=10,
+                 debug=3):
+        self.topo = topo
+        self.sites = list(sites)
+        self.dir = topo.path("hras")
+        os.makedirs(self.dir, exist_ok=True)
+        self.cfg = os.path.join(self.dir, "kamailio.cfg")
+        shutil.copy(os.path.join(source_dir(), "cfg", "kamailio.cfg"), self.cfg)
+        with open(os.path.join(self.dir, "sofw-local.cfg"), "w") as f:
+            f.write(f'#!substdef "!PUBLIC_IP!{HRAS_IP}!g"\n'
+                    f'#!substdef "!TUNNEL_LISTEN!{HRAS_IP}:80!g"\n'
+                    f'alias="{WAN_DOMAIN}"\n')
+            for s in self.sites:
+                f.write(f'alias="{site_domain(s)}"\n')
+        with open(os.path.join(self.dir, "sofw-sites.cfg"), "w") as f:
+            for s in self.sites:
+                f.write(f'modparam("sofw", "site", "name=site-{s};'
+                        f'secret={site_secret(s)};domain={site_domain(s)}")\n')
+            if keepalive:
+                f.write(f'modparam("sofw", "keepalive_interval", {keepalive})\n')
+        defines = {"MIN_EXPIRES": str(min_expires), "DEBUG_LEVEL": str(debug)}
+        self.kam = Kamailio(topo, "wan", self.cfg, name="hras",
+                            module_paths=[os.path.join(source_dir(), "build")],
+                            defines=defines)
+
+    def start(self):
+        self.kam.start()
+        self.topo.wait_for(lambda: self.topo.listening("wan", "tcp", HRAS_IP, 80),
+                           10, "HRAS tunnel server listening on :80",
+                           logs=[self.kam.proc])
+        return self
+
+    @property
+    def proc(self):
+        return self.kam.proc
+
+    def kamcmd(self, *args):
+        return self.kam.kamcmd(*args)
+
+    def site_states(self):
+        return {s["name"]: s for s in parse_kamcmd_structs(self.kamcmd("sofw.sites"))}
+
+    def site_up(self, site):
+        return self.site_states().get(f"site-{site}", {}).get("state") == "up"
+
+    def stats(self):
+        out = {}
+        for line in self.kamcmd("sofw.stats").splitlines():
+            m = re.match(r"\s*(\w+):\s*(\d+)", line)
+            if m:
+                out[m.group(1)] = int(m.group(2))
+        return out
+
+    def contact(self, aor):
+        """usrloc's fields of the first contact of `aor` (user@domain)."""
+        text = self.kamcmd("ul.lookup", "location", aor) or ""
+        fields = {}
+        for line in text.splitlines():
+            m = re.match(r"\s*(\w[\w-]*): (.*)$", line)
+            if m and m.group(1) not in fields:
+                fields[m.group(1)] = m.group(2).strip()
+        return fields if "Address" in fields else None
+
+
+class Hrac:
+    """hrac-agent for `site`, in namespace <site>-lan on HRAC_IP:5060."""
+
+    def __init__(self, topo, site, secret=None, keepalive=None, name=None):
+        self.topo = topo
+        self.site = site
+        self.name = name or f"hrac-{site}"
+        self.conf = topo.path(f"{self.name}.conf")
+        lines = [f"site = site-{site}",
+                 f"secret = {secret or site_secret(site)}",
+                 f"server = http://{HRAS_IP}:80",
+                 f"sip_listen = {HRAC_IP}:5060",
+                 "log_level = debug"]
+        if keepalive:
+            lines.append(f"keepalive_interval = {keepalive}")
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = None
+
+    def start(self, wait_up=True):
+        binary = os.path.join(build_dir(), "hrac-agent", "hrac-agent")
+        self.proc = self.topo.spawn(f"{self.site}-lan", [binary, "-c", self.conf],
+                                    name=self.name)
+        if wait_up:
+            self.wait_up()
+        return self
+
+    def ups(self):
+        return len(re.findall(r"tunnel up: ", self.proc.log_text()))
+
+    def wait_up(self, count=1, timeout=15):
+        self.topo.wait_for(lambda: self.ups() >= count, timeout,
+                           f"{self.name}: tunnel up (#{count})", logs=[self.proc])
+
+    def stop(self):
+        self.proc.stop()
