@@ -705,6 +705,20 @@ class Capture:
     def count(self, display_filter=None):
         return len(self.packets(display_filter or "frame"))
 
+    def fields(self, display_filter, fields):
+        """One dict per matching packet with the tshark `fields`; a field
+        that occurs several times (Via, Record-Route) has its occurrences
+        joined with '|'."""
+        argv = ["tshark", "-n", "-r", self.file, "-Y", display_filter,
+                "-T", "fields", "-E", "separator=\t", "-E", "aggregator=|"]
+        for f in fields:
+            argv += ["-e", f]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"tshark failed on {self.file}: {r.stderr}")
+        return [dict(zip(fields, line.split("\t")))
+                for line in r.stdout.splitlines() if line.strip()]
+
     def non_tcp_packets(self, src=None):
         """IPv4 packets that are not TCP (UDP, ICMP, IGMP, ...), optionally
         only those from source address `src`."""

@@ -14,7 +14,9 @@ private plan: both have HRAC at 192.168.1.2 and a phone at 192.168.1.10:5060.
   5. carol calls alice and dave calls bob at the same time: both sites'
      phones (same IP and port) are established together, then hang up;
   6. the captures on both firewalls' WAN side show nothing but TCP, and
-     the one on the WAN bridge no SIP sent to a private address;
+     the one on the WAN bridge no SIP sent to a private address; the one in
+     site a's LAN shows alice only HRAC's address in Via, Record-Route and
+     Route, never Kamailio's own;
   7. an HRAC with a wrong secret is refused (401, auth_failures counted)
      and a phone behind it cannot register;
   8. HRAC's connections are killed (ss -K): HRAC reconnects, HRAS counts a
@@ -83,6 +85,7 @@ def main():
         topo.add_wan_host("ext2", DAVE_IP)
         caps = {s: Capture(topo, f"{s}-fw", "wan0", name=f"fw-{s}-wan").start() for s in "ab"}
         wancap = Capture(topo, "wan", "br0", name="wan-bridge").start()
+        lancap = Capture(topo, "a-lan", "br0", name="lan-a").start()
 
         hras = Hras(topo, sites=("a", "b")).start()
         hrac = {s: Hrac(topo, s) for s in "ab"}
@@ -157,6 +160,28 @@ def main():
             leaks = wancap.sip_to_private()
             assert not leaks, f"SIP to private addresses on the WAN: {leaks[:5]}"
         check("firewall WAN captures: only TCP left the LANs, no SIP to private addresses", only_tcp)
+
+        def phones_see_only_hrac():
+            lancap.stop()
+            phone = PHONE_IP["ph1"]
+            to_phone = lancap.fields(f"sip && ip.dst=={phone}",
+                                     ["ip.src", "sip.Method", "sip.Status-Code", "sip.Via", "sip.Record-Route"])
+            from_phone = lancap.fields(f"sip.Method && ip.src=={phone}", ["ip.dst", "sip.Method", "sip.Route"])
+            assert any(p["sip.Method"] == "INVITE" for p in to_phone), "no INVITE reached alice"
+            assert any(p["sip.Method"] == "BYE" for p in from_phone), "alice sent no BYE"
+            for p in to_phone:
+                assert p["ip.src"] == HRAC_IP, p
+                text = p["sip.Via"] + p["sip.Record-Route"]
+                assert "127.0.0.1" not in text and ":5062" not in text, f"Kamailio's own socket shown to alice: {p}"
+                if p["sip.Method"]:  # a request: alice answers the top Via
+                    assert p["sip.Via"].split("|")[0].split(";")[0].endswith(f"{HRAC_IP}:5060"), p
+                if p["sip.Record-Route"]:  # HRAC is the hop next to alice
+                    assert f"{HRAC_IP}:5060" in p["sip.Record-Route"], p
+            for p in from_phone:
+                assert p["ip.dst"] == HRAC_IP, p
+                if p["sip.Method"] == "BYE":  # in-dialog: routed via HRAC first
+                    assert p["sip.Route"].split("|")[0].find(f"{HRAC_IP}:5060") >= 0, p
+        check("alice only ever sees HRAC as her SIP peer (Via, Record-Route, Route)", phones_see_only_hrac)
 
         def wrong_secret():
             failures = hras.stats()["auth_failures"]
