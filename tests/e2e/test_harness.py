@@ -13,7 +13,10 @@ what the product tests will rely on:
   (d) the capture on a-fw's WAN side shows no non-TCP packet (the UDP seen on
       the LAN side was not forwarded), and no SIP to private addresses;
   (e) two WAN phones registered with Kamailio call each other: both sides
-      established, audio recorded, hang-up, no calls left;
+      established; ext sends speech and ext2 a 697 Hz tone, each side
+      received what the other sent (envelope correlation, dominant
+      frequency; audio.py), and swapped comparisons fail; the call ends
+      when ext's speech file ends; no calls left;
   (f) after the run, no namespace of this run and no process it started is
       left (checked after teardown).
 
@@ -33,6 +36,7 @@ import traceback
 
 sys.dont_write_bytecode = True      # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import audio  # noqa: E402
 import sofwnet  # noqa: E402
 from sofwnet import (Baresip, Capture, Kamailio, Topology, EXT_IP, HRAS_IP,
                      FW_WAN_IP, PHONE_IP)  # noqa: E402
@@ -42,6 +46,14 @@ CFG = os.path.join(HERE, "fixtures", "plain-registrar.cfg")
 EXT2_IP = "198.51.100.21"
 DOMAIN = "sofw.example"
 KAM_UDP = f"sip:{HRAS_IP}:5060;transport=udp"
+
+# (e): ext (the caller) speaks, ext2 answers with a DTMF row tone.  The
+# caller's file is the shorter one: baresip ends the call when it ends.
+SPEECH_TEXT = ("SoFW carries voice through company firewalls. "
+               "One two three four five.")
+SPEECH_SECONDS = 8
+TONE_HZ = 697
+TONE_SECONDS = SPEECH_SECONDS + 4
 
 results = []
 
@@ -97,9 +109,15 @@ def main():
         cap_wan = Capture(topo, "a-fw", "wan0", name="a-fw-wan0").start()
         cap_lan = Capture(topo, "a-fw", "lan0", name="a-fw-lan0").start()
 
+        # (e) needs the caller's microphone file before ext starts.
+        speech_wav = audio.make_speech_wav(topo.path("speech.wav"),
+                                           SPEECH_TEXT, SPEECH_SECONDS)
+        tone_wav = audio.make_tone_wav(topo.path(f"tone{TONE_HZ}.wav"),
+                                       TONE_HZ, TONE_SECONDS)
+
         # (a) ------------------------------------------------------------
         ext = Baresip(topo, "ext", "ext", EXT_IP, f"sip:ext@{DOMAIN}",
-                      outbound=KAM_UDP).start()
+                      outbound=KAM_UDP, audio_wav=speech_wav).start()
 
         def a_ext_registers():
             ext.wait_registered(10)
@@ -174,7 +192,7 @@ def main():
 
         # (e) ------------------------------------------------------------
         ext2 = Baresip(topo, "ext2", "ext2", EXT2_IP, f"sip:ext2@{DOMAIN}",
-                       outbound=KAM_UDP).start()
+                       outbound=KAM_UDP, audio_wav=tone_wav).start()
 
         def e_call_between_wan_phones():
             ext2.wait_registered(10)
@@ -187,6 +205,7 @@ def main():
             ext2.answer()
             ext.wait_established(10, since=m1)
             ext2.wait_established(10, since=m2)
+            t_est = time.monotonic()
             assert ext.active_calls() == 1 and ext2.active_calls() == 1
             # Both sides must decode audio: sndfile writes what was decoded
             # as it goes; 8 kHz s16 mono, so 8000 bytes is 0.5 s.
@@ -194,16 +213,54 @@ def main():
                 topo.wait_for(lambda: _rec_size(phone) > 8000, 10,
                               f"{phone.name}: 0.5 s of received audio",
                               logs=[phone.proc])
-            stat = ext2.callstat()
-            ext.hangup()
-            ext.wait_closed(10, since=m1)
+            # baresip ends the call when ext's speech file ends; hang up
+            # ourselves if it has not after a bounded time.
+            try:
+                ext.wait_closed(SPEECH_SECONDS + 3, since=m1)
+                how = "ended by ext when its speech file ended"
+            except sofwnet.WaitTimeout:
+                ext.hangup()
+                ext.wait_closed(5, since=m1)
+                how = "hung up by the test"
+            sofwnet.log(f"call {how} after "
+                        f"{time.monotonic() - t_est:.1f} s")
             ext2.wait_closed(10, since=m2)
             ext.wait_no_calls(5)
             ext2.wait_no_calls(5)
             for phone in (ext, ext2):
                 assert len(phone.recordings("dec")) == 1, \
-                    f"{phone.name}: expected one recording: {stat}"
-        check("e: call between two WAN phones: established, audio, hang-up",
+                    f"{phone.name}: expected one recording"
+            ext2_got = ext2.recordings("dec")[0]     # ext's speech
+            ext_got = ext.recordings("dec")[0]       # ext2's tone
+
+            speech = audio.compare(speech_wav, ext2_got, "speech")
+            tone = audio.compare(tone_wav, ext_got, "tone")
+            sofwnet.log(f"ext -> ext2: {speech['summary']}")
+            sofwnet.log(f"ext2 -> ext: {tone['summary']}")
+            assert speech["ok"], f"ext2 did not receive ext's speech: " \
+                                 f"{speech['summary']}"
+            assert tone["ok"], f"ext did not receive ext2's tone: " \
+                               f"{tone['summary']}"
+            # Audio for the whole call, not just its start: the speech file
+            # is non-silent for sent_voiced_seconds; the tone plays for as
+            # long as the call lasts (the speech file's length).
+            assert speech["received_voiced_seconds"] >= \
+                0.8 * speech["sent_voiced_seconds"], \
+                f"ext2 received too little speech: {speech['summary']}"
+            assert tone["received_voiced_seconds"] >= \
+                0.8 * SPEECH_SECONDS, \
+                f"ext received too little tone: {tone['summary']}"
+
+            # The checks can fail: each recording compared with the other
+            # side's file must be rejected.
+            cross = [audio.compare(tone_wav, ext2_got, "tone"),
+                     audio.compare(speech_wav, ext_got, "speech")]
+            for c in cross:
+                sofwnet.log(f"cross-check (must fail): {c['summary']}")
+                assert not c["ok"], \
+                    f"swapped comparison passed: {c['summary']}"
+        check("e: call between two WAN phones: speech and tone arrive "
+              "intact, call ends with the speech file",
               e_call_between_wan_phones)
 
         if inject_failure:
