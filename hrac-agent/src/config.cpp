@@ -13,7 +13,7 @@ namespace {
 
 const std::set<std::string> known_keys = {
     "site", "secret", "secret_file", "server", "sip_listen",
-    "keepalive_interval", "log_level", "proxy",
+    "keepalive_interval", "log_level", "proxy", "media_ports", "media_timeout",
 };
 
 std::string trim(const std::string &s) {
@@ -133,7 +133,38 @@ void parse_sip_listen(const std::string &value, Config &c) {
     c.sip_listen = value;
 }
 
+// "min-max": the LAN ports HRAS may open pairs in. min is even so that
+// every even port of the range has its RTCP partner P+1 inside it too.
+void parse_media_ports(const std::string &value, Config &c) {
+    const std::string bad = "media_ports '" + value + "' is not a port range (e.g. 20000-29999)";
+    const auto dash = value.find('-');
+    if (dash == std::string::npos)
+        throw ConfigError(bad);
+    unsigned min = 0, max = 0;
+    try {
+        min = parse_unsigned("media_ports", trim(value.substr(0, dash)), 0, 99999);
+        max = parse_unsigned("media_ports", trim(value.substr(dash + 1)), 0, 99999);
+    } catch (const ConfigError &) {
+        throw ConfigError(bad);
+    }
+    if (min < 1024 || max > 65535)
+        throw ConfigError("media_ports '" + value + "' must lie within 1024..65535");
+    if (min % 2 != 0)
+        throw ConfigError("media_ports '" + value + "' must start at an even port (RTP)");
+    if (min >= max)
+        throw ConfigError("media_ports '" + value + "' must have its first port below its last");
+    if (c.sip_port >= min && c.sip_port <= max)
+        throw ConfigError("media_ports '" + value + "' must not include the sip_listen port " +
+                          std::to_string(c.sip_port));
+    c.media_port_min = static_cast<uint16_t>(min);
+    c.media_port_max = static_cast<uint16_t>(max);
+}
+
 } // namespace
+
+std::string media_ports_text(const Config &c) {
+    return std::to_string(c.media_port_min) + "-" + std::to_string(c.media_port_max);
+}
 
 CommandLine parse_command_line(const std::vector<std::string> &args) {
     CommandLine cl;
@@ -230,6 +261,14 @@ Config make_config(const Settings &file, const Settings &flags) {
         throw ConfigError("log_level '" + merged["log_level"] + "' is not one of error, warn, info, debug");
     if (merged.count("proxy"))
         c.proxy = merged["proxy"];
+    // After sip_listen: the range must not swallow the SIP port.
+    if (merged.count("media_ports"))
+        parse_media_ports(merged["media_ports"], c);
+    else if (c.sip_port >= c.media_port_min && c.sip_port <= c.media_port_max)
+        throw ConfigError("the default media_ports " + media_ports_text(c) +
+                          " include the sip_listen port; set media_ports");
+    if (merged.count("media_timeout"))
+        c.media_timeout = parse_unsigned("media_timeout", merged["media_timeout"], 10, 86400);
     return c;
 }
 
@@ -253,6 +292,8 @@ std::string usage_text() {
            "  server                   HRAS base URL, e.g. http://198.51.100.1:80 (required)\n"
            "  sip_listen               LAN address:port for the phones, e.g. 10.0.0.2:5060 (required)\n"
            "  keepalive_interval       seconds without upstream traffic before a keep-alive (15)\n"
+           "  media_ports              LAN UDP ports for RTP/RTCP relaying, even first (20000-29999)\n"
+           "  media_timeout            seconds without media before a port pair closes (120)\n"
            "  log_level                error, warn, info or debug (info)\n"
            "  proxy                    HTTP proxy URL for the tunnel (default: curl's environment)\n"
            "\n"

@@ -24,9 +24,17 @@ struct Config {
     std::string sip_host;          // address part, IPv6 without brackets
     uint16_t sip_port = 0;
     unsigned keepalive_interval = 15; // seconds
+    // LAN UDP ports HRAS may ask to open for RTP (even P) and RTCP (P+1),
+    // announced to HRAS as X-SoFW-Media-Ports.
+    uint16_t media_port_min = 20000;
+    uint16_t media_port_max = 29999;
+    unsigned media_timeout = 120;     // seconds without media before a pair is closed
     LogLevel log_level = LogLevel::info;
     std::string proxy;             // passed to CURLOPT_PROXY; empty: curl's default
 };
+
+// "20000-29999", the X-SoFW-Media-Ports value.
+std::string media_ports_text(const Config &c);
 
 class ConfigError : public std::runtime_error {
 public:

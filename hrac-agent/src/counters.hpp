@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace hrac {
 
@@ -17,23 +18,58 @@ struct Counters {
     uint64_t decode_errors = 0;
     uint64_t dropped_no_session = 0; // LAN datagrams dropped while the tunnel was down
     uint64_t dropped_queue_full = 0; // frames dropped because HRAS was not reading
-    uint64_t dropped_down = 0;       // downstream frames HRAC could not deliver
-    uint64_t ignored_down = 0;       // media/control frames (not handled yet)
+    uint64_t dropped_down = 0;       // downstream SIP frames HRAC could not deliver
+    uint64_t ignored_down = 0;       // downstream frames of a type nobody handles
+
+    // Media relay (media_relay.hpp).
+    uint64_t media_frames_up = 0;     // RTP/RTCP datagrams from the LAN queued to HRAS
+    uint64_t media_bytes_up = 0;      // their payload bytes
+    uint64_t media_frames_down = 0;   // media frames from HRAS sent into the LAN
+    uint64_t media_bytes_down = 0;    // their payload bytes
+    uint64_t media_ports_open = 0;    // RTP/RTCP port pairs open now (a gauge)
+    uint64_t media_opens = 0;         // pairs opened by OPEN_MEDIA
+    uint64_t media_updates = 0;       // OPEN_MEDIA for an open pair (re-INVITE): endpoint updated
+    uint64_t media_closes = 0;        // pairs closed by CLOSE_MEDIA
+    uint64_t media_timeouts = 0;      // pairs closed after media_timeout without traffic
+    uint64_t media_open_failures = 0; // OPEN_MEDIA answered with MEDIA_FAILED
+    uint64_t media_dropped_up = 0;    // LAN media not queued: tunnel down or queue full
+    uint64_t media_dropped_closed = 0;// media from HRAS for a port that is not open
+    uint64_t media_dropped_down = 0;  // media from HRAS that could not be sent (bad RA, send error)
+    uint64_t control_invalid = 0;     // control frames HRAC cannot act on
 
     std::string summary() const {
-        auto item = [](const char *name, uint64_t v) {
-            return std::string(name) + "=" + std::to_string(v) + " ";
+        const std::pair<const char *, uint64_t> items[] = {
+            {"frames_up", frames_up},
+            {"bytes_up", bytes_up},
+            {"frames_down", frames_down},
+            {"bytes_down", bytes_down},
+            {"keepalives_sent", keepalives_sent},
+            {"keepalives_received", keepalives_received},
+            {"sessions_up", sessions_up},
+            {"reconnects", reconnects},
+            {"decode_errors", decode_errors},
+            {"dropped_no_session", dropped_no_session},
+            {"dropped_queue_full", dropped_queue_full},
+            {"dropped_down", dropped_down},
+            {"ignored_down", ignored_down},
+            {"media_frames_up", media_frames_up},
+            {"media_bytes_up", media_bytes_up},
+            {"media_frames_down", media_frames_down},
+            {"media_bytes_down", media_bytes_down},
+            {"media_ports_open", media_ports_open},
+            {"media_opens", media_opens},
+            {"media_updates", media_updates},
+            {"media_closes", media_closes},
+            {"media_timeouts", media_timeouts},
+            {"media_open_failures", media_open_failures},
+            {"media_dropped_up", media_dropped_up},
+            {"media_dropped_closed", media_dropped_closed},
+            {"media_dropped_down", media_dropped_down},
+            {"control_invalid", control_invalid},
         };
-        std::string s = item("frames_up", frames_up) + item("bytes_up", bytes_up) +
-                        item("frames_down", frames_down) + item("bytes_down", bytes_down) +
-                        item("keepalives_sent", keepalives_sent) +
-                        item("keepalives_received", keepalives_received) +
-                        item("sessions_up", sessions_up) + item("reconnects", reconnects) +
-                        item("decode_errors", decode_errors) +
-                        item("dropped_no_session", dropped_no_session) +
-                        item("dropped_queue_full", dropped_queue_full) +
-                        item("dropped_down", dropped_down) + item("ignored_down", ignored_down);
-        s.pop_back();
+        std::string s;
+        for (const auto &[name, value] : items)
+            s += std::string(s.empty() ? "" : " ") + name + "=" + std::to_string(value);
         return s;
     }
 };

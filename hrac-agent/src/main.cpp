@@ -1,9 +1,11 @@
 // hrac-agent: reads its settings, opens the LAN SIP socket and the tunnel to
-// HRAS, and runs the libre event loop until SIGTERM or SIGINT.
+// HRAS, relays media ports on HRAS's request, and runs the libre event loop
+// until SIGTERM or SIGINT.
 #include "config.hpp"
 #include "counters.hpp"
 #include "curl_loop.hpp"
 #include "log.hpp"
+#include "media_relay.hpp"
 #include "re_handle.hpp"
 #include "sip_relay.hpp"
 #include "tunnel.hpp"
@@ -127,8 +129,11 @@ int run(const Config &config) {
     SipRelay relay(config, tunnel, counters);
     tunnel.set_frame_handler(sofw::FrameType::sip,
                              [&relay](const sofw::Frame &frame) { relay.deliver(frame); });
-    // Media and control frames have no handler yet: the tunnel counts and
-    // ignores them until the media relay registers for them.
+    MediaRelay media(config, counters, [&tunnel](const sofw::Frame &frame) { return tunnel.send(frame); });
+    tunnel.set_frame_handler(sofw::FrameType::control,
+                             [&media](const sofw::Frame &frame) { media.on_control(frame); });
+    tunnel.set_frame_handler(sofw::FrameType::media,
+                             [&media](const sofw::Frame &frame) { media.deliver(frame); });
 
     if (int err = relay.open()) {
         log_error("cannot open the SIP socket on %s: %s", config.sip_listen.c_str(), strerror(err));
@@ -143,6 +148,7 @@ int run(const Config &config) {
         log_info("stopping on %s", strsignal(signo));
         tunnel.stop();
         relay.close();
+        media.close_all("shutting down");
         re_cancel();
     });
     if (int err = signals.open({SIGTERM, SIGINT, SIGUSR1})) {
@@ -150,9 +156,10 @@ int run(const Config &config) {
         return 1;
     }
 
-    log_info("hrac-agent %s: site=%s server=%s sip_listen=%s keepalive_interval=%u s", hrac_version,
-             config.site.c_str(), config.server.c_str(), config.sip_listen.c_str(),
-             config.keepalive_interval);
+    log_info("hrac-agent %s: site=%s server=%s sip_listen=%s keepalive_interval=%u s "
+             "media_ports=%s media_timeout=%u s",
+             hrac_version, config.site.c_str(), config.server.c_str(), config.sip_listen.c_str(),
+             config.keepalive_interval, media_ports_text(config).c_str(), config.media_timeout);
     tunnel.start();
 
     if (int err = re_main(nullptr)) {

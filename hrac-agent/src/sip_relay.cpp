@@ -1,6 +1,7 @@
 #include "sip_relay.hpp"
 
 #include "log.hpp"
+#include "ra_address.hpp"
 
 #include <cstring>
 #include <string>
@@ -12,35 +13,6 @@ namespace {
 // UDP's largest payload; libre's default receive buffer (8 KiB) would cut
 // large SIP messages.
 constexpr size_t max_datagram = 65535;
-
-sofw::RaHeader ra_from_sa(const struct sa *src) {
-    sofw::RaHeader ra;
-    ra.transport = sofw::Transport::udp;
-    ra.port = sa_port(src);
-    ra.relay_port = 0;  // arrived on HRAC's SIP socket
-    if (sa_af(src) == AF_INET6) {
-        ra.family = 6;
-        sa_in6(src, ra.addr);
-    } else {
-        ra.family = 4;
-        const uint32_t addr = sa_in(src);  // host byte order
-        ra.addr[0] = static_cast<uint8_t>(addr >> 24);
-        ra.addr[1] = static_cast<uint8_t>(addr >> 16);
-        ra.addr[2] = static_cast<uint8_t>(addr >> 8);
-        ra.addr[3] = static_cast<uint8_t>(addr);
-    }
-    return ra;
-}
-
-void sa_from_ra(const sofw::RaHeader &ra, struct sa *dst) {
-    if (ra.family == 6) {
-        sa_set_in6(dst, ra.addr, ra.port);
-    } else {
-        const uint32_t addr = (uint32_t(ra.addr[0]) << 24) | (uint32_t(ra.addr[1]) << 16) |
-                              (uint32_t(ra.addr[2]) << 8) | uint32_t(ra.addr[3]);
-        sa_set_in(dst, addr, ra.port);
-    }
-}
 
 // "REGISTER sip:example.com SIP/2.0", for debug logs.
 std::string first_line(const uint8_t *data, size_t len) {
@@ -72,7 +44,7 @@ void SipRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *relay_ar
     auto &relay = *static_cast<SipRelay *>(relay_arg);
     sofw::Frame frame;
     frame.type = sofw::FrameType::sip;
-    frame.ra = ra_from_sa(src);
+    frame.ra = ra_from_sa(src, 0);  // arrived on HRAC's SIP socket
     const uint8_t *data = mbuf_buf(mb);
     const size_t len = mbuf_get_left(mb);
     frame.payload.assign(data, data + len);

@@ -2,6 +2,8 @@
 
 #include "log.hpp"
 
+#include <sofw/control.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -93,6 +95,7 @@ struct Tunnel::Session {
     Channel down;
     Channel up;
     sofw::FrameDecoder decoder;
+    sofw::Frame down_frame;  // reused, so its payload buffer is too
     UploadQueue upload{upload_limit_bytes};
     bool upload_paused = false;
     bool up_verified = false;  // the GET's proof checked: frames may flow
@@ -171,6 +174,9 @@ bool Tunnel::open_channel(Channel &ch, const char *method, const char *path) {
         std::string(sofw::hdr::time) + ": " + std::to_string(ch.auth.time),
         std::string(sofw::hdr::nonce) + ": " + ch.auth.nonce,
         std::string(sofw::hdr::signature) + ": " + signature,
+        // Where HRAS may put media ports; not signed: it grants no access,
+        // and HRAS only ever asks HRAC to open ports within it.
+        std::string(sofw::hdr::media_ports) + ": " + media_ports_text(config_),
         // A proxy must never answer the stream from a cache.
         "Cache-Control: no-cache",
     };
@@ -259,16 +265,22 @@ void Tunnel::schedule_reconnect(unsigned lived_s) {
 }
 
 bool Tunnel::queue_frame(const sofw::Frame &frame) {
-    std::vector<uint8_t> bytes;
-    if (!session_ || !sofw::encode_frame(frame, bytes))
+    if (!session_)
         return false;
-    if (!session_->upload.push(bytes)) {
+    size_t encoded = 0;
+    switch (session_->upload.push(frame, encoded)) {
+    case UploadQueue::Push::queued:
+        break;
+    case UploadQueue::Push::full:
         ++counters_.dropped_queue_full;
         log_debug("upstream queue full: dropped a %s frame", sofw::frame_type_name(frame.type));
         return false;
+    case UploadQueue::Push::invalid:
+        log_debug("refused to queue an invalid %s frame", sofw::frame_type_name(frame.type));
+        return false;
     }
     ++counters_.frames_up;
-    counters_.bytes_up += bytes.size();
+    counters_.bytes_up += encoded;
     keepalive_timer_.start(config_.keepalive_interval * 1000ull, [this] { send_keepalive(); });
     // Resume the upload from the loop, not from here: send() may be called
     // from inside a curl callback, where curl must not be re-entered.
@@ -320,7 +332,7 @@ bool Tunnel::on_downstream_bytes(Channel &ch, const char *data, size_t len) {
     Session &s = *ch.session;
     counters_.bytes_down += len;
     s.decoder.feed(reinterpret_cast<const uint8_t *>(data), len);
-    sofw::Frame frame;
+    sofw::Frame &frame = s.down_frame;
     for (;;) {
         const auto result = s.decoder.next(frame);
         if (result == sofw::FrameDecoder::Result::need_more)

@@ -3,6 +3,8 @@
 // growing memory without end (SIP retransmits; a stuck session is dropped by
 // the keep-alive deadline anyway).
 #pragma once
+#include <sofw/frame.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +24,23 @@ public:
             return false;
         buf_.insert(buf_.end(), frame.begin(), frame.end());
         return true;
+    }
+
+    enum class Push { queued, full, invalid };
+
+    // Encodes a frame straight into the queue: no intermediate buffer, and
+    // no allocation once the queue has grown to its working size. On
+    // queued, encoded_size says how many bytes it took.
+    Push push(const sofw::Frame &frame, size_t &encoded_size) {
+        const size_t ra_len = frame.ra ? frame.ra->encoded_size() : 0;
+        const size_t need = sofw::frame_header_size + ra_len + frame.payload.size();
+        if (size() + need > limit_)
+            return Push::full;
+        const size_t before = buf_.size();
+        if (!sofw::encode_frame(frame, buf_))
+            return Push::invalid;
+        encoded_size = buf_.size() - before;
+        return Push::queued;
     }
 
     // Moves up to room bytes into out; returns how many.

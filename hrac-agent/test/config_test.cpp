@@ -93,6 +93,10 @@ TEST_F(ConfigTest, DefaultsApplyWhenOptionalKeysAreMissing) {
     const Config c = load({"--site=x", "--secret=y", "--server=https://hras.example.com/tunnel",
                            "--sip_listen=10.0.0.2:5060"});
     EXPECT_EQ(c.keepalive_interval, 15u);
+    EXPECT_EQ(c.media_port_min, 20000);
+    EXPECT_EQ(c.media_port_max, 29999);
+    EXPECT_EQ(media_ports_text(c), "20000-29999");
+    EXPECT_EQ(c.media_timeout, 120u);
     EXPECT_EQ(c.log_level, LogLevel::info);
     EXPECT_EQ(c.server, "https://hras.example.com/tunnel");
     EXPECT_EQ(c.server_path, "/tunnel");
@@ -171,6 +175,62 @@ TEST_F(ConfigTest, OtherBadValuesAreErrors) {
     EXPECT_EQ(with("--keepalive_interval=ten"), "keepalive_interval 'ten' is not a number");
     EXPECT_EQ(with("--log_level=verbose"), "log_level 'verbose' is not one of error, warn, info, debug");
     EXPECT_EQ(with("--site=two words"), "site 'two words' must be visible ASCII without spaces");
+}
+
+TEST_F(ConfigTest, MediaPortsAndTimeoutFromFileAndFlags) {
+    const std::string path =
+        write_file("hrac.conf", std::string(full_config) + "media_ports = 30000-30999\nmedia_timeout = 60\n");
+    const Config c = load({"-c", path});
+    EXPECT_EQ(c.media_port_min, 30000);
+    EXPECT_EQ(c.media_port_max, 30999);
+    EXPECT_EQ(c.media_timeout, 60u);
+
+    const Config f = load({"-c", path, "--media_ports=1024-1025", "--media_timeout=86400"});
+    EXPECT_EQ(f.media_port_min, 1024);
+    EXPECT_EQ(f.media_port_max, 1025);
+    EXPECT_EQ(media_ports_text(f), "1024-1025");
+    EXPECT_EQ(f.media_timeout, 86400u);
+
+    // Spaces around the dash are harmless; the range may end on an even port.
+    const Config g = load({"-c", path, "--media_ports=40000 - 65534"});
+    EXPECT_EQ(g.media_port_min, 40000);
+    EXPECT_EQ(g.media_port_max, 65534);
+    EXPECT_EQ(load({"-c", path, "--media_ports=64000-65535"}).media_port_max, 65535);
+}
+
+TEST_F(ConfigTest, BadMediaPortsAreErrors) {
+    const std::vector<std::string> good = {"--site=x", "--secret=y", "--server=http://h",
+                                           "--sip_listen=10.0.0.2:5060"};
+    auto with = [&](const std::string &flag) {
+        auto args = good;
+        args.push_back(flag);
+        return error_of(args);
+    };
+    for (const char *bad : {"", "20000", "20000-", "-29999", "a-b", "20000-29999x", "20000--1",
+                            "+20000-29999", "20000-29999-30000"})
+        EXPECT_EQ(with(std::string("--media_ports=") + bad),
+                  std::string("media_ports '") + bad + "' is not a port range (e.g. 20000-29999)")
+            << bad;
+    EXPECT_EQ(with("--media_ports=20001-29999"), "media_ports '20001-29999' must start at an even port (RTP)");
+    EXPECT_EQ(with("--media_ports=20000-20000"),
+              "media_ports '20000-20000' must have its first port below its last");
+    EXPECT_EQ(with("--media_ports=30000-20000"),
+              "media_ports '30000-20000' must have its first port below its last");
+    EXPECT_EQ(with("--media_ports=1022-2000"), "media_ports '1022-2000' must lie within 1024..65535");
+    EXPECT_EQ(with("--media_ports=60000-65536"), "media_ports '60000-65536' must lie within 1024..65535");
+    EXPECT_EQ(with("--media_ports=5000-6000"),
+              "media_ports '5000-6000' must not include the sip_listen port 5060");
+    EXPECT_EQ(with("--media_timeout=9"), "media_timeout 9 is out of range 10..86400");
+    EXPECT_EQ(with("--media_timeout=2m"), "media_timeout '2m' is not a number");
+}
+
+TEST_F(ConfigTest, DefaultMediaPortsMustNotHoldTheSipPort) {
+    EXPECT_EQ(error_of({"--site=x", "--secret=y", "--server=http://h", "--sip_listen=10.0.0.2:25060"}),
+              "the default media_ports 20000-29999 include the sip_listen port; set media_ports");
+    EXPECT_EQ(load({"--site=x", "--secret=y", "--server=http://h", "--sip_listen=10.0.0.2:25060",
+                    "--media_ports=30000-39999"})
+                  .media_port_min,
+              30000);
 }
 
 TEST_F(ConfigTest, HelpAndVersionNeedNoSettings) {

@@ -50,3 +50,28 @@ TEST(UploadQueue, KeepsOrderWhenCompacting) {
     ASSERT_EQ(q.take(tail, 4), 4u);
     EXPECT_EQ(std::string(tail, 4), "tail");
 }
+
+TEST(UploadQueue, EncodesFramesStraightIn) {
+    sofw::Frame media;
+    media.type = sofw::FrameType::media;
+    media.ra = sofw::RaHeader::parse("192.168.1.10:4000");
+    media.ra->relay_port = 20000;
+    media.payload = bytes("rtp");
+    const std::vector<uint8_t> encoded = sofw::encode_frame(media);
+
+    UploadQueue q(2 * encoded.size());
+    size_t n = 0;
+    ASSERT_EQ(q.push(media, n), UploadQueue::Push::queued);
+    EXPECT_EQ(n, encoded.size());
+    ASSERT_EQ(q.push(media, n), UploadQueue::Push::queued);
+    EXPECT_EQ(q.push(media, n), UploadQueue::Push::full);
+    EXPECT_EQ(q.size(), 2 * encoded.size());
+
+    std::vector<char> out(q.size());
+    ASSERT_EQ(q.take(out.data(), out.size()), out.size());
+    EXPECT_TRUE(std::equal(encoded.begin(), encoded.end(), reinterpret_cast<uint8_t *>(out.data())));
+
+    media.ra.reset();  // media without an RA header breaks the rules
+    EXPECT_EQ(q.push(media, n), UploadQueue::Push::invalid);
+    EXPECT_TRUE(q.empty());
+}
