@@ -208,21 +208,25 @@ TunnelServer::~TunnelServer()
 
 std::string TunnelServer::start()
 {
-    auto hp = HostPort::parse(cfg_.listen);
+    // "address:0" asks the kernel for a free port (HostPort reads port 0 as
+    // absent, which means 80 here).
+    const std::string &listen = cfg_.listen;
+    bool any_port = listen.size() > 2 && listen.compare(listen.size() - 2, 2, ":0") == 0;
+    auto hp = HostPort::parse(any_port ? listen.substr(0, listen.size() - 2) : listen);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
-    if (!hp || inet_pton(AF_INET, hp->host.c_str(), &sa.sin_addr) != 1)
+    if (!hp || (any_port && hp->port) || inet_pton(AF_INET, hp->host.c_str(), &sa.sin_addr) != 1)
         return "tunnel_listen '" + cfg_.listen + "' is not IPv4 address:port";
-    sa.sin_port = htons(hp->port ? hp->port : 80);
+    sa.sin_port = htons(any_port ? 0 : hp->port ? hp->port : 80);
     // Idle channels still carry keep-alives; a connection silent for longer
     // than this is a request that never completed.
     unsigned timeout = unsigned(std::max(60, 4 * cfg_.keepalive_s));
     daemon_ = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
                                &TunnelCallbacks::on_access, this,
+                               MHD_OPTION_EXTERNAL_LOGGER, &TunnelCallbacks::on_log, this,  // first, see its doc
                                MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr *>(&sa),
                                MHD_OPTION_NOTIFY_COMPLETED, &TunnelCallbacks::on_completed, this,
                                MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                               MHD_OPTION_EXTERNAL_LOGGER, &TunnelCallbacks::on_log, this,
                                MHD_OPTION_END);
     if (!daemon_)
         return "cannot listen for tunnels on " + cfg_.listen + " (in use or no permission?)";
@@ -230,7 +234,7 @@ std::string TunnelServer::start()
     int epfd = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
     loop_.add(epfd, EPOLLIN, [this](uint32_t) { run_mhd(); });
     loop_.every(1000, [this] { tick(); });
-    stats_.info("tunnel: listening on " + cfg_.listen);
+    stats_.info("tunnel: listening on " + hp->host + ":" + std::to_string(port_));
     return "";
 }
 
