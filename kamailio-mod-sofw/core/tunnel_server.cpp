@@ -241,7 +241,15 @@ std::string TunnelServer::start()
 void TunnelServer::run_mhd()
 {
     run_pending_ = false;
-    MHD_run(daemon_);
+    // One MHD_run may leave work that raises no new epoll event (a resumed
+    // downstream's data prepared but not yet written); MHD then reports a
+    // timeout of 0. Finish it now rather than at the next tick.
+    for (int round = 0; round < 64; round++) {
+        MHD_run(daemon_);
+        MHD_UNSIGNED_LONG_LONG timeout = 0;
+        if (MHD_get_timeout(daemon_, &timeout) != MHD_YES || timeout != 0)
+            break;
+    }
 }
 
 void TunnelServer::on_new_request(Channel *ch, const char *url, const char *method)
