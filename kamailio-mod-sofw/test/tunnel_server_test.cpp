@@ -1,0 +1,489 @@
+// The tunnel server on loopback, driven by a client that speaks the real
+// protocol (test/tunnel_client.hpp): authentication, sessions, frames both
+// ways, keep-alives and the ways a session ends.
+#include "core/tunnel_server.hpp"
+
+#include "tunnel_client.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sofw;
+using namespace sofw::hras;
+using namespace sofw::test;
+
+namespace {
+
+const std::string acme_secret = "acme-0123456789abcdef";
+const std::string beta_secret = "beta-0123456789abcdef";
+
+struct Recorder : TunnelListener {
+    std::vector<std::pair<size_t, Frame>> frames;
+    std::vector<std::pair<size_t, bool>> changes;
+    void on_frame(size_t site, const Frame &f) override { frames.emplace_back(site, f); }
+    void on_session_change(size_t site, bool up) override { changes.emplace_back(site, up); }
+    unsigned long phone_count(size_t) const override { return 0; }
+};
+
+using Changes = std::vector<std::pair<size_t, bool>>;
+
+Frame sip_frame(const std::string &ra, const std::string &payload)
+{
+    Frame f;
+    f.type = FrameType::sip;
+    f.ra = RaHeader::parse(ra).value();
+    f.payload.assign(payload.begin(), payload.end());
+    return f;
+}
+
+const std::string options = "OPTIONS sip:192.168.1.2 SIP/2.0\r\n"
+                            "Via: SIP/2.0/UDP 192.168.1.10:5060;rport;branch=z9hG4bKo1\r\n"
+                            "Call-ID: o1\r\n"
+                            "CSeq: 1 OPTIONS\r\n"
+                            "Content-Length: 0\r\n\r\n";
+
+class TunnelServerTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        ASSERT_EQ("", sites.add("name=acme;secret=" + acme_secret));
+        ASSERT_EQ("", sites.add("name=beta;secret=" + beta_secret));
+        ASSERT_EQ("", sites.assign_addresses());
+        cfg.listen = "127.0.0.1:0";
+        cfg.keepalive_s = 1;
+        cfg.half_open_timeout_s = 1;
+        cfg.auth_window_s = 30;
+        server = std::make_unique<TunnelServer>(loop, sites, cfg, stats);
+        server->set_listener(&rec);
+        ASSERT_EQ("", server->start());
+        ASSERT_NE(0, server->port());
+    }
+    void TearDown() override
+    {
+        if (server)
+            server->set_listener(nullptr);
+        server.reset();
+    }
+
+    TunnelClient &client(const std::string &site = "acme", const std::string &secret = acme_secret,
+                         const std::string &lan = "10.0.0.2:5060")
+    {
+        clients.push_back(std::make_unique<TunnelClient>(server->port(), site, secret, lan));
+        drive.watch(clients.back().get());
+        return *clients.back();
+    }
+    HttpConn &request(const TunnelRequest &r)
+    {
+        conns.push_back(std::make_unique<HttpConn>(server->port()));
+        conns.back()->write(r.http());
+        drive.watch(conns.back().get());
+        return *conns.back();
+    }
+    TunnelRequest acme_request() const
+    {
+        TunnelRequest r;
+        r.site = "acme";
+        r.secret = acme_secret;
+        return r;
+    }
+    // For what must happen at once: well under the 1 s tick, so work left
+    // for the tick fails the test.
+    bool soon(const std::function<bool()> &cond) { return drive.until(cond, prompt_ms); }
+    static constexpr int prompt_ms = 500;
+
+    // Opens GET + POST and waits until the server calls the site up.
+    ::testing::AssertionResult open(TunnelClient &c, size_t site = 0)
+    {
+        c.open();
+        if (!soon([&] { return server->is_up(site) && c.down_ok(); }))
+            return ::testing::AssertionFailure() << "session did not come up (down status "
+                                                 << (c.down ? c.down->status() : -1) << ")";
+        return ::testing::AssertionSuccess();
+    }
+    // A refused request: its status and the reason line in the body.
+    void expect_refused(const TunnelRequest &r, int status, const std::string &reason)
+    {
+        HttpConn &c = request(r);
+        ASSERT_TRUE(soon([&] { return c.body_complete(); })) << "no complete response";
+        EXPECT_EQ(status, c.status());
+        EXPECT_EQ(reason + "\n", c.body());
+        EXPECT_FALSE(c.has_header(hdr::server_signature));
+    }
+
+    EventLoop loop;
+    SiteTable sites;
+    Stats stats;
+    TunnelConfig cfg;
+    Recorder rec;
+    std::unique_ptr<TunnelServer> server;
+    Driver drive{loop};
+    std::vector<std::unique_ptr<TunnelClient>> clients;
+    std::vector<std::unique_ptr<HttpConn>> conns;
+};
+
+} // namespace
+
+// --- authentication -------------------------------------------------------
+
+TEST_F(TunnelServerTest, UnknownSiteIsRefused)
+{
+    TunnelRequest r = acme_request();
+    r.site = "nosuch";
+    expect_refused(r, 401, "unknown_site");
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_AUTH_FAILURES));
+}
+
+TEST_F(TunnelServerTest, WrongSecretIsRefused)
+{
+    TunnelRequest r = acme_request();
+    r.secret = beta_secret;
+    expect_refused(r, 401, "bad_signature");
+    r.method = "POST";
+    r.path = "/sofw/v1/up";
+    r.nonce = random_hex(16);
+    expect_refused(r, 401, "bad_signature");
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    EXPECT_FALSE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTest, StaleTimeIsRefusedBothWays)
+{
+    TunnelRequest r = acme_request();
+    r.time = unix_now() - uint64_t(cfg.auth_window_s) - 5;
+    expect_refused(r, 401, "stale");
+    r.time = unix_now() + uint64_t(cfg.auth_window_s) + 5;
+    r.nonce = random_hex(16);
+    expect_refused(r, 401, "stale");
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_AUTH_FAILURES));
+}
+
+TEST_F(TunnelServerTest, ReplayedRequestIsRefused)
+{
+    TunnelRequest r = acme_request();
+    HttpConn &first = request(r);
+    ASSERT_TRUE(soon([&] { return first.status() != 0; }));
+    EXPECT_EQ(200, first.status());
+    EXPECT_EQ(r.expected_proof(), first.header(hdr::server_signature));
+    // The same bytes again: the nonce was seen (not "channel already open").
+    expect_refused(r, 401, "replay");
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_AUTH_FAILURES));
+}
+
+TEST_F(TunnelServerTest, MalformedHeadersAreRefused)
+{
+    TunnelRequest r = acme_request();
+    r.session = "not-hex";
+    expect_refused(r, 401, "malformed");
+    r = acme_request();
+    r.lan = "";  // signed, but no LAN address
+    expect_refused(r, 401, "malformed");
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_AUTH_FAILURES));
+}
+
+TEST_F(TunnelServerTest, OtherPathsAre404WithoutAuthentication)
+{
+    for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"GET", "/"}, {"GET", "/sofw/v1/up"}, {"POST", "/sofw/v1/down"}, {"GET", "/sofw/v1/down/x"},
+             {"GET", "/sofw/v2/down"}}) {
+        SCOPED_TRACE(method + " " + path);
+        TunnelRequest r = acme_request();
+        r.method = method;
+        r.path = path;
+        expect_refused(r, 404, "not a SoFW tunnel endpoint");
+    }
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    EXPECT_FALSE(server->is_up(0));
+}
+
+// --- sessions -------------------------------------------------------------
+
+TEST_F(TunnelServerTest, GetAloneIsNotUp)
+{
+    TunnelClient &c = client();
+    c.open_down();
+    ASSERT_TRUE(soon([&] { return c.down->status() != 0; }));
+    EXPECT_TRUE(c.down_ok());
+    drive.run_for(200);
+    EXPECT_FALSE(server->is_up(0));
+    EXPECT_FALSE(server->hrac_addr(0));
+    EXPECT_TRUE(rec.changes.empty());
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+    EXPECT_FALSE(c.down->closed());
+}
+
+TEST_F(TunnelServerTest, GetAndPostOfOneSessionAreUp)
+{
+    TunnelClient &c = client("acme", acme_secret, "10.0.0.2:5070");
+    ASSERT_TRUE(open(c));
+    EXPECT_EQ(200, c.down->status());
+    EXPECT_EQ(c.down_request().expected_proof(), c.down->header(hdr::server_signature));
+    EXPECT_EQ("application/x-sofw-frames", c.down->header("Content-Type"));
+    EXPECT_EQ("chunked", c.down->header("Transfer-Encoding"));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    EXPECT_EQ((Changes{{0, true}}), rec.changes);
+    ASSERT_TRUE(server->hrac_addr(0));
+    EXPECT_EQ("10.0.0.2:5070", server->hrac_addr(0)->to_string());
+    EXPECT_FALSE(server->is_up(1));
+}
+
+TEST_F(TunnelServerTest, PostBeforeGetIsUpToo)
+{
+    TunnelClient &c = client();
+    c.open_up();
+    drive.run_for(100);
+    EXPECT_FALSE(server->is_up(0));
+    c.open_down();
+    ASSERT_TRUE(soon([&] { return server->is_up(0) && c.down_ok(); }));
+    EXPECT_EQ((Changes{{0, true}}), rec.changes);
+}
+
+TEST_F(TunnelServerTest, SecondGetOfTheSameSessionIsAConflict)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    TunnelRequest again = c.request("GET", "/sofw/v1/down");  // fresh nonce
+    expect_refused(again, 409, "channel already open for this session");
+    drive.run_for(100);
+    EXPECT_TRUE(server->is_up(0));
+    EXPECT_FALSE(c.down->closed());
+}
+
+TEST_F(TunnelServerTest, HalfOpenGetIsForgotten)
+{
+    TunnelClient &c = client();
+    int64_t t0 = now_ms();
+    c.open_down();
+    ASSERT_TRUE(drive.until([&] { return c.down->closed(); }, 4000)) << "server kept the half-open GET";
+    EXPECT_GE(now_ms() - t0, cfg.half_open_timeout_s * 1000);
+    EXPECT_LT(now_ms() - t0, cfg.half_open_timeout_s * 1000 + 1500);  // checked on the 1 s tick
+    EXPECT_EQ(200, c.down->status());
+    EXPECT_FALSE(server->is_up(0));
+    EXPECT_TRUE(rec.changes.empty());
+    // The session is gone: a POST of it now is half-open again, not up.
+    c.open_up();
+    drive.run_for(200);
+    EXPECT_FALSE(server->is_up(0));
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+}
+
+TEST_F(TunnelServerTest, HalfOpenPostIsForgotten)
+{
+    TunnelClient &c = client();
+    c.open_up();
+    ASSERT_TRUE(drive.until([&] { return c.up->closed(); }, 4000)) << "server kept the half-open POST";
+    EXPECT_FALSE(server->is_up(0));
+    EXPECT_TRUE(rec.changes.empty());
+}
+
+TEST_F(TunnelServerTest, NewSessionReplacesTheOld)
+{
+    TunnelClient &a = client();
+    ASSERT_TRUE(open(a));
+    TunnelClient &b = client();
+    b.open_down();
+    ASSERT_TRUE(soon([&] { return a.both_closed(); })) << "old channels still open";
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+    b.open_up();
+    ASSERT_TRUE(soon([&] { return server->is_up(0) && b.down_ok(); }));
+    EXPECT_EQ((Changes{{0, true}, {0, false}, {0, true}}), rec.changes);
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_CLOSED));
+    // Frames now go down the new session.
+    Frame f = sip_frame("192.168.1.10:5060", options);
+    ASSERT_TRUE(server->send(0, f));
+    ASSERT_TRUE(soon([&] { return b.count(FrameType::sip) == 1; }));
+    EXPECT_EQ(0u, a.count(FrameType::sip));
+}
+
+TEST_F(TunnelServerTest, SitesHaveIndependentSessions)
+{
+    TunnelClient &a = client();
+    TunnelClient &b = client("beta", beta_secret, "10.0.1.2:5060");
+    ASSERT_TRUE(open(a, 0));
+    ASSERT_TRUE(open(b, 1));
+    EXPECT_TRUE(server->is_up(0));
+    EXPECT_FALSE(a.down->closed());
+    ASSERT_TRUE(server->send(1, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return b.count(FrameType::sip) == 1; }));
+    EXPECT_EQ(0u, a.count(FrameType::sip));
+}
+
+TEST_F(TunnelServerTest, ClosedUpstreamEndsTheSession)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    c.up->close();  // HRAC drops its upstream
+    ASSERT_TRUE(soon([&] { return !server->is_up(0) && c.down->closed(); }));
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_CLOSED));
+}
+
+TEST_F(TunnelServerTest, ClosedDownstreamIsNoticedByTheNextKeepalive)
+{
+    // An idle downstream is suspended in libmicrohttpd, which then does not
+    // watch its socket: a close is seen when the next frame is written.
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    c.down->close();
+    ASSERT_TRUE(drive.until([&] { return !server->is_up(0) && c.up->closed(); }, 3 * cfg.keepalive_s * 1000));
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+}
+
+// --- frames ---------------------------------------------------------------
+
+TEST_F(TunnelServerTest, SipFrameUpReachesTheListenerWithItsRaHeader)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    Frame f = sip_frame("192.168.1.10:5062", options);
+    f.ra->relay_port = 20000;
+    std::string wire = bytes(encode_frame(f));
+    // One frame cut across two chunks, then a keep-alive and a second frame
+    // in one chunk.
+    c.send_raw(wire.substr(0, 5));
+    c.send_raw(wire.substr(5));
+    Frame ka;
+    c.send_raw(bytes(encode_frame(ka)) + wire);
+    ASSERT_TRUE(soon([&] { return rec.frames.size() == 2; }));
+    for (auto &[site, got] : rec.frames) {
+        EXPECT_EQ(0u, site);
+        EXPECT_EQ(FrameType::sip, got.type);
+        ASSERT_TRUE(got.ra);
+        EXPECT_TRUE(got.ra->same_endpoint(*f.ra));
+        EXPECT_EQ("192.168.1.10:5062", got.ra->to_string());
+        EXPECT_EQ(20000, got.ra->relay_port);
+        EXPECT_EQ(options, got.payload_string());
+    }
+    EXPECT_EQ(3u, stats.get(HRAS_CNT_FRAMES_UP));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_KEEPALIVES_RECEIVED));
+    EXPECT_EQ(2 * wire.size() + frame_header_size, stats.get(HRAS_CNT_BYTES_UP));
+}
+
+TEST_F(TunnelServerTest, SendDeliversFramesDownByteExact)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    std::vector<Frame> sent;
+    sent.push_back(sip_frame("192.168.1.10:5060", options));
+    Frame big = sip_frame("[2001:db8::1]:5060", "");
+    for (size_t i = 0; i < frame_max_payload; i++)
+        big.payload.push_back(uint8_t(i * 7 + 3));  // every byte value, CR and LF included
+    sent.push_back(big);
+    Frame media;
+    media.type = FrameType::media;
+    media.ra = RaHeader::parse("192.168.1.11:4000").value();
+    media.payload = {0x80, 0x00, 0x0d, 0x0a, 0x00};
+    sent.push_back(media);
+    for (auto &f : sent)
+        ASSERT_TRUE(server->send(0, f));
+    ASSERT_TRUE(soon([&] { return c.frames.size() >= sent.size() || c.decode_error(); }));
+    ASSERT_FALSE(c.decode_error());
+    ASSERT_EQ(sent.size(), c.frames.size());
+    for (size_t i = 0; i < sent.size(); i++)
+        EXPECT_EQ(encode_frame(sent[i]), encode_frame(c.frames[i])) << "frame " << i;
+    EXPECT_EQ(3u, stats.get(HRAS_CNT_FRAMES_DOWN));
+}
+
+TEST_F(TunnelServerTest, SendIsRefusedWithoutASession)
+{
+    Frame f = sip_frame("192.168.1.10:5060", options);
+    EXPECT_FALSE(server->send(0, f));    // no session at all
+    EXPECT_FALSE(server->send(7, f));    // no such site
+    TunnelClient &c = client();
+    c.open_down();
+    ASSERT_TRUE(soon([&] { return c.down->status() != 0; }));
+    EXPECT_FALSE(server->send(0, f));    // half-open
+    c.open_up();
+    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
+    EXPECT_FALSE(server->send(1, f));    // the other site
+    EXPECT_TRUE(server->send(0, f));
+    Frame no_ra = f;
+    no_ra.ra.reset();
+    EXPECT_FALSE(server->send(0, no_ra));  // not encodable
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAMES_DOWN));
+}
+
+TEST_F(TunnelServerTest, MalformedFrameUpDropsTheSession)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    std::string good = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
+    std::string bad = "\x02\x04\x00\x00\x00\x00\x00\x00";  // version 2
+    bad.resize(8);
+    c.send_raw(good + bad);
+    ASSERT_TRUE(soon([&] { return c.both_closed(); })) << "channels still open";
+    EXPECT_FALSE(server->is_up(0));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAME_ERRORS));
+    EXPECT_EQ(1u, rec.frames.size());  // what came before the error still counts
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+    // HRAC opens a new session and is back.
+    ASSERT_TRUE(open(client()));
+}
+
+TEST_F(TunnelServerTest, KeepalivesFlowAndKeepTheSessionUp)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    int64_t start = now_ms(), last_ka = start;
+    // 3.5 intervals with no traffic but keep-alives from HRAC every half interval.
+    drive.run_for(3500, [&] {
+        if (now_ms() - last_ka >= 500) {
+            c.send_frame(Frame{});
+            last_ka = now_ms();
+        }
+    });
+    EXPECT_TRUE(server->is_up(0));
+    EXPECT_FALSE(c.down->closed());
+    EXPECT_GE(c.count(FrameType::keepalive), 2u);
+    EXPECT_EQ(c.frames.size(), c.count(FrameType::keepalive));
+    for (auto &f : c.frames) {
+        EXPECT_FALSE(f.ra);
+        EXPECT_EQ(8u, f.payload.size());  // the sender's monotonic milliseconds
+    }
+    EXPECT_EQ(c.frames.size(), stats.get(HRAS_CNT_KEEPALIVES_SENT));
+    EXPECT_GE(stats.get(HRAS_CNT_KEEPALIVES_RECEIVED), 6u);
+    EXPECT_EQ((Changes{{0, true}}), rec.changes);
+}
+
+TEST_F(TunnelServerTest, KeepalivesWaitForIdleness)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    // Frames down more often than the interval: no keep-alive is needed.
+    int64_t last = 0;
+    drive.run_for(2500, [&] {
+        if (now_ms() - last >= 300) {
+            ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+            c.send_frame(Frame{});
+            last = now_ms();
+        }
+    });
+    EXPECT_EQ(0u, c.count(FrameType::keepalive));
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_KEEPALIVES_SENT));
+    EXPECT_GE(c.count(FrameType::sip), 7u);
+}
+
+TEST_F(TunnelServerTest, SilentSessionIsDroppedAfterThreeIntervals)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    int64_t up_at = now_ms();
+    ASSERT_TRUE(drive.until([&] { return !server->is_up(0); }, 6000)) << "silent session kept";
+    int64_t after = now_ms() - up_at;
+    EXPECT_GE(after, 3 * cfg.keepalive_s * 1000 - 100);  // counted from the channels' opening, just before
+    EXPECT_LT(after, 5 * cfg.keepalive_s * 1000);
+    ASSERT_TRUE(soon([&] { return c.both_closed(); }));
+    EXPECT_GE(c.count(FrameType::keepalive), 2u);  // the server kept talking meanwhile
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_CLOSED));
+}
+
+TEST_F(TunnelServerTest, CloseSessionClosesBothChannels)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    server->close_session(0, "test");
+    EXPECT_FALSE(server->is_up(0));
+    ASSERT_TRUE(soon([&] { return c.both_closed(); }));
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+}
