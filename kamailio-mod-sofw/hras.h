@@ -26,6 +26,19 @@ enum hras_counter {
 	HRAS_CNT_SIP_DOWN,
 	HRAS_CNT_SIP_NO_TUNNEL,
 	HRAS_CNT_SIP_MALFORMED,
+	HRAS_CNT_MEDIA_PACKETS_UP,
+	HRAS_CNT_MEDIA_PACKETS_DOWN,
+	HRAS_CNT_MEDIA_BYTES_UP,
+	HRAS_CNT_MEDIA_BYTES_DOWN,
+	HRAS_CNT_MEDIA_DROPPED,
+	HRAS_CNT_MEDIA_WRONG_SOURCE,
+	HRAS_CNT_SDP_REWRITTEN,
+	HRAS_CNT_SDP_UNPARSED,
+	HRAS_CNT_PORTS_EXHAUSTED,
+	HRAS_CNT_HRAC_MEDIA_FAILED,
+	HRAS_CNT_RAT_CREATED,
+	HRAS_CNT_RAT_REMOVED,
+	HRAS_CNT_RAT_EXPIRED,
 	HRAS_CNT_COUNT
 };
 
@@ -41,10 +54,34 @@ struct hras_site_state {
 	unsigned long phones;
 };
 
+/* One media stream of one RAT entry, as published for `sofw.rat`. */
+struct hras_rat_row {
+	int site;
+	char call_id[128];
+	char from[128];
+	char to[128];
+	int stream;               /* m-line index */
+	char media[16];
+	char internal[64];        /* IIP:IPort (the phone) */
+	char external[64];        /* OIP:OPort (the far side) */
+	int hras_port;            /* HRAS public RTP port, 0: none */
+	int hrac_port;            /* HRAC LAN RTP port, 0: none */
+	int bypass;               /* both ends in one LAN: no relay */
+	int latched;              /* external endpoint learned from media */
+	unsigned long packets_up; /* from the phone */
+	unsigned long packets_down;
+	long age;                 /* seconds since the entry was created */
+	long idle;                /* seconds since the last SIP or media */
+};
+
 struct hras_hooks {
 	void (*log)(int level, const char *msg);
 	void (*counter_add)(int counter, unsigned long n);
 	void (*site_state)(int site, const struct hras_site_state *st);
+	/* the whole RAT, replacing what was published before, and how many
+	 * media ports are in use on HRAS and (over all sites) on HRACs */
+	void (*rat_publish)(const struct hras_rat_row *rows, int n,
+			int hras_ports, int hrac_ports);
 };
 
 struct hras_config {
@@ -54,6 +91,10 @@ struct hras_config {
 	int keepalive_interval;     /* seconds */
 	int auth_window;            /* seconds */
 	int phone_idle_timeout;     /* seconds */
+	const char *media_address;  /* public IPv4 for relayed media; "" = no relay */
+	int rtp_port_min;
+	int rtp_port_max;
+	int media_timeout;          /* seconds without SIP or media before a RAT entry expires */
 };
 
 /* Configuration: any process, before the fork. 0 on success. */

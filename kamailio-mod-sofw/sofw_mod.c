@@ -15,6 +15,7 @@
 #include "core/sr_module.h"
 #include "core/dprint.h"
 #include "core/mem/shm_mem.h"
+#include "core/mem/mem.h"
 #include "core/locking.h"
 #include "core/pt.h"
 #include "core/cfg/cfg_struct.h"
@@ -39,6 +40,11 @@ static char *sofw_loopback_base = "127.1.0.0";
 static int sofw_keepalive_interval = 15;
 static int sofw_auth_window = 120;
 static int sofw_phone_idle_timeout = 7200;
+static char *sofw_media_address = "";
+static int sofw_rtp_port_min = 30000;
+static int sofw_rtp_port_max = 39999;
+static int sofw_media_timeout = 120;
+static int sofw_rat_rows = 4096;
 
 /* the Kamailio socket reserved for tunnel traffic (sip_socket) */
 static struct socket_info *sofw_sock = NULL;
@@ -46,6 +52,12 @@ static struct socket_info *sofw_sock = NULL;
 /* site states published by the relay process, read by RPC and counters */
 static struct hras_site_state *sofw_states = NULL;
 static gen_lock_t *sofw_states_lock = NULL;
+
+/* the RAT as published by the relay process, read by sofw.rat */
+static struct hras_rat_row *sofw_rat = NULL;
+static int *sofw_rat_n = NULL;
+static int *sofw_rat_total = NULL;
+static gen_lock_t *sofw_rat_lock = NULL;
 
 static counter_handle_t sofw_cnt[HRAS_CNT_COUNT];
 
@@ -59,6 +71,7 @@ static int pv_parse_sofw_name(pv_spec_p sp, str *in);
 static int pv_get_sofw(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx);
 static void sofw_rpc_stats(rpc_t *rpc, void *ctx);
+static void sofw_rpc_rat(rpc_t *rpc, void *ctx);
 
 /* clang-format off */
 static cmd_export_t cmds[] = {
@@ -77,6 +90,11 @@ static param_export_t params[] = {
 	{"keepalive_interval", PARAM_INT, &sofw_keepalive_interval},
 	{"auth_window", PARAM_INT, &sofw_auth_window},
 	{"phone_idle_timeout", PARAM_INT, &sofw_phone_idle_timeout},
+	{"media_address", PARAM_STRING, &sofw_media_address},
+	{"rtp_port_min", PARAM_INT, &sofw_rtp_port_min},
+	{"rtp_port_max", PARAM_INT, &sofw_rtp_port_max},
+	{"media_timeout", PARAM_INT, &sofw_media_timeout},
+	{"rat_rows", PARAM_INT, &sofw_rat_rows},
 	{0, 0, 0}
 };
 
@@ -90,15 +108,21 @@ static const char *sofw_rpc_sites_doc[2] = {
 	"List the configured sites with their tunnel state.", 0};
 static const char *sofw_rpc_stats_doc[2] = {
 	"Show the sofw counters.", 0};
+static const char *sofw_rpc_rat_doc[2] = {
+	"List the Relay Agent Table: one row per media stream of each call leg.",
+	0};
 
 static rpc_export_t sofw_rpc[] = {
 	{"sofw.sites", sofw_rpc_sites, sofw_rpc_sites_doc, RET_ARRAY},
 	{"sofw.stats", sofw_rpc_stats, sofw_rpc_stats_doc, 0},
+	{"sofw.rat", sofw_rpc_rat, sofw_rpc_rat_doc, RET_ARRAY},
 	{0, 0, 0, 0}
 };
 
 static counter_val_t sofw_cnt_active_sites(counter_handle_t h, void *p);
 static counter_val_t sofw_cnt_phones(counter_handle_t h, void *p);
+static counter_val_t sofw_cnt_active_calls(counter_handle_t h, void *p);
+static counter_val_t sofw_cnt_ports(counter_handle_t h, void *p);
 
 static counter_def_t sofw_cnt_defs[] = {
 	{&sofw_cnt[HRAS_CNT_FRAMES_UP], "tunnel_frames_up", 0, 0, 0,
@@ -129,6 +153,38 @@ static counter_def_t sofw_cnt_defs[] = {
 		"SIP messages for internal phones dropped: site not connected"},
 	{&sofw_cnt[HRAS_CNT_SIP_MALFORMED], "sip_malformed", 0, 0, 0,
 		"malformed SIP messages dropped at the tunnel boundary"},
+	{&sofw_cnt[HRAS_CNT_MEDIA_PACKETS_UP], "media_packets_up", 0, 0, 0,
+		"RTP/RTCP packets from internal phones relayed out"},
+	{&sofw_cnt[HRAS_CNT_MEDIA_PACKETS_DOWN], "media_packets_down", 0, 0, 0,
+		"RTP/RTCP packets relayed down to internal phones"},
+	{&sofw_cnt[HRAS_CNT_MEDIA_BYTES_UP], "media_bytes_up", 0, 0, 0,
+		"media payload bytes from internal phones"},
+	{&sofw_cnt[HRAS_CNT_MEDIA_BYTES_DOWN], "media_bytes_down", 0, 0, 0,
+		"media payload bytes to internal phones"},
+	{&sofw_cnt[HRAS_CNT_MEDIA_DROPPED], "media_dropped", 0, 0, 0,
+		"media packets dropped (no RAT entry, no tunnel, no endpoint yet)"},
+	{&sofw_cnt[HRAS_CNT_MEDIA_WRONG_SOURCE], "media_wrong_source", 0, 0, 0,
+		"media packets refused: not from the latched source"},
+	{&sofw_cnt[HRAS_CNT_SDP_REWRITTEN], "sdp_rewritten", 0, 0, 0,
+		"SDP bodies rewritten at the tunnel boundary"},
+	{&sofw_cnt[HRAS_CNT_SDP_UNPARSED], "sdp_parse_failures", 0, 0, 0,
+		"SDP bodies not understood (passed on unchanged)"},
+	{&sofw_cnt[HRAS_CNT_PORTS_EXHAUSTED], "ports_exhausted", 0, 0, 0,
+		"calls refused (503) for lack of media ports"},
+	{&sofw_cnt[HRAS_CNT_HRAC_MEDIA_FAILED], "hrac_media_failed", 0, 0, 0,
+		"LAN media ports an HRAC could not open"},
+	{&sofw_cnt[HRAS_CNT_RAT_CREATED], "rat_created", 0, 0, 0,
+		"RAT entries created"},
+	{&sofw_cnt[HRAS_CNT_RAT_REMOVED], "rat_removed", 0, 0, 0,
+		"RAT entries removed (BYE, CANCEL, failure, timeout)"},
+	{&sofw_cnt[HRAS_CNT_RAT_EXPIRED], "rat_expired", 0, 0, 0,
+		"RAT entries removed by the inactivity timeout"},
+	{0, "active_calls", 0, sofw_cnt_active_calls, 0,
+		"call legs in the RAT"},
+	{0, "media_ports_hras", 0, sofw_cnt_ports, (void *)2,
+		"HRAS public media port pairs in use"},
+	{0, "media_ports_hrac", 0, sofw_cnt_ports, (void *)3,
+		"HRAC LAN media port pairs in use (all sites)"},
 	{0, "active_sites", 0, sofw_cnt_active_sites, 0,
 		"sites whose tunnel is up"},
 	{0, "phones", 0, sofw_cnt_phones, 0,
@@ -177,8 +233,21 @@ static void sofw_site_state_hook(int site, const struct hras_site_state *st)
 	lock_release(sofw_states_lock);
 }
 
-static struct hras_hooks sofw_hooks = {
-	sofw_log_hook, sofw_counter_hook, sofw_site_state_hook};
+static void sofw_rat_publish_hook(const struct hras_rat_row *rows, int n,
+		int hras_ports, int hrac_ports)
+{
+	int keep = n < sofw_rat_rows ? n : sofw_rat_rows;
+	lock_get(sofw_rat_lock);
+	memcpy(sofw_rat, rows, sizeof(struct hras_rat_row) * keep);
+	*sofw_rat_n = keep;
+	*sofw_rat_total = n;
+	sofw_rat_n[2] = hras_ports;
+	sofw_rat_n[3] = hrac_ports;
+	lock_release(sofw_rat_lock);
+}
+
+static struct hras_hooks sofw_hooks = {sofw_log_hook, sofw_counter_hook,
+		sofw_site_state_hook, sofw_rat_publish_hook};
 
 static int sofw_param_site(modparam_t type, void *val)
 {
@@ -205,6 +274,10 @@ static int mod_init(void)
 	cfg.keepalive_interval = sofw_keepalive_interval;
 	cfg.auth_window = sofw_auth_window;
 	cfg.phone_idle_timeout = sofw_phone_idle_timeout;
+	cfg.media_address = sofw_media_address;
+	cfg.rtp_port_min = sofw_rtp_port_min;
+	cfg.rtp_port_max = sofw_rtp_port_max;
+	cfg.media_timeout = sofw_media_timeout;
 	if(hras_configure(&cfg, err, sizeof(err)) < 0) {
 		LM_ERR("%s\n", err);
 		return -1;
@@ -241,6 +314,18 @@ static int mod_init(void)
 	}
 	memset(sofw_states, 0,
 			sizeof(struct hras_site_state) * (hras_site_count() ? hras_site_count() : 1));
+
+	if(sofw_rat_rows < 1)
+		sofw_rat_rows = 1;
+	sofw_rat = shm_malloc(sizeof(struct hras_rat_row) * sofw_rat_rows);
+	sofw_rat_n = shm_malloc(sizeof(int) * 4); /* rows, total, ports */
+	sofw_rat_lock = lock_alloc();
+	if(!sofw_rat || !sofw_rat_n || !sofw_rat_lock || !lock_init(sofw_rat_lock)) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	sofw_rat_total = sofw_rat_n + 1;
+	memset(sofw_rat_n, 0, sizeof(int) * 4);
 
 	if(counter_register_array("sofw", sofw_cnt_defs) < 0) {
 		LM_ERR("cannot register the sofw counters\n");
@@ -292,6 +377,19 @@ static int child_init(int rank)
 
 static void mod_destroy(void)
 {
+	if(sofw_rat_lock) {
+		lock_destroy(sofw_rat_lock);
+		lock_dealloc(sofw_rat_lock);
+		sofw_rat_lock = NULL;
+	}
+	if(sofw_rat) {
+		shm_free(sofw_rat);
+		sofw_rat = NULL;
+	}
+	if(sofw_rat_n) {
+		shm_free(sofw_rat_n);
+		sofw_rat_n = sofw_rat_total = NULL;
+	}
 	if(sofw_states_lock) {
 		lock_destroy(sofw_states_lock);
 		lock_dealloc(sofw_states_lock);
@@ -410,7 +508,67 @@ static counter_val_t sofw_cnt_phones(counter_handle_t h, void *p)
 	return n;
 }
 
+static counter_val_t sofw_cnt_active_calls(counter_handle_t h, void *p)
+{
+	int i, n;
+	counter_val_t calls = 0;
+	lock_get(sofw_rat_lock);
+	n = *sofw_rat_n;
+	/* one row per stream: count the legs (stream 0 rows) */
+	for(i = 0; i < n; i++)
+		calls += sofw_rat[i].stream == 0 ? 1 : 0;
+	lock_release(sofw_rat_lock);
+	return calls;
+}
+
+static counter_val_t sofw_cnt_ports(counter_handle_t h, void *p)
+{
+	counter_val_t v;
+	lock_get(sofw_rat_lock);
+	v = sofw_rat_n[(long)p];
+	lock_release(sofw_rat_lock);
+	return v;
+}
+
 /* RPC */
+
+static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
+{
+	int i, n, total;
+	void *th;
+	struct hras_rat_row *rows;
+
+	/* copy out under the lock, answer without it */
+	lock_get(sofw_rat_lock);
+	n = *sofw_rat_n;
+	total = *sofw_rat_total;
+	rows = n ? pkg_malloc(sizeof(*rows) * n) : NULL;
+	if(rows)
+		memcpy(rows, sofw_rat, sizeof(*rows) * n);
+	lock_release(sofw_rat_lock);
+	if(n && !rows) {
+		rpc->fault(ctx, 500, "Out of memory");
+		return;
+	}
+	if(total > n)
+		LM_WARN("sofw.rat: %d of %d rows shown (modparam rat_rows)\n", n, total);
+	for(i = 0; i < n; i++) {
+		if(rpc->add(ctx, "{", &th) < 0)
+			break;
+		rpc->struct_add(th, "sssssdssdddddddd", "site",
+				hras_site_name(rows[i].site), "call_id", rows[i].call_id,
+				"from", rows[i].from, "to", rows[i].to, "media", rows[i].media,
+				"stream", rows[i].stream, "internal", rows[i].internal,
+				"external", rows[i].external, "hras_port", rows[i].hras_port,
+				"hrac_port", rows[i].hrac_port, "bypass", rows[i].bypass,
+				"latched", rows[i].latched, "packets_up",
+				(int)rows[i].packets_up, "packets_down",
+				(int)rows[i].packets_down, "age", (int)rows[i].age, "idle",
+				(int)rows[i].idle);
+	}
+	if(rows)
+		pkg_free(rows);
+}
 
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx)
 {

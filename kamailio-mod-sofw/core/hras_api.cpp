@@ -4,6 +4,7 @@
 #include "../hras.h"
 
 #include "event_loop.hpp"
+#include "media_relay.hpp"
 #include "site_endpoints.hpp"
 #include "site_table.hpp"
 #include "stats.hpp"
@@ -21,6 +22,7 @@ namespace {
 struct Relay {
     EventLoop loop;
     std::unique_ptr<TunnelServer> tunnel;
+    std::unique_ptr<MediaRelay> media;
     std::unique_ptr<SiteEndpoints> endpoints;
 };
 
@@ -28,6 +30,7 @@ SiteTable g_sites;
 TunnelConfig g_tunnel_cfg;
 HostPort g_sip_socket{"127.0.0.1", 5062};
 int g_phone_idle_timeout = 7200;
+MediaConfig g_media_cfg;
 Stats g_stats;
 std::unique_ptr<Relay> g_relay;
 
@@ -63,6 +66,14 @@ int hras_configure(const struct hras_config *cfg, char *err, int err_len)
     if (!sip || !sip->port)
         return fail(err, err_len, "sip_socket must be address:port");
     g_sip_socket = *sip;
+    g_media_cfg.address = cfg->media_address ? cfg->media_address : "";
+    if (cfg->rtp_port_min < 1024 || cfg->rtp_port_max > 65535 || cfg->rtp_port_min + 1 >= cfg->rtp_port_max)
+        return fail(err, err_len, "rtp_port_min/rtp_port_max must be a range within 1024..65535");
+    g_media_cfg.port_min = uint16_t(cfg->rtp_port_min);
+    g_media_cfg.port_max = uint16_t(cfg->rtp_port_max);
+    if (cfg->media_timeout < 5)
+        return fail(err, err_len, "media_timeout must be at least 5 seconds");
+    g_media_cfg.timeout_s = cfg->media_timeout;
     std::string e = g_sites.assign_addresses(cfg->loopback_base ? cfg->loopback_base : "127.1.0.0");
     return e.empty() ? 0 : fail(err, err_len, e);
 }
@@ -85,8 +96,12 @@ int hras_start(char *err, int err_len)
     try {
         auto r = std::make_unique<Relay>();
         r->tunnel = std::make_unique<TunnelServer>(r->loop, g_sites, g_tunnel_cfg, g_stats);
+        r->media = std::make_unique<MediaRelay>(r->loop, *r->tunnel, g_stats, g_media_cfg);
         r->endpoints = std::make_unique<SiteEndpoints>(r->loop, g_sites, *r->tunnel, g_sip_socket, g_stats,
-                                                       g_phone_idle_timeout);
+                                                       g_phone_idle_timeout,
+                                                       r->media->enabled() ? r->media.get() : nullptr);
+        if (!r->media->enabled())
+            g_stats.warn("media_address is not set: SDP is passed on unchanged and no media is relayed");
         r->tunnel->set_listener(r->endpoints.get());
         std::string e = r->tunnel->start();
         if (!e.empty())
@@ -110,6 +125,8 @@ void hras_stop(void)
 {
     if (g_relay) {
         g_relay->tunnel->set_listener(nullptr);
+        g_relay->endpoints.reset();
+        g_relay->media.reset();
         g_relay.reset();
     }
 }

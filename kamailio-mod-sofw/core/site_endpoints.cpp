@@ -14,9 +14,9 @@
 namespace sofw::hras {
 
 SiteEndpoints::SiteEndpoints(EventLoop &loop, const SiteTable &sites, TunnelServer &tunnel, HostPort kamailio_sip,
-                             Stats &stats, int idle_timeout_s)
+                             Stats &stats, int idle_timeout_s, MediaRelay *media)
     : loop_(loop), sites_(sites), tunnel_(tunnel), kamailio_(std::move(kamailio_sip)), stats_(stats),
-      idle_timeout_s_(idle_timeout_s), phones_(sites.size())
+      idle_timeout_s_(idle_timeout_s), media_(media), phones_(sites.size())
 {
     kamailio_sa_.sin_family = AF_INET;
     kamailio_sa_.sin_port = htons(kamailio_.effective_port());
@@ -55,6 +55,7 @@ SiteEndpoints::Endpoint *SiteEndpoints::endpoint_for(size_t site, const RaHeader
     ep->real = ra;
     ep->fd = fd;
     ep->loop = HostPort{sites_.at(site).loop_addr, ntohs(sa.sin_port)};
+    ep->id = next_id_++;
     Endpoint *raw = ep.get();
     loop_.add(fd, EPOLLIN, [this, raw](uint32_t) { on_readable(raw); });
     by_phone_.emplace(key, std::move(ep));
@@ -76,6 +77,14 @@ void SiteEndpoints::destroy(Endpoint *ep)
 
 void SiteEndpoints::on_frame(size_t site, const Frame &f)
 {
+    if (media_ && f.type == FrameType::media) {
+        media_->on_media(site, f);
+        return;
+    }
+    if (media_ && f.type == FrameType::control) {
+        media_->on_control(site, f);
+        return;
+    }
     if (f.type != FrameType::sip || !f.ra) {
         stats_.dbg("site '" + sites_.at(site).name + "': ignoring " + frame_type_name(f.type) + " frame");
         return;
@@ -93,13 +102,38 @@ void SiteEndpoints::on_frame(size_t site, const Frame &f)
                     f.ra->to_string() + " (" + std::to_string(f.payload.size()) + " bytes)");
         return;
     }
-    if (sendto(ep->fd, out->data(), out->size(), 0, reinterpret_cast<sockaddr *>(&kamailio_sa_),
+    if (media_) {
+        auto m = media_->on_sip_up(site, ep->id, std::move(*out));
+        if (m.reject) {
+            to_phone(ep, *m.reject);
+            return;
+        }
+        *out = std::move(m.msg);
+    }
+    to_kamailio(ep, *out);
+}
+
+void SiteEndpoints::to_kamailio(Endpoint *ep, const std::string &msg)
+{
+    if (sendto(ep->fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr *>(&kamailio_sa_),
                sizeof kamailio_sa_) < 0) {
-        stats_.warn("site '" + sites_.at(site).name + "': cannot hand SIP to Kamailio at " + kamailio_.to_string() +
-                    ": " + strerror(errno));
+        stats_.warn("site '" + sites_.at(ep->site).name + "': cannot hand SIP to Kamailio at " +
+                    kamailio_.to_string() + ": " + strerror(errno));
         return;
     }
     stats_.add(HRAS_CNT_SIP_UP);
+}
+
+void SiteEndpoints::to_phone(Endpoint *ep, const std::string &msg)
+{
+    Frame f;
+    f.type = FrameType::sip;
+    f.ra = ep->real;
+    f.payload.assign(msg.begin(), msg.end());
+    if (tunnel_.send(ep->site, f))
+        stats_.add(HRAS_CNT_SIP_DOWN);
+    else
+        stats_.add(HRAS_CNT_SIP_NO_TUNNEL);
 }
 
 void SiteEndpoints::on_readable(Endpoint *ep)
@@ -129,18 +163,27 @@ void SiteEndpoints::on_readable(Endpoint *ep)
             stats_.warn("site '" + sites_.at(ep->site).name + "': Kamailio sent a malformed message; dropped");
             continue;
         }
-        Frame f;
-        f.type = FrameType::sip;
-        f.ra = ep->real;
-        f.payload.assign(out->begin(), out->end());
-        if (tunnel_.send(ep->site, f))
-            stats_.add(HRAS_CNT_SIP_DOWN);
-        else
-            stats_.add(HRAS_CNT_SIP_NO_TUNNEL);
+        if (media_) {
+            std::string phone_ip = ep->real.to_string();
+            phone_ip = phone_ip.substr(0, phone_ip.rfind(':'));
+            auto m = media_->on_sip_down(ep->site, ep->id, *hrac, phone_ip, std::move(*out));
+            if (m.reject) {
+                to_kamailio(ep, *m.reject);  // as if the phone had answered it
+                continue;
+            }
+            *out = std::move(m.msg);
+        }
+        to_phone(ep, *out);
     }
 }
 
-void SiteEndpoints::on_session_change(size_t, bool) {}
+void SiteEndpoints::on_session_change(size_t site, bool up)
+{
+    if (media_ && up) {
+        auto [lo, hi] = tunnel_.media_ports(site);
+        media_->on_session_up(site, lo, hi);
+    }
+}
 
 unsigned long SiteEndpoints::phone_count(size_t site) const { return site < phones_.size() ? phones_[site] : 0; }
 

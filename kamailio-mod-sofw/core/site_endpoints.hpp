@@ -7,6 +7,7 @@
 // set_contact_alias) then routes everything, overlapping LAN plans included.
 #pragma once
 #include "event_loop.hpp"
+#include "media_relay.hpp"
 #include "host_port.hpp"
 #include "site_table.hpp"
 #include "stats.hpp"
@@ -24,7 +25,7 @@ class SiteEndpoints : public TunnelListener {
 public:
     // kamailio_sip: the Kamailio UDP socket reserved for tunnel traffic.
     SiteEndpoints(EventLoop &loop, const SiteTable &sites, TunnelServer &tunnel, HostPort kamailio_sip,
-                  Stats &stats, int idle_timeout_s);
+                  Stats &stats, int idle_timeout_s, MediaRelay *media = nullptr);
     ~SiteEndpoints() override;
 
     void on_frame(size_t site, const Frame &f) override;
@@ -37,6 +38,7 @@ public:
         HostPort loop;     // our loopback endpoint for it
         int fd = -1;
         int64_t last_used = 0;
+        uint64_t id = 0;   // unique for the process's lifetime (RAT key)
     };
     // For status views and tests.
     std::vector<const Endpoint *> endpoints(size_t site) const;
@@ -46,6 +48,8 @@ private:
     void on_readable(Endpoint *ep);
     void expire_idle();
     void destroy(Endpoint *ep);
+    void to_kamailio(Endpoint *ep, const std::string &msg);
+    void to_phone(Endpoint *ep, const std::string &msg);
 
     EventLoop &loop_;
     const SiteTable &sites_;
@@ -54,6 +58,8 @@ private:
     sockaddr_in kamailio_sa_{};
     Stats &stats_;
     int idle_timeout_s_;
+    MediaRelay *media_;
+    uint64_t next_id_ = 1;
     std::map<std::pair<size_t, std::string>, std::unique_ptr<Endpoint>> by_phone_;
     std::vector<unsigned long> phones_;
 };

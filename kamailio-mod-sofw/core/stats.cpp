@@ -17,6 +17,12 @@ void Stats::site_state(int site, const hras_site_state &st) const
         hooks_->site_state(site, &st);
 }
 
+void Stats::rat_publish(const hras_rat_row *rows, int n, int hras_ports, int hrac_ports) const
+{
+    if (hooks_ && hooks_->rat_publish)
+        hooks_->rat_publish(rows, n, hras_ports, hrac_ports);
+}
+
 void Stats::log(hras_log_level lvl, const std::string &msg) const
 {
     if (hooks_ && hooks_->log)

@@ -16,6 +16,7 @@ public:
     void add(hras_counter c, uint64_t n = 1);
     uint64_t get(hras_counter c) const { return totals_[c]; }
     void site_state(int site, const hras_site_state &st) const;
+    void rat_publish(const hras_rat_row *rows, int n, int hras_ports, int hrac_ports) const;
 
     void log(hras_log_level lvl, const std::string &msg) const;
     void err(const std::string &m) const { log(HRAS_LOG_ERR, m); }

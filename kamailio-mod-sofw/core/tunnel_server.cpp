@@ -39,6 +39,7 @@ struct TunnelServer::Session {
     std::string id;
     HostPort hrac;
     std::string peer;
+    uint16_t media_min = 20000, media_max = 29999;
     Channel *down = nullptr;
     Channel *up = nullptr;
     std::vector<uint8_t> downq;
@@ -301,6 +302,12 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
         slot->hrac = *lan;
         slot->peer = peer;
     }
+    unsigned lo = 0, hi = 0;
+    std::string ports = header(ch->conn, "X-SoFW-Media-Ports");
+    if (sscanf(ports.c_str(), "%u-%u", &lo, &hi) == 2 && lo >= 1024 && lo < hi && hi <= 65535) {
+        slot->media_min = uint16_t(lo);
+        slot->media_max = uint16_t(hi);
+    }
     Channel *&chan_slot = is_down ? slot->down : slot->up;
     if (chan_slot) {
         ch->reject_status = MHD_HTTP_CONFLICT;
@@ -443,6 +450,13 @@ std::optional<HostPort> TunnelServer::hrac_addr(size_t site) const
     if (!is_up(site))
         return std::nullopt;
     return sessions_[site]->hrac;
+}
+
+std::pair<uint16_t, uint16_t> TunnelServer::media_ports(size_t site) const
+{
+    if (site >= sessions_.size() || !sessions_[site])
+        return {20000, 29999};
+    return {sessions_[site]->media_min, sessions_[site]->media_max};
 }
 
 void TunnelServer::tick()

@@ -52,6 +52,8 @@ public:
     bool send(size_t site, const Frame &f);
     bool is_up(size_t site) const;
     std::optional<HostPort> hrac_addr(size_t site) const;
+    // The LAN media port range the site's HRAC announced (X-SoFW-Media-Ports).
+    std::pair<uint16_t, uint16_t> media_ports(size_t site) const;
     void close_session(size_t site, const std::string &why);
     // Publishes the site's state (tunnel, phones) through the stats hooks.
     void publish(size_t site);

@@ -1,0 +1,141 @@
+#include "rat.hpp"
+
+namespace sofw::hras {
+
+void Rat::set_site_ports(size_t site, uint16_t min, uint16_t max)
+{
+    auto it = hrac_pools_.find(site);
+    if (it != hrac_pools_.end()) {
+        if ((it->second.min() == min && it->second.max() == max) || it->second.used() > 0)
+            return;  // ports of live calls stay valid until those calls end
+        hrac_pools_.erase(it);
+    }
+    hrac_pools_.emplace(site, PortPool(min, max));
+}
+
+const PortPool *Rat::hrac_pool(size_t site) const
+{
+    auto it = hrac_pools_.find(site);
+    return it == hrac_pools_.end() ? nullptr : &it->second;
+}
+
+size_t Rat::hrac_ports_used() const
+{
+    size_t n = 0;
+    for (auto &kv : hrac_pools_)
+        n += kv.second.used();
+    return n;
+}
+
+RatEntry *Rat::find(uint64_t phone, const std::string &call_id)
+{
+    auto it = entries_.find({phone, call_id});
+    return it == entries_.end() ? nullptr : it->second.get();
+}
+
+RatEntry &Rat::get_or_create(size_t site, uint64_t phone, const std::string &call_id, int64_t now_ms)
+{
+    auto &slot = entries_[{phone, call_id}];
+    if (!slot) {
+        slot = std::make_unique<RatEntry>();
+        slot->site = site;
+        slot->phone = phone;
+        slot->call_id = call_id;
+        slot->created_ms = now_ms;
+        slot->last_activity_ms = now_ms;
+    }
+    return *slot;
+}
+
+bool Rat::allocate_hras(RatEntry &e, size_t i)
+{
+    if (e.streams.size() <= i)
+        e.streams.resize(i + 1);
+    if (e.streams[i].hras_port)
+        return true;
+    auto p = hras_pool_.take();
+    if (!p)
+        return false;
+    e.streams[i].hras_port = *p;
+    by_hras_[*p] = {&e, i};
+    return true;
+}
+
+bool Rat::allocate_hrac(RatEntry &e, size_t i)
+{
+    if (e.streams.size() <= i)
+        e.streams.resize(i + 1);
+    if (e.streams[i].hrac_port)
+        return true;
+    auto pool = hrac_pools_.find(e.site);
+    if (pool == hrac_pools_.end())
+        pool = hrac_pools_.emplace(e.site, PortPool(20000, 29999)).first;
+    auto p = pool->second.take();
+    if (!p)
+        return false;
+    e.streams[i].hrac_port = *p;
+    by_hrac_[{e.site, *p}] = {&e, i};
+    return true;
+}
+
+void Rat::release_hras(RatEntry &e, size_t i)
+{
+    uint16_t &p = e.streams[i].hras_port;
+    if (!p)
+        return;
+    by_hras_.erase(p);
+    hras_pool_.give(p);
+    p = 0;
+}
+
+void Rat::release_hrac(RatEntry &e, size_t i)
+{
+    uint16_t &p = e.streams[i].hrac_port;
+    if (!p)
+        return;
+    by_hrac_.erase({e.site, p});
+    auto pool = hrac_pools_.find(e.site);
+    if (pool != hrac_pools_.end())
+        pool->second.give(p);
+    p = 0;
+}
+
+std::pair<RatEntry *, size_t> Rat::by_hras_port(uint16_t rtp_port)
+{
+    auto it = by_hras_.find(rtp_port);
+    return it == by_hras_.end() ? std::make_pair(nullptr, size_t(0)) : it->second;
+}
+
+std::pair<RatEntry *, size_t> Rat::by_hrac_port(size_t site, uint16_t rtp_port)
+{
+    auto it = by_hrac_.find({site, rtp_port});
+    return it == by_hrac_.end() ? std::make_pair(nullptr, size_t(0)) : it->second;
+}
+
+std::vector<uint16_t> Rat::remove(uint64_t phone, const std::string &call_id)
+{
+    std::vector<uint16_t> hrac_ports;
+    auto it = entries_.find({phone, call_id});
+    if (it == entries_.end())
+        return hrac_ports;
+    RatEntry &e = *it->second;
+    for (size_t i = 0; i < e.streams.size(); i++) {
+        if (e.streams[i].hrac_port)
+            hrac_ports.push_back(e.streams[i].hrac_port);
+        release_hras(e, i);
+        release_hrac(e, i);
+    }
+    entries_.erase(it);
+    return hrac_ports;
+}
+
+std::vector<Rat::Key> Rat::idle(int64_t now_ms, int64_t timeout_ms) const
+{
+    std::vector<Key> keys;
+    for (auto &kv : entries_)
+        if (now_ms - kv.second->last_activity_ms > timeout_ms)
+            keys.push_back(kv.first);
+    return keys;
+}
+
+} // namespace sofw::hras

@@ -1,0 +1,91 @@
+// The Relay Agent Table (papers §2.3): one entry per call leg of an internal
+// phone — the phone's endpoint and Call-ID — with the paper's fields (To,
+// From, Call-ID; internal IIP/IPort; external OIP/OPort) per media stream,
+// plus the ports given to the leg on each agent and when media last flowed.
+// Owns the port pools, so a port is never handed to two legs. No sockets
+// here: the media relay binds what the table allocates.
+#pragma once
+#include "port_pool.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sofw::hras {
+
+struct MediaEndpoint {
+    std::string ip;
+    uint16_t port = 0;
+    bool valid() const { return port != 0 && !ip.empty(); }
+    bool operator==(const MediaEndpoint &o) const { return port == o.port && ip == o.ip; }
+};
+
+struct RatStream {
+    std::string media;            // "audio", "video"
+    uint16_t hras_port = 0;       // HRAS public RTP port (RTCP +1); 0: none
+    uint16_t hrac_port = 0;       // HRAC LAN RTP port (RTCP +1); 0: none
+    MediaEndpoint internal[2];    // phone RTP/RTCP: IIP/IPort (from SDP, then latched)
+    MediaEndpoint external[2];    // far side RTP/RTCP: OIP/OPort (from SDP, then latched)
+    bool external_latched[2] = {false, false};
+    bool bypass = false;          // both ends in one site: media stays in the LAN
+    uint64_t packets_up = 0, packets_down = 0;  // up = from the phone
+    uint64_t bytes_up = 0, bytes_down = 0;
+};
+
+struct RatEntry {
+    size_t site = 0;
+    uint64_t phone = 0;           // the phone's loopback endpoint (site + LAN address)
+    std::string call_id, from, to;
+    std::vector<RatStream> streams;
+    int64_t created_ms = 0;
+    int64_t last_activity_ms = 0; // SIP of the dialog or media
+    bool answered = false;
+};
+
+class Rat {
+public:
+    using Key = std::pair<uint64_t, std::string>;  // phone, Call-ID
+
+    Rat(uint16_t hras_min, uint16_t hras_max) : hras_pool_(hras_min, hras_max) {}
+
+    // The HRAC port range a site announced (first session; kept while in use).
+    void set_site_ports(size_t site, uint16_t min, uint16_t max);
+
+    RatEntry *find(uint64_t phone, const std::string &call_id);
+    RatEntry &get_or_create(size_t site, uint64_t phone, const std::string &call_id, int64_t now_ms);
+    // Allocations for stream i of e (the stream vector grows as needed).
+    // false when the pool is exhausted.
+    bool allocate_hras(RatEntry &e, size_t i);
+    bool allocate_hrac(RatEntry &e, size_t i);
+    void release_hras(RatEntry &e, size_t i);
+    void release_hrac(RatEntry &e, size_t i);
+
+    // Lookups for the media path.
+    std::pair<RatEntry *, size_t> by_hras_port(uint16_t rtp_port);
+    std::pair<RatEntry *, size_t> by_hrac_port(size_t site, uint16_t rtp_port);
+
+    // Removes the entry; the caller has closed its sockets first. Returns
+    // the HRAC ports it held (to send CLOSE_MEDIA for).
+    std::vector<uint16_t> remove(uint64_t phone, const std::string &call_id);
+    // Keys of entries with no activity since now - timeout.
+    std::vector<Key> idle(int64_t now_ms, int64_t timeout_ms) const;
+
+    size_t size() const { return entries_.size(); }
+    const std::map<Key, std::unique_ptr<RatEntry>> &entries() const { return entries_; }
+    const PortPool &hras_pool() const { return hras_pool_; }
+    const PortPool *hrac_pool(size_t site) const;
+    size_t hrac_ports_used() const;
+
+private:
+    PortPool hras_pool_;
+    std::map<size_t, PortPool> hrac_pools_;
+    std::map<Key, std::unique_ptr<RatEntry>> entries_;
+    std::map<uint16_t, std::pair<RatEntry *, size_t>> by_hras_;
+    std::map<std::pair<size_t, uint16_t>, std::pair<RatEntry *, size_t>> by_hrac_;
+};
+
+} // namespace sofw::hras
