@@ -137,7 +137,31 @@ table inet sofw_fw {
 }
 """
 
-FIREWALL_POLICIES = {"strict": NFT_STRICT, "open": NFT_OPEN}
+# Policy "proxy": nothing is forwarded at all; the only way out of the LAN
+# is an HTTP proxy running on the firewall itself (squid 3128, tinyproxy
+# 8888, a buffering nginx 8080), which may open TCP 80/443 to the WAN.
+NFT_PROXY = """
+flush ruleset
+table inet sofw_fw {
+    chain input {
+        type filter hook input priority filter; policy drop;
+        iif "lo" accept
+        ct state established,related accept
+        iifname "lan0" tcp dport { 3128, 8080, 8888 } ct state new accept
+    }
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+    }
+    chain output {
+        type filter hook output priority filter; policy drop;
+        oif "lo" accept
+        ct state established,related accept
+        oifname "wan0" tcp dport { 80, 443 } ct state new accept
+    }
+}
+"""
+
+FIREWALL_POLICIES = {"strict": NFT_STRICT, "open": NFT_OPEN, "proxy": NFT_PROXY}
 
 
 class WaitTimeout(AssertionError):

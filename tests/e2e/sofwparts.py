@@ -41,7 +41,7 @@ class Hras:
     cfg/kamailio.cfg plus the two local files an admin writes."""
 
     def __init__(self, topo, sites=("a",), keepalive=None, min_expires=10,
-                 debug=3):
+                 debug=3, tunnel_listen=f"{HRAS_IP}:80", extra_cfg=""):
         self.topo = topo
         self.sites = list(sites)
         self.dir = topo.path("hras")
@@ -50,7 +50,7 @@ class Hras:
         shutil.copy(os.path.join(source_dir(), "cfg", "kamailio.cfg"), self.cfg)
         with open(os.path.join(self.dir, "sofw-local.cfg"), "w") as f:
             f.write(f'#!substdef "!PUBLIC_IP!{HRAS_IP}!g"\n'
-                    f'#!substdef "!TUNNEL_LISTEN!{HRAS_IP}:80!g"\n'
+                    f'#!substdef "!TUNNEL_LISTEN!{tunnel_listen}!g"\n'
                     f'alias="{WAN_DOMAIN}"\n')
             for s in self.sites:
                 f.write(f'alias="{site_domain(s)}"\n')
@@ -60,15 +60,18 @@ class Hras:
                         f'secret={site_secret(s)};domain={site_domain(s)}")\n')
             if keepalive:
                 f.write(f'modparam("sofw", "keepalive_interval", {keepalive})\n')
+            f.write(extra_cfg)
         defines = {"MIN_EXPIRES": str(min_expires), "DEBUG_LEVEL": str(debug)}
+        self.tunnel_listen = tunnel_listen
         self.kam = Kamailio(topo, "wan", self.cfg, name="hras",
                             module_paths=[os.path.join(source_dir(), "build")],
                             defines=defines)
 
     def start(self):
         self.kam.start()
-        self.topo.wait_for(lambda: self.topo.listening("wan", "tcp", HRAS_IP, 80),
-                           10, "HRAS tunnel server listening on :80",
+        ip, port = self.tunnel_listen.rsplit(":", 1)
+        self.topo.wait_for(lambda: self.topo.listening("wan", "tcp", ip, int(port)),
+                           10, f"HRAS tunnel server listening on {self.tunnel_listen}",
                            logs=[self.kam.proc])
         return self
 
@@ -107,18 +110,22 @@ class Hras:
 class Hrac:
     """hrac-agent for `site`, in namespace <site>-lan on HRAC_IP:5060."""
 
-    def __init__(self, topo, site, secret=None, keepalive=None, name=None):
+    def __init__(self, topo, site, secret=None, keepalive=None, name=None,
+                 server=f"http://{HRAS_IP}:80", extra=None, env=None):
         self.topo = topo
         self.site = site
         self.name = name or f"hrac-{site}"
         self.conf = topo.path(f"{self.name}.conf")
         lines = [f"site = site-{site}",
                  f"secret = {secret or site_secret(site)}",
-                 f"server = http://{HRAS_IP}:80",
+                 f"server = {server}",
                  f"sip_listen = {HRAC_IP}:5060",
                  "log_level = debug"]
         if keepalive:
             lines.append(f"keepalive_interval = {keepalive}")
+        for k, v in (extra or {}).items():
+            lines.append(f"{k} = {v}")
+        self.env = env
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.proc = None
@@ -126,7 +133,7 @@ class Hrac:
     def start(self, wait_up=True):
         binary = os.path.join(build_dir(), "hrac-agent", "hrac-agent")
         self.proc = self.topo.spawn(f"{self.site}-lan", [binary, "-c", self.conf],
-                                    name=self.name)
+                                    name=self.name, env=self.env)
         if wait_up:
             self.wait_up()
         return self
