@@ -7,6 +7,7 @@ const char *control_op_name(ControlOp op) {
     case ControlOp::open_media: return "OPEN_MEDIA";
     case ControlOp::close_media: return "CLOSE_MEDIA";
     case ControlOp::media_failed: return "MEDIA_FAILED";
+    case ControlOp::stream_ok: return "STREAM_OK";
     }
     return "unknown";
 }
@@ -29,6 +30,9 @@ std::optional<Control> decode_control(const uint8_t *p, size_t n) {
         break;
     case static_cast<uint8_t>(ControlOp::media_failed):
         // Echoes whatever port could not be opened, odd ones included.
+        break;
+    case static_cast<uint8_t>(ControlOp::stream_ok):
+        // Port 0 on the wire; a receiver ignores whatever is there.
         break;
     default:
         return std::nullopt;

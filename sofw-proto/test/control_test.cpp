@@ -23,12 +23,25 @@ TEST(ControlVectors, OpenMedia20000) {
     EXPECT_EQ(c->port, 20000);
 }
 
+TEST(ControlVectors, StreamOk) {
+    const std::vector<uint8_t> expected = {0x04, 0x00, 0x00, 0x00};
+    EXPECT_EQ(encode_control({ControlOp::stream_ok, 0}), expected);
+    const auto c = decode(expected);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->op, ControlOp::stream_ok);
+    EXPECT_EQ(c->port, 0);
+    // As a frame: no RA header, the 4-byte payload.
+    const std::vector<uint8_t> frame = {0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04,
+                                        0x04, 0x00, 0x00, 0x00};
+    EXPECT_EQ(encode_frame(make_control_frame({ControlOp::stream_ok, 0})), frame);
+}
+
 TEST(ControlCodec, RoundTripsEveryOp) {
     const std::vector<Control> controls = {
         {ControlOp::open_media, 0},         {ControlOp::open_media, 65534},
         {ControlOp::close_media, 20000},    {ControlOp::close_media, 29998},
         {ControlOp::media_failed, 20000},   {ControlOp::media_failed, 20001},
-        {ControlOp::media_failed, 65535},
+        {ControlOp::media_failed, 65535},   {ControlOp::stream_ok, 0},
     };
     for (const auto &in : controls) {
         const auto bytes = encode_control(in);
@@ -49,7 +62,7 @@ TEST(ControlCodec, RefusesShortPayloads) {
 }
 
 TEST(ControlCodec, RefusesUnknownOps) {
-    for (uint8_t op : {0x00, 0x04, 0x7f, 0xff})
+    for (uint8_t op : {0x00, 0x05, 0x7f, 0xff})
         EXPECT_FALSE(decode({op, 0x00, 0x4e, 0x20})) << int(op);
 }
 
@@ -98,4 +111,5 @@ TEST(ControlOpName, NamesEveryOp) {
     EXPECT_STREQ(control_op_name(ControlOp::open_media), "OPEN_MEDIA");
     EXPECT_STREQ(control_op_name(ControlOp::close_media), "CLOSE_MEDIA");
     EXPECT_STREQ(control_op_name(ControlOp::media_failed), "MEDIA_FAILED");
+    EXPECT_STREQ(control_op_name(ControlOp::stream_ok), "STREAM_OK");
 }

@@ -1,6 +1,7 @@
 // Control frames (docs/protocol.md "Types", control): HRAS tells HRAC which
 // LAN media ports to open and close, HRAC reports the ones it could not
-// open. Payload: op (1 byte), reserved (1 byte, 0), port (2 bytes,
+// open, and HRAS confirms that a streaming session's upstream gets through
+// (STREAM_OK, port 0). Payload: op (1 byte), reserved (1 byte, 0), port (2 bytes,
 // big-endian), then op-specific bytes (none so far).
 #pragma once
 #include "sofw/frame.hpp"
@@ -19,7 +20,7 @@ namespace hdr {
 constexpr const char *media_ports = "X-SoFW-Media-Ports";
 } // namespace hdr
 
-enum class ControlOp : uint8_t { open_media = 1, close_media = 2, media_failed = 3 };
+enum class ControlOp : uint8_t { open_media = 1, close_media = 2, media_failed = 3, stream_ok = 4 };
 
 const char *control_op_name(ControlOp op);  // "OPEN_MEDIA", ...
 
