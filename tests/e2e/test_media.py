@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import audio  # noqa: E402
 import sofwnet  # noqa: E402
 from sofwnet import Baresip, Capture, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
-from sofwparts import Hras, Hrac, WAN_DOMAIN, parse_kamcmd_structs, site_domain  # noqa: E402
+from sofwparts import Hras, Hrac, WAN_DOMAIN, site_domain  # noqa: E402
+from calls import assert_audio, rat  # noqa: E402
 
 results = []
 SPEECH_S = 7
@@ -52,24 +53,12 @@ def check(name, fn):
     return True
 
 
-def rat(hras):
-    return parse_kamcmd_structs(hras.kamcmd("sofw.rat") or "")
-
-
 def wait_call_closed(topo, phones, marks, timeout, hras=None):
     for p in phones:
         p.wait_closed(timeout, since=marks[p.name])
         p.wait_no_calls()
     if hras:  # the call's RAT entry goes with its BYE
         topo.wait_for(lambda: not rat(hras), 5, "RAT empty after the call")
-
-
-def assert_audio(sent, phone, kind):
-    recs = phone.recordings("dec")
-    assert recs, f"{phone.name} recorded nothing"
-    r = audio.compare(sent, recs[-1], kind)
-    print(f"    {phone.name} received: {r['summary']}", flush=True)
-    assert r["ok"], f"{phone.name}: {r['summary']}"
 
 
 class RtpCount:
