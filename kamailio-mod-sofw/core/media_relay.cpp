@@ -230,12 +230,12 @@ bool MediaRelay::open_hras(RatEntry &e, size_t i)
             return true;
         }
         // Someone else holds this port: keep it out of the pool (allocated
-        // to nobody) and try the next one.
+        // to nobody, found by no lookup) and try the next one.
         stats_.warn("media: cannot bind " + cfg_.address + ":" + std::to_string(port) + ": " + strerror(errno));
         for (int fd : s.fd)
             if (fd >= 0)
                 close(fd);
-        e.streams[i].hras_port = 0;
+        rat_.retire_hras(e, i);
     }
     return false;
 }

@@ -88,6 +88,15 @@ void Rat::release_hras(RatEntry &e, size_t i)
     p = 0;
 }
 
+void Rat::retire_hras(RatEntry &e, size_t i)
+{
+    uint16_t &p = e.streams[i].hras_port;
+    if (!p)
+        return;
+    by_hras_.erase(p);
+    p = 0;
+}
+
 void Rat::release_hrac(RatEntry &e, size_t i)
 {
     uint16_t &p = e.streams[i].hrac_port;

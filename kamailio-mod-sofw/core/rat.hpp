@@ -62,6 +62,9 @@ public:
     bool allocate_hras(RatEntry &e, size_t i);
     bool allocate_hrac(RatEntry &e, size_t i);
     void release_hras(RatEntry &e, size_t i);
+    // Forgets stream i's HRAS port without giving it back to the pool (a
+    // port another program holds stays out of use).
+    void retire_hras(RatEntry &e, size_t i);
     void release_hrac(RatEntry &e, size_t i);
 
     // Lookups for the media path.
