@@ -1,0 +1,643 @@
+#!/usr/bin/python3
+"""SoFW media benchmark: N concurrent calls with RTP, DIRECT vs through SoFW.
+
+    sudo python3 bench/run.py --calls 50 --seconds 20
+    sudo bench/run.sh --calls 500 --seconds 20        # builds first
+
+One run, in network namespaces of its own (tests/e2e/sofwnet.Topology):
+
+  DIRECT  UAC and UAS (bench/loadgen, `sofw-loadgen`) in two namespaces on
+          one bridge of their own (198.18.0.0/24), with a plain Kamailio
+          registrar/record-routing proxy (bench/direct-registrar.cfg) in a
+          third: the UAS registers there, the UAC calls through it; media
+          goes straight between UAC and UAS (Kamailio does not touch SDP).
+  SOFW    the e2e standard site: UAC in a-ph1 (192.168.1.10) behind the
+          strict firewall, HRAC (hrac-agent) in a-lan as its outbound proxy,
+          the HTTP tunnel through a-fw, HRAS (Kamailio + sofw.so,
+          cfg/kamailio.cfg) in wan, the UAS in ext (198.51.100.20)
+          registered with HRAS.
+
+Both runs place the same N calls (--cps per second), wait until all are up,
+then measure a window of --seconds: packets sent/received per direction
+(by the send time stamped into each packet), one-way latency (sender's
+CLOCK_REALTIME in the payload vs the receiving socket's kernel time stamp),
+the CPU time of every relaying process (/proc/PID/stat), the bytes the
+firewall forwards (nft counters in a table of our own in a-fw) and the
+machine's busy time (/proc/stat). Before the SoFW calls, and while the
+DIRECT run keeps the CPUs busy elsewhere, an idle window (--idle-seconds,
+default 2 keep-alive intervals) measures what an idle tunnel costs on the
+firewall's WAN side.
+
+Prints a table and writes everything as JSON (--json PATH, default in the
+run directory). Exits 0 when both runs completed (whatever their figures),
+1 when a run could not be carried out.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+import sofwnet  # noqa: E402
+from sofwnet import (Kamailio, Proc, Topology, EXT_IP, HRAC_IP, HRAS_IP,  # noqa: E402
+                     PHONE_IP, build_dir, log, source_dir)
+from sofwparts import Hras, Hrac, WAN_DOMAIN, parse_kamcmd_structs, site_domain  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+
+# DIRECT: a bridge of its own in the benchmarking range (RFC 2544).
+D_KAM, D_UAC, D_UAS = "198.18.0.1", "198.18.0.10", "198.18.0.11"
+D_DOMAIN = "direct.example"
+D_BRIDGE_MAC = "02:5f:00:00:d0:01"
+
+PACKET = 172                    # RTP bytes of one packet (12 header + 160 PCMU)
+RAW_IP = PACKET + 8 + 20        # the same packet as plain IPv4/UDP
+
+NFT_COUNT = """
+table inet sofw_bench {
+    # Counting only (policy accept; the site's own ruleset still decides).
+    chain forward_count {
+        type filter hook forward priority -10; policy accept;
+        iifname "lan0" oifname "wan0" counter comment "up"
+        iifname "wan0" oifname "lan0" counter comment "down"
+    }
+}
+"""
+
+
+# --------------------------------------------------------------------------
+# measurement helpers
+
+def cpu_seconds(pid):
+    """utime + stime of one process, in seconds (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+STAT_COLS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def machine_ticks():
+    """Jiffies of all CPUs from /proc/stat by column."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return dict(zip(STAT_COLS, v))
+
+
+def machine_delta(a, b):
+    """Busy % of the whole machine, and each column as % of the machine."""
+    d = {k: b[k] - a[k] for k in STAT_COLS}
+    total = sum(d.values())
+    busy = total - d["idle"] - d["iowait"]
+    return pct(busy, total), {k: round(pct(v, total), 1) for k, v in d.items()}
+
+
+def all_cpu():
+    """{pid: (name, ppid, cpu seconds)} of every process on the machine."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.find("(") + 1:raw.rfind(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        out[int(d)] = (name, int(fields[1]), (int(fields[11]) + int(fields[12])) / CLK_TCK)
+    return out
+
+
+def our_pids(topo):
+    pids = {os.getpid()}
+    for ns in topo.namespaces:
+        r = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+        pids.update(int(p) for p in r.stdout.split())
+    return pids
+
+
+def other_load(a, b, ours, dt):
+    """CPU (% of one core) used during the window by processes that are not
+    ours: user processes by name, kernel threads (ksoftirqd, kworker: partly
+    our own packet processing) as one figure."""
+    users, kernel = {}, 0.0
+    for pid, (name, ppid, sec) in b.items():
+        if pid in ours or pid not in a:
+            continue
+        d = sec - a[pid][2]
+        if d <= 0:
+            continue
+        if ppid == 2 or pid == 2:
+            kernel += d
+        else:
+            users[name] = users.get(name, 0.0) + d
+    top = sorted(users.items(), key=lambda kv: -kv[1])[:5]
+    return {"user_pct_core": pct(sum(users.values()), dt),
+            "top_user": {n: round(pct(s, dt), 1) for n, s in top if s > 0},
+            "kernel_threads_pct_core": pct(kernel, dt)}
+
+
+def pct(part, whole):
+    return 100.0 * part / whole if whole else 0.0
+
+
+class Loadgen:
+    """One sofw-loadgen process in a namespace, driven over its stdin."""
+
+    def __init__(self, topo, ns, name, role, sip, proxy, domain, calls, cps,
+                 from_domain=None):
+        self.topo, self.name = topo, name
+        binary = os.path.join(build_dir(), "bench", "sofw-loadgen")
+        if not os.access(binary, os.X_OK):
+            raise RuntimeError(f"{binary} is missing: build first (bench/run.sh)")
+        argv = [binary, "--role", role, "--sip", sip, "--proxy", proxy,
+                "--domain", domain, "--calls", str(calls), "--cps", str(cps)]
+        if from_domain:
+            argv += ["--from-domain", from_domain]
+        log_path = topo.path(f"{name}.log")
+        with open(log_path, "ab") as out:
+            popen = subprocess.Popen(
+                ["ip", "netns", "exec", topo.ns(ns)] + argv, stdin=subprocess.PIPE,
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = Proc(name, topo.ns(ns), argv, popen, log_path)
+        topo.procs.append(self.proc)     # stopped by the topology's teardown
+        self.wait(r"^READY$", 10)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def cmd(self, line):
+        self.proc.popen.stdin.write((line + "\n").encode())
+        self.proc.popen.stdin.flush()
+
+    def wait(self, regex, timeout, what=None):
+        return self.topo.wait_log(self.proc, regex, timeout,
+                                  what or f"{self.name}: /{regex}/")
+
+    def report(self):
+        path = self.topo.path(f"{self.name}.json")
+        self.cmd(f"report {path}")
+        self.wait(r"^REPORTED$", 30)
+        with open(path) as f:
+            return json.load(f)
+
+    def quit(self):
+        if self.proc.alive():
+            try:
+                self.cmd("quit")
+                self.proc.popen.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.stop()
+
+
+def kamailio_procs(kam):
+    """{pid: description} of a Kamailio instance (kamcmd core.psx)."""
+    out = kam.kamcmd("core.psx")
+    return {int(p["PID"]): p.get("DSC", "") for p in parse_kamcmd_structs(out)
+            if p.get("PID", "").isdigit()}
+
+
+def nft_counters(topo, ns):
+    r = topo.run(ns, ["nft", "list", "table", "inet", "sofw_bench"])
+    out = {}
+    for m in re.finditer(r'counter packets (\d+) bytes (\d+) comment "(\w+)"', r.stdout):
+        out[m.group(3)] = {"packets": int(m.group(1)), "bytes": int(m.group(2))}
+    return out
+
+
+def counter_delta(a, b):
+    return {k: {f: b[k][f] - a[k][f] for f in ("packets", "bytes")} for k in b}
+
+
+# --------------------------------------------------------------------------
+# one measured run
+
+def run_calls(topo, label, uac, uas, args, procs, relayed=None):
+    """Place the calls, measure a window, hang up. procs: {name: pid} whose
+    CPU time is measured; relayed(): relay packet counter (or None)."""
+    log(f"{label}: placing {args.calls} calls at {args.cps}/s")
+    uac.cmd("call")
+    m = uac.wait(r"^CALLS up=(\d+) failed=(\d+)$", args.calls / args.cps + 45,
+                 f"{label}: all calls answered or failed")
+    up, failed = int(m.group(1)), int(m.group(2))
+    log(f"{label}: {up} calls up, {failed} failed")
+    if up == args.calls:
+        uas.wait(r"^ACKED \d+$", 10, f"{label}: UAS saw every ACK")
+    time.sleep(args.settle)
+
+    t0 = time.time_ns() + 500_000_000
+    t1 = t0 + int(args.seconds * 1e9)
+    for lg in (uac, uas):
+        lg.cmd(f"window {t0} {t1}")
+
+    ours = our_pids(topo)
+
+    def snapshot():
+        return {"cpu": {n: cpu_seconds(p) for n, p in procs.items()},
+                "all": all_cpu(),
+                "machine": machine_ticks(),
+                "relayed": relayed() if relayed else None,
+                "fw": nft_counters(topo, "a-fw") if label == "sofw" else None,
+                "t": time.monotonic()}
+
+    time.sleep(max(0, (t0 - time.time_ns()) / 1e9))
+    s0 = snapshot()
+    log(f"{label}: measuring {args.seconds:.0f} s")
+    time.sleep(max(0, (t1 - time.time_ns()) / 1e9))
+    s1 = snapshot()
+    # stop the media on both sides, let what is in flight arrive, hang up
+    time.sleep(0.3)
+    for lg in (uac, uas):
+        lg.cmd("stop")
+    time.sleep(1.0)
+    uac.cmd("bye")
+    m = uac.wait(r"^BYES ok=(\d+) failed=(\d+)$", 40, f"{label}: BYEs answered")
+    bye_ok, bye_failed = int(m.group(1)), int(m.group(2))
+    ruac, ruas = uac.report(), uas.report()
+
+    dt = s1["t"] - s0["t"]
+    busy, columns = machine_delta(s0["machine"], s1["machine"])
+    res = {
+        "calls": args.calls, "calls_up": up, "calls_failed": failed,
+        "fail_codes": ruac["fail_codes"], "bye_ok": bye_ok, "bye_failed": bye_failed,
+        "window_s": dt,
+        "machine_busy_pct": busy,
+        "machine_cpu_pct": columns,
+        "up": direction(ruac, ruas),      # UAC -> UAS (LAN -> WAN)
+        "down": direction(ruas, ruac),    # UAS -> UAC (WAN -> LAN)
+        "send_lag_ns": {"uac": ruac["tx"]["send_lag_ns"], "uas": ruas["tx"]["send_lag_ns"]},
+        "sip": {"uac": ruac["sip"], "uas": ruas["sip"]},
+        "cpu": {},
+        "other_load": other_load(s0["all"], s1["all"], ours, dt),
+    }
+    # Every packet an endpoint sent in the window crosses the relay once.
+    res["relayed_packets"] = res["up"]["sent"] + res["down"]["sent"]
+    if relayed:
+        res["relay_counter_delta"] = s1["relayed"] - s0["relayed"]
+    for n in procs:
+        a, b = s0["cpu"][n], s1["cpu"][n]
+        if a is None or b is None:
+            res["cpu"][n] = None
+            continue
+        c = {"seconds": b - a, "pct_core": pct(b - a, dt)}
+        if res["relayed_packets"]:
+            c["per_1k_packets_ms"] = 1000.0 * (b - a) / (res["relayed_packets"] / 1000.0)
+        res["cpu"][n] = c
+    if s0["fw"] is not None:
+        fw = counter_delta(s0["fw"], s1["fw"])
+        pk = res.get("relay_counter_delta") or 0
+        res["fw"] = {"counters": fw,
+                     "bytes_per_rtp_packet": (fw["up"]["bytes"] + fw["down"]["bytes"]) / pk if pk else None,
+                     "ip_packets_per_rtp_packet": (fw["up"]["packets"] + fw["down"]["packets"]) / pk if pk else None,
+                     "raw_udp_bytes": RAW_IP}
+    uac.quit()
+    uas.quit()
+    return res
+
+
+def direction(tx, rx):
+    sent, got = tx["tx"]["window"], rx["rx"]["window"]
+    return {"sent": sent, "received": got, "lost": sent - got,
+            "loss_pct": pct(sent - got, sent),
+            "sent_total": tx["tx"]["total"], "received_total": rx["rx"]["total"],
+            "lost_by_seq_total": rx["rx"]["lost_by_seq"], "reordered": rx["rx"]["reordered"],
+            "dup": rx["rx"]["dup"], "send_errors": tx["tx"]["errors"],
+            "wrong_source": rx["rx"]["wrong_source"],
+            "latency_ns": rx["rx"]["latency_ns"],
+            "latency_user_ns": rx["rx"]["latency_user_ns"]}
+
+
+# --------------------------------------------------------------------------
+# the two set-ups
+
+def build_direct(topo):
+    topo.add_ns("d-br")
+    topo.add_bridge("d-br", D_BRIDGE_MAC)
+    for name, ip in (("d-kam", D_KAM), ("d-uac", D_UAC), ("d-uas", D_UAS)):
+        topo.add_ns(name)
+        topo.add_port(name, "eth0", f"{ip}/24", "d-br", f"p-{name}")
+
+
+RTPENGINE_BIN = "/usr/bin/rtpengine"
+
+
+def start_rtpengine(topo):
+    """rtpengine in userspace (no kernel table) next to the direct proxy."""
+    argv = [RTPENGINE_BIN, "--config-file=none", "--foreground", "--log-stderr",
+            "--log-level=5", "--table=-1", f"--interface={D_KAM}",
+            "--listen-ng=127.0.0.1:2223", "--port-min=30000", "--port-max=39999",
+            "--delete-delay=0", f"--pidfile={topo.path('rtpengine.pid')}"]
+    proc = topo.spawn("d-kam", argv, name="rtpengine")
+    topo.wait_for(lambda: topo.listening("d-kam", "udp", "127.0.0.1", 2223), 10,
+                  "rtpengine listening for ng commands", logs=[proc])
+    return proc
+
+
+def run_direct(topo, args, rtpengine=False):
+    """The DIRECT baseline, or with rtpengine=True the same with every call's
+    media through rtpengine (the reference UDP relay)."""
+    label = "rtpengine" if rtpengine else "direct"
+    rtpe = start_rtpengine(topo) if rtpengine else None
+    kam = Kamailio(topo, "d-kam", os.path.join(HERE, "direct-registrar.cfg"),
+                   name=f"{label}-kamailio", listen=("udp", D_KAM, 5060),
+                   defines={"WITH_RTPENGINE": None} if rtpengine else None).start()
+    uas = Loadgen(topo, "d-uas", f"{label}-uas", "uas", f"{D_UAS}:5060", f"{D_KAM}:5060",
+                  D_DOMAIN, args.calls, args.cps)
+    m = uas.wait(r"^REGISTERED ok=(\d+) failed=(\d+)$", args.calls / 200 + 40)
+    if int(m.group(1)) != args.calls:
+        raise RuntimeError(f"{label}: only {m.group(1)} of {args.calls} users registered")
+    uac = Loadgen(topo, "d-uac", f"{label}-uac", "uac", f"{D_UAC}:5060", f"{D_KAM}:5060",
+                  D_DOMAIN, args.calls, args.cps, from_domain=D_DOMAIN)
+    procs = {"uac": uac.pid, "uas": uas.pid}
+    if rtpe:
+        procs["rtpengine"] = rtpe.pid
+    for pid, dsc in kamailio_procs(kam).items():
+        if "receiver" in dsc:
+            procs[f"kamailio-sip-{pid}"] = pid
+    res = run_calls(topo, label, uac, uas, args, procs)
+    if rtpe:
+        res["setup"] = ("as DIRECT, with every call's media through rtpengine "
+                        f"{rtpengine_version()} in userspace (--table=-1) next to the proxy")
+        rtpe.stop()
+    else:
+        res["setup"] = ("UAC and UAS on one bridge; plain Kamailio registrar/record-routing "
+                        "proxy (bench/direct-registrar.cfg) for SIP, media direct")
+    kam.stop()
+    return res
+
+
+def rtpengine_version():
+    try:
+        r = subprocess.run([RTPENGINE_BIN, "--version"], capture_output=True, text=True)
+        m = re.search(r"Version:\s*(\S+)", r.stdout + r.stderr)
+        return m.group(1) if m else "?"
+    except OSError:
+        return "?"
+
+
+def start_sofw(topo, args):
+    hras = Hras(topo, sites=("a",), debug=2).start()
+    hrac = Hrac(topo, "a")
+    with open(hrac.conf) as f:       # the harness logs at debug; measure at info
+        conf = f.read().replace("log_level = debug", "log_level = info")
+    with open(hrac.conf, "w") as f:
+        f.write(conf)
+    hrac.start()
+    topo.wait_for(lambda: hras.site_up("a"), 10, "HRAS sees site a up")
+    topo.run("a-fw", ["nft", "-f", "-"], input=NFT_COUNT)
+    uas = Loadgen(topo, "ext", "sofw-uas", "uas", f"{EXT_IP}:5060", f"{HRAS_IP}:5060",
+                  WAN_DOMAIN, args.calls, args.cps)
+    m = uas.wait(r"^REGISTERED ok=(\d+) failed=(\d+)$", args.calls / 200 + 40)
+    if int(m.group(1)) != args.calls:
+        raise RuntimeError(f"sofw: only {m.group(1)} of {args.calls} users registered with HRAS")
+    return hras, hrac, uas
+
+
+def run_sofw(topo, args, hras, hrac, uas):
+    uac = Loadgen(topo, "a-ph1", "sofw-uac", "uac", f"{PHONE_IP['ph1']}:5060", f"{HRAC_IP}:5060",
+                  WAN_DOMAIN, args.calls, args.cps, from_domain=site_domain("a"))
+    kprocs = kamailio_procs(hras.kam)
+    relay = [p for p, d in kprocs.items() if d.startswith("sofw relay")]
+    if len(relay) != 1:
+        raise RuntimeError(f"cannot find HRAS's 'sofw relay' process in {kprocs}")
+    procs = {"uac": uac.pid, "uas": uas.pid, "hrac": hrac.proc.pid, "hras_relay": relay[0]}
+    workers = [p for p, d in kprocs.items() if "receiver" in d]
+    for p in workers:
+        procs[f"hras_sip_{p}"] = p
+    st0 = hras.stats()
+
+    def relayed():
+        s = hras.stats()
+        return s["media_packets_up"] + s["media_packets_down"]
+
+    res = run_calls(topo, "sofw", uac, uas, args, procs, relayed)
+    # the SIP workers as one figure
+    ws = [res["cpu"].pop(f"hras_sip_{p}") for p in workers]
+    ws = [w for w in ws if w]
+    sec = sum(w["seconds"] for w in ws)
+    res["cpu"]["hras_sip_workers"] = {
+        "seconds": sec, "pct_core": pct(sec, res["window_s"]), "processes": len(ws),
+        "per_1k_packets_ms": 1000.0 * sec / (res["relayed_packets"] / 1000.0) if res["relayed_packets"] else None}
+    st1 = hras.stats()
+    res["hras_stats_delta"] = {k: st1[k] - st0.get(k, 0) for k in st1
+                               if isinstance(st1[k], int) and st1[k] != st0.get(k, 0)}
+    hrac.stop()       # it logs its counters when it stops
+    text = hrac.proc.log_text()
+    m = re.search(r"stopped; counters: (.*)$", text, re.M)
+    if m:
+        res["hrac_counters"] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
+    res["hrac_log_warnings"] = [ln for ln in text.splitlines()
+                                if " warn " in ln or " error " in ln][:20]
+    res["setup"] = ("UAC in the LAN behind the strict firewall, HRAC as outbound proxy, "
+                    "HTTP tunnel, HRAS (Kamailio + sofw.so, cfg/kamailio.cfg), UAS on the WAN")
+    return res
+
+
+# --------------------------------------------------------------------------
+# report
+
+def ms(ns):
+    return None if ns is None else ns / 1e6
+
+
+def lat(d, key="p99"):
+    v = d.get("latency_ns")
+    return ms(v[key]) if v else None
+
+
+def fmt(v, spec=".3f"):
+    return "-" if v is None else format(v, spec)
+
+
+def limits(results, args):
+    """Where the machine, not SoFW, set the limit."""
+    notes = []
+    for name in ("direct", "rtpengine", "sofw"):
+        r = results.get(name)
+        if not r:
+            continue
+        for d in ("up", "down"):
+            if name == "direct" and r[d]["lost"] > 0:
+                notes.append(f"direct baseline lost {r[d]['lost']} packets {d}: the machine "
+                             f"(not SoFW) cannot carry this load")
+        for who in ("uac", "uas"):
+            c = r["cpu"].get(who)
+            if c and c["pct_core"] > 85:
+                notes.append(f"{name}: load generator {who} used {c['pct_core']:.0f}% of a core")
+            lag = r["send_lag_ns"].get(who)
+            if lag and lag["p99"] > 5e6:
+                notes.append(f"{name}: load generator {who} sent late (send lag p99 "
+                             f"{lag['p99'] / 1e6:.1f} ms): it could not keep its 20 ms schedule")
+        ol = r.get("other_load") or {}
+        if ol.get("user_pct_core", 0) > 5:
+            notes.append(f"{name}: processes not ours used {ol['user_pct_core']:.0f}% of a core "
+                         f"during the window ({ol['top_user']})")
+        if r["machine_busy_pct"] > 90:
+            notes.append(f"{name}: the machine was {r['machine_busy_pct']:.0f}% busy "
+                         f"({NCPU} cores) during the window")
+    return notes
+
+
+def cpu_ms(r, name):
+    c = (r or {}).get("cpu", {}).get(name)
+    return c.get("per_1k_packets_ms") if c else None
+
+
+def print_report(results, args):
+    d, s, e = results.get("direct"), results.get("sofw"), results.get("rtpengine")
+    print()
+    print(f"=== SoFW media benchmark: {args.calls} calls, {args.seconds:.0f} s window, "
+          f"{PACKET}-byte RTP every 20 ms each way (commit {results.get('commit')}) ===")
+    print(f"{'':34} {'DIRECT':>10} {'SOFW':>10} {'added':>10} {'RTPENGINE':>10}")
+
+    def row(label, get, add=True, spec=".3f"):
+        dv, sv = (get(d) if d else None), (get(s) if s else None)
+        ev = get(e) if e else None
+        a = (sv - dv) if add and dv is not None and sv is not None else None
+        print(f"{label:34} {fmt(dv, spec):>10} {fmt(sv, spec):>10} "
+              f"{fmt(a, spec) if add else '':>10} {fmt(ev, spec):>10}")
+
+    row("calls up", lambda r: r["calls_up"], False, "d")
+    for dn, lbl in (("up", "UAC->UAS (LAN->WAN)"), ("down", "UAS->UAC (WAN->LAN)")):
+        print(lbl)
+        for k in ("sent", "received", "lost"):
+            row(f"  packets {k}", lambda r, k=k: r[dn][k], False, "d")
+        row("  reordered + duplicated", lambda r: r[dn]["reordered"] + r[dn]["dup"], False, "d")
+        for q in ("p50", "p99", "max"):
+            row(f"  one-way latency {q} (ms)", lambda r, q=q: lat(r[dn], q))
+    print("CPU per 1,000 relayed packets (ms), over the window")
+    if s:
+        for n in ("hrac", "hras_relay", "hras_sip_workers"):
+            c = s["cpu"].get(n)
+            if c:
+                print(f"  SOFW {n:29} {c.get('per_1k_packets_ms') or 0:8.2f}   ({c['pct_core']:.1f}% of a core)")
+        both = (cpu_ms(s, "hrac") or 0) + (cpu_ms(s, "hras_relay") or 0)
+        print(f"  SOFW HRAC + HRAS relay             {both:8.2f}")
+    if e and cpu_ms(e, "rtpengine"):
+        c = e["cpu"]["rtpengine"]
+        print(f"  RTPENGINE (userspace)              {c['per_1k_packets_ms']:8.2f}   ({c['pct_core']:.1f}% of a core)")
+        if s:
+            print(f"  ratio SOFW (HRAC + HRAS relay) / RTPENGINE: {both / c['per_1k_packets_ms']:.2f}")
+    if s:
+        fw = s.get("fw")
+        if fw and fw["bytes_per_rtp_packet"]:
+            print(f"Firewall WAN side: {fw['bytes_per_rtp_packet']:.1f} IP bytes per RTP packet "
+                  f"vs {RAW_IP} as plain UDP ({fw['bytes_per_rtp_packet'] / RAW_IP:.2f}x), "
+                  f"{fw['ip_packets_per_rtp_packet']:.2f} IP packets per RTP packet")
+    idle = results.get("idle")
+    if idle:
+        print(f"Idle tunnel (keep-alive {idle['keepalive_interval_s']} s): "
+              f"{idle['bytes_per_minute']:.0f} IP bytes/min per site on the firewall's WAN side "
+              f"({idle['packets']} packets in {idle['window_s']:.1f} s)")
+    for name, r in (("direct", d), ("rtpengine", e), ("sofw", s)):
+        if r:
+            lg = ", ".join(f"{w} {r['cpu'][w]['pct_core']:.0f}%" for w in ("uac", "uas") if r["cpu"].get(w))
+            ol = r.get("other_load") or {}
+            mc = r.get("machine_cpu_pct", {})
+            print(f"{name}: machine {r['machine_busy_pct']:.0f}% busy of {NCPU} cores "
+                  f"(softirq {mc.get('softirq', 0):.0f}%, steal {mc.get('steal', 0):.0f}%); "
+                  f"load generators {lg} of a core; not ours {ol.get('user_pct_core', 0):.0f}%")
+    notes = results.get("limits") or []
+    print("Limits: " + ("none seen (the machine kept up)" if not notes else ""))
+    for n in notes:
+        print(f"  - {n}")
+    print(f"JSON: {args.json}")
+
+
+# --------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--calls", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=20, help="measured window")
+    ap.add_argument("--cps", type=float, default=100, help="call set-up rate")
+    ap.add_argument("--settle", type=float, default=2.0,
+                    help="seconds between the last call up and the window")
+    ap.add_argument("--idle-seconds", type=float, default=30,
+                    help="idle-tunnel window (default 2 keep-alive intervals)")
+    ap.add_argument("--only", choices=("direct", "sofw"), help="run one side only")
+    ap.add_argument("--rtpengine", action="store_true",
+                    help="add a third run with rtpengine as the reference UDP relay")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+
+    missing = sofwnet.missing_requirements()
+    if missing:
+        print(f"cannot run, missing: {', '.join(missing)} (scripts/setup.sh installs them)")
+        return 1
+    deadline = int(2 * (args.calls / args.cps) + 2 * args.seconds + args.idle_seconds + 240)
+    results = {"params": vars(args).copy(), "packet_bytes": PACKET, "raw_udp_ip_bytes": RAW_IP,
+               "machine": {"cpus": NCPU, "kernel": platform.release()},
+               "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    try:
+        results["commit"] = subprocess.run(["git", "-C", source_dir(), "rev-parse", "--short", "HEAD"],
+                                           capture_output=True, text=True).stdout.strip() or None
+    except OSError:
+        results["commit"] = None
+    if not results["commit"] and os.path.exists(os.path.join(source_dir(), "COMMIT")):
+        with open(os.path.join(source_dir(), "COMMIT")) as f:   # an exported tree
+            results["commit"] = f.read().strip()[:7]
+    t_start = time.monotonic()
+    with Topology(deadline=deadline) as topo:
+        if args.json is None:
+            args.json = topo.path("results.json")
+            topo.keep_rundir = True
+        results["params"]["json"] = args.json
+        topo.build_standard(sites=1, policy="strict")
+        build_direct(topo)
+        try:
+            idle0 = None
+            if args.only != "direct":
+                hras, hrac, uas = start_sofw(topo, args)
+                time.sleep(1)
+                idle0 = (nft_counters(topo, "a-fw"), time.monotonic())
+                log(f"idle tunnel window started ({args.idle_seconds:.0f} s, overlapping the direct run)")
+            if args.only != "sofw":
+                results["direct"] = run_direct(topo, args)
+            if args.rtpengine and args.only is None:
+                results["rtpengine"] = run_direct(topo, args, rtpengine=True)
+            if idle0:
+                left = idle0[1] + args.idle_seconds - time.monotonic()
+                if left > 0:
+                    log(f"idle window: {left:.0f} s to go")
+                    time.sleep(left)
+                c1, t1 = nft_counters(topo, "a-fw"), time.monotonic()
+                dlt = counter_delta(idle0[0], c1)
+                b = dlt["up"]["bytes"] + dlt["down"]["bytes"]
+                results["idle"] = {"window_s": t1 - idle0[1], "counters": dlt,
+                                   "packets": dlt["up"]["packets"] + dlt["down"]["packets"],
+                                   "bytes": b, "bytes_per_minute": b * 60 / (t1 - idle0[1]),
+                                   "keepalive_interval_s": 15}
+                results["sofw"] = run_sofw(topo, args, hras, hrac, uas)
+        except Exception as e:  # noqa: BLE001 -- report, clean up, fail
+            topo.failed = True
+            results["error"] = f"{type(e).__name__}: {e}"
+            log(f"benchmark failed: {e}")
+        results["limits"] = limits(results, args)
+        results["elapsed_s"] = time.monotonic() - t_start
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+        print_report(results, args)
+        if "error" in results:
+            print(f"ERROR: {results['error']}")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
