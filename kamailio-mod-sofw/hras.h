@@ -46,7 +46,8 @@ enum hras_log_level { HRAS_LOG_ERR, HRAS_LOG_WARN, HRAS_LOG_INFO, HRAS_LOG_DBG }
 
 /* What the relay process publishes about a site for RPC and counters. */
 struct hras_site_state {
-	int up;              /* both tunnel channels open */
+	int up;              /* session up: both streaming channels open, or polled */
+	char mode[8];        /* "stream" or "poll" while up, else "" */
 	char session[40];
 	char hrac_lan[64];   /* HRAC's LAN SIP address */
 	char peer[64];       /* where the tunnel comes from (proxy or NAT) */
@@ -95,6 +96,12 @@ struct hras_config {
 	int rtp_port_min;
 	int rtp_port_max;
 	int media_timeout;          /* seconds without SIP or media before a RAT entry expires */
+	/* TLS for the tunnel server: PEM *contents* (the glue reads the files);
+	 * NULL or "" = none. Cert and key together; the client CA makes HRAC
+	 * client certificates mandatory. */
+	const char *tls_cert;
+	const char *tls_key;
+	const char *tls_client_ca;
 };
 
 /* Configuration: any process, before the fork. 0 on success. */

@@ -7,6 +7,7 @@
  * HTTP tunnel server and the per-phone loopback endpoints.
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,9 @@ static int sofw_rtp_port_min = 30000;
 static int sofw_rtp_port_max = 39999;
 static int sofw_media_timeout = 120;
 static int sofw_rat_rows = 4096;
+static char *sofw_tls_cert = "";
+static char *sofw_tls_key = "";
+static char *sofw_tls_client_ca = "";
 
 /* the Kamailio socket reserved for tunnel traffic (sip_socket) */
 static struct socket_info *sofw_sock = NULL;
@@ -95,6 +99,9 @@ static param_export_t params[] = {
 	{"rtp_port_max", PARAM_INT, &sofw_rtp_port_max},
 	{"media_timeout", PARAM_INT, &sofw_media_timeout},
 	{"rat_rows", PARAM_INT, &sofw_rat_rows},
+	{"tls_cert", PARAM_STRING, &sofw_tls_cert},
+	{"tls_key", PARAM_STRING, &sofw_tls_key},
+	{"tls_client_ca", PARAM_STRING, &sofw_tls_client_ca},
 	{0, 0, 0}
 };
 
@@ -259,6 +266,51 @@ static int sofw_param_site(modparam_t type, void *val)
 	return 0;
 }
 
+/* The whole file at path (modparam name) as a 0-terminated pkg string in
+ * *out; NULL and no error for an unset path. -1 (logged) if unreadable. */
+static int sofw_read_file(const char *name, const char *path, char **out)
+{
+	FILE *f;
+	long len;
+	size_t got;
+
+	*out = NULL;
+	if(!path || !*path)
+		return 0;
+	f = fopen(path, "rb");
+	if(!f) {
+		LM_ERR("%s: cannot open %s: %s\n", name, path, strerror(errno));
+		return -1;
+	}
+	if(fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0
+			|| fseek(f, 0, SEEK_SET) != 0) {
+		LM_ERR("%s: cannot read %s: %s\n", name, path, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	if(len == 0 || len > 1024 * 1024) {
+		LM_ERR("%s: %s is %s\n", name, path, len ? "too large" : "empty");
+		fclose(f);
+		return -1;
+	}
+	*out = pkg_malloc(len + 1);
+	if(!*out) {
+		PKG_MEM_ERROR;
+		fclose(f);
+		return -1;
+	}
+	got = fread(*out, 1, len, f);
+	fclose(f);
+	if(got != (size_t)len) {
+		LM_ERR("%s: cannot read %s\n", name, path);
+		pkg_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	(*out)[len] = 0;
+	return 0;
+}
+
 static int mod_init(void)
 {
 	struct hras_config cfg;
@@ -266,8 +318,10 @@ static int mod_init(void)
 	char host[64];
 	char *colon;
 	str host_str;
-	int port;
+	int port, rc;
+	char *tls_cert = NULL, *tls_key = NULL, *tls_client_ca = NULL;
 
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.tunnel_listen = sofw_tunnel_listen;
 	cfg.sip_socket = sofw_sip_socket;
 	cfg.loopback_base = sofw_loopback_base;
@@ -278,10 +332,46 @@ static int mod_init(void)
 	cfg.rtp_port_min = sofw_rtp_port_min;
 	cfg.rtp_port_max = sofw_rtp_port_max;
 	cfg.media_timeout = sofw_media_timeout;
-	if(hras_configure(&cfg, err, sizeof(err)) < 0) {
-		LM_ERR("%s\n", err);
+	if((*sofw_tls_cert != 0) != (*sofw_tls_key != 0)) {
+		LM_ERR("tls_cert and tls_key must be set together\n");
 		return -1;
 	}
+	if(*sofw_tls_client_ca && !*sofw_tls_cert) {
+		LM_ERR("tls_client_ca needs tls_cert and tls_key\n");
+		return -1;
+	}
+	if(sofw_read_file("tls_cert", sofw_tls_cert, &tls_cert) < 0
+			|| sofw_read_file("tls_key", sofw_tls_key, &tls_key) < 0
+			|| sofw_read_file("tls_client_ca", sofw_tls_client_ca,
+					   &tls_client_ca)
+					   < 0) {
+		rc = -1;
+		err[0] = 0;
+	} else {
+		cfg.tls_cert = tls_cert;
+		cfg.tls_key = tls_key;
+		cfg.tls_client_ca = tls_client_ca;
+		rc = hras_configure(&cfg, err, sizeof(err));
+	}
+	/* the core keeps its own copies */
+	if(tls_cert)
+		pkg_free(tls_cert);
+	if(tls_key) {
+		memset(tls_key, 0, strlen(tls_key));
+		pkg_free(tls_key);
+	}
+	if(tls_client_ca)
+		pkg_free(tls_client_ca);
+	if(rc < 0) {
+		if(err[0])
+			LM_ERR("%s\n", err);
+		return -1;
+	}
+	if(*sofw_tls_cert)
+		LM_INFO("tunnel over https: certificate %s%s%s\n", sofw_tls_cert,
+				*sofw_tls_client_ca ? ", client certificates signed by "
+									: "",
+				sofw_tls_client_ca);
 	if(hras_site_count() == 0)
 		LM_WARN("no site configured (modparam \"site\"): every tunnel will "
 				"be refused\n");
@@ -584,9 +674,9 @@ static void sofw_rpc_sites(rpc_t *rpc, void *ctx)
 			rpc->fault(ctx, 500, "Internal error");
 			return;
 		}
-		rpc->struct_add(th, "sssssssdd", "name", hras_site_name(i), "domain",
+		rpc->struct_add(th, "ssssssssdd", "name", hras_site_name(i), "domain",
 				hras_site_domain(i), "addr", hras_site_addr(i), "state",
-				st.up ? "up" : "down", "session", st.session, "hrac",
+				st.up ? "up" : "down", "mode", st.mode, "session", st.session, "hrac",
 				st.hrac_lan, "peer", st.peer, "since",
 				(int)st.since, "phones", (int)st.phones);
 	}

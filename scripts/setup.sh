@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   # build
   build-essential cmake pkg-config bison flex dpkg-dev
-  libmicrohttpd-dev libcurl4-openssl-dev libre-dev nettle-dev libgtest-dev googletest
+  libmicrohttpd-dev libcurl4-openssl-dev libre-dev nettle-dev libgtest-dev googletest libgnutls28-dev openssl
   # HRAS runtime: Debian's Kamailio
   kamailio kamailio-extra-modules
   # test bed: namespaces, firewall, captures, phones, proxies, audio

@@ -74,7 +74,13 @@ int hras_configure(const struct hras_config *cfg, char *err, int err_len)
     if (cfg->media_timeout < 5)
         return fail(err, err_len, "media_timeout must be at least 5 seconds");
     g_media_cfg.timeout_s = cfg->media_timeout;
-    std::string e = g_sites.assign_addresses(cfg->loopback_base ? cfg->loopback_base : "127.1.0.0");
+    g_tunnel_cfg.tls_cert = cfg->tls_cert ? cfg->tls_cert : "";
+    g_tunnel_cfg.tls_key = cfg->tls_key ? cfg->tls_key : "";
+    g_tunnel_cfg.tls_client_ca = cfg->tls_client_ca ? cfg->tls_client_ca : "";
+    std::string e = check_tls_config(g_tunnel_cfg);
+    if (!e.empty())
+        return fail(err, err_len, e);
+    e = g_sites.assign_addresses(cfg->loopback_base ? cfg->loopback_base : "127.1.0.0");
     return e.empty() ? 0 : fail(err, err_len, e);
 }
 

@@ -1,11 +1,15 @@
 #include "tunnel_server.hpp"
 
+#include "sofw/control.hpp"
+
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstring>
 
@@ -14,11 +18,15 @@ namespace sofw::hras {
 namespace {
 constexpr const char *down_path = "/sofw/v1/down";
 constexpr const char *up_path = "/sofw/v1/up";
+constexpr const char *poll_path = "/sofw/v1/poll";
+constexpr const char *send_path = "/sofw/v1/send";
 constexpr const char *content_type = "application/x-sofw-frames";
 }
 
 struct TunnelServer::Channel {
-    enum class Kind { down, up, rejected };
+    // down/up: the two endless requests of a streaming session; poll/send:
+    // the short requests of a polling session.
+    enum class Kind { down, up, poll, send, rejected };
     TunnelServer *srv = nullptr;
     MHD_Connection *conn = nullptr;
     Kind kind = Kind::rejected;
@@ -31,23 +39,32 @@ struct TunnelServer::Channel {
     bool suspended = false;
     bool closing = false;
     int refs = 1;           // MHD's request, plus the response reader for down
-    FrameDecoder decoder;   // upstream only
+    FrameDecoder decoder;   // up and send
+    int64_t deadline = 0;   // poll: when to answer with a keep-alive
 };
 
 struct TunnelServer::Session {
+    enum class Mode { stream, poll };
     size_t site;
     std::string id;
+    Mode mode = Mode::stream;
     HostPort hrac;
     std::string peer;
     uint16_t media_min = 20000, media_max = 29999;
     Channel *down = nullptr;
     Channel *up = nullptr;
-    std::vector<uint8_t> downq;
+    Channel *poll = nullptr;            // the outstanding long poll
+    std::vector<Channel *> sends;       // POST /sofw/v1/send requests in progress
+    std::vector<uint8_t> downq;         // encoded frames, whole ones only
     size_t downq_off = 0;
     int64_t created = now_ms();
-    int64_t last_rx = now_ms();
+    int64_t last_rx = now_ms();         // polling: the last request (or poll answer)
     int64_t last_tx = now_ms();
     bool announced = false;
+    bool stream_ok_sent = false;
+
+    const char *mode_name() const { return mode == Mode::poll ? "poll" : "stream"; }
+    size_t queued() const { return downq.size() - downq_off; }
 };
 
 namespace {
@@ -84,6 +101,23 @@ std::string header(MHD_Connection *c, const char *name)
     return v ? v : "";
 }
 
+// Length of the encoded frame at p (the queue holds whole frames only).
+size_t frame_size_at(const uint8_t *p)
+{
+    return frame_header_size + p[3] + (size_t(p[4]) << 24 | size_t(p[5]) << 16 | size_t(p[6]) << 8 | p[7]);
+}
+
+// A complete 200 of a polling request: frames (maybe none) and the proof.
+void queue_frames(MHD_Connection *c, const uint8_t *data, size_t len, const std::string &proof)
+{
+    MHD_Response *r = MHD_create_response_from_buffer(len, const_cast<uint8_t *>(data), MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, hdr::server_signature, proof.c_str());
+    MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+}
+
 void queue_text(MHD_Connection *c, unsigned status, const std::string &text)
 {
     std::string body = text + "\n";
@@ -117,6 +151,30 @@ struct TunnelCallbacks {
         }
         if (ch->kind == TunnelServer::Channel::Kind::rejected) {
             *upload_size = 0;  // discard the body of a refused request
+            return MHD_YES;
+        }
+        if (ch->kind == TunnelServer::Channel::Kind::send) {
+            if (*upload_size) {
+                srv->on_upload(ch, upload, *upload_size);
+                *upload_size = 0;
+                return MHD_YES;
+            }
+            if (ch->closing)
+                return MHD_NO;
+            if (!ch->queued) {  // the whole batch is in
+                if (!srv->on_send_done(ch))
+                    return MHD_NO;
+                queue_frames(c, nullptr, 0, ch->proof);
+                ch->queued = true;
+            }
+            return MHD_YES;
+        }
+        if (ch->kind == TunnelServer::Channel::Kind::poll) {
+            // Called again after each resume; answers once.
+            if (ch->closing)
+                return MHD_NO;
+            if (!ch->queued)
+                srv->answer_poll(ch);
             return MHD_YES;
         }
         if (ch->kind == TunnelServer::Channel::Kind::up) {
@@ -219,23 +277,49 @@ std::string TunnelServer::start()
     if (!hp || (any_port && hp->port) || inet_pton(AF_INET, hp->host.c_str(), &sa.sin_addr) != 1)
         return "tunnel_listen '" + cfg_.listen + "' is not IPv4 address:port";
     sa.sin_port = htons(any_port ? 0 : hp->port ? hp->port : 80);
+    bool tls = !cfg_.tls_cert.empty();
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    MHD_OptionItem tls_opts[4];
+    size_t n_opts = 0;
+    if (tls) {
+        std::string e = check_tls_config(cfg_);
+        if (!e.empty())
+            return e;
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return "this libmicrohttpd has no TLS support (tls_cert is set)";
+        flags |= MHD_USE_TLS;
+        tls_opts[n_opts++] = {MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char *>(cfg_.tls_key.c_str())};
+        tls_opts[n_opts++] = {MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char *>(cfg_.tls_cert.c_str())};
+        // Makes MHD ask for a client certificate; check_client_cert() then
+        // refuses requests without a valid one.
+        if (!cfg_.tls_client_ca.empty())
+            tls_opts[n_opts++] = {MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char *>(cfg_.tls_client_ca.c_str())};
+    } else if (!cfg_.tls_key.empty() || !cfg_.tls_client_ca.empty()) {
+        return check_tls_config(cfg_);
+    }
+    tls_opts[n_opts] = {MHD_OPTION_END, 0, nullptr};
     // Idle channels still carry keep-alives; a connection silent for longer
     // than this is a request that never completed.
     unsigned timeout = unsigned(std::max(60, 4 * cfg_.keepalive_s));
-    daemon_ = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
+    daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr,
                                &TunnelCallbacks::on_access, this,
                                MHD_OPTION_EXTERNAL_LOGGER, &TunnelCallbacks::on_log, this,  // first, see its doc
                                MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr *>(&sa),
                                MHD_OPTION_NOTIFY_COMPLETED, &TunnelCallbacks::on_completed, this,
                                MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                               MHD_OPTION_ARRAY, tls_opts,
                                MHD_OPTION_END);
     if (!daemon_)
-        return "cannot listen for tunnels on " + cfg_.listen + " (in use or no permission?)";
+        return "cannot listen for tunnels on " + cfg_.listen +
+               (tls ? " (in use, no permission, or TLS setup failed?)" : " (in use or no permission?)");
     port_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port;
     int epfd = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
     loop_.add(epfd, EPOLLIN, [this](uint32_t) { run_mhd(); });
     loop_.every(1000, [this] { tick(); });
-    stats_.info("tunnel: listening on " + hp->host + ":" + std::to_string(port_));
+    // Long polls are answered on their deadline, not on the next 1 s tick.
+    loop_.every(std::clamp(cfg_.poll_wait_ms / 20, 20, 500), [this] { expire_polls(); });
+    stats_.info("tunnel: listening on " + hp->host + ":" + std::to_string(port_) + (tls ? " (https)" : " (http)") +
+                (tls && !cfg_.tls_client_ca.empty() ? ", client certificates required" : ""));
     return "";
 }
 
@@ -253,18 +337,94 @@ void TunnelServer::run_mhd()
     }
 }
 
+std::string check_tls_config(const TunnelConfig &cfg)
+{
+    if (cfg.tls_cert.empty() != cfg.tls_key.empty())
+        return "tls_cert and tls_key must be set together";
+    if (cfg.tls_cert.empty()) {
+        if (!cfg.tls_client_ca.empty())
+            return "tls_client_ca needs tls_cert and tls_key";
+        return "";
+    }
+    gnutls_certificate_credentials_t cred = nullptr;
+    if (gnutls_certificate_allocate_credentials(&cred) < 0)
+        return "TLS: cannot allocate credentials";
+    auto datum = [](const std::string &s) {
+        return gnutls_datum_t{reinterpret_cast<unsigned char *>(const_cast<char *>(s.data())), unsigned(s.size())};
+    };
+    gnutls_datum_t cert = datum(cfg.tls_cert), key = datum(cfg.tls_key), ca = datum(cfg.tls_client_ca);
+    std::string err;
+    int r = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+    if (r < 0)
+        err = std::string("tls_cert/tls_key: ") + gnutls_strerror(r);
+    if (err.empty() && !cfg.tls_client_ca.empty()) {
+        r = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+        if (r <= 0)
+            err = std::string("tls_client_ca: ") + (r < 0 ? gnutls_strerror(r) : "no PEM certificate in it");
+    }
+    gnutls_certificate_free_credentials(cred);
+    return err;
+}
+
+// "" when the connection's TLS client certificate chains to tls_client_ca,
+// else the reason to refuse it (logged in detail here).
+std::string TunnelServer::check_client_cert(MHD_Connection *c)
+{
+    auto *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!info || !info->tls_session)
+        return "no_tls";
+    auto session = static_cast<gnutls_session_t>(info->tls_session);
+    unsigned n = 0;
+    if (!gnutls_certificate_get_peers(session, &n) || n == 0)
+        return "no_client_certificate";
+    unsigned status = 0;
+    int r = gnutls_certificate_verify_peers2(session, &status);
+    if (r == GNUTLS_E_NO_CERTIFICATE_FOUND)
+        return "no_client_certificate";
+    if (r < 0) {
+        stats_.dbg(std::string("tunnel: client certificate not verified: ") + gnutls_strerror(r));
+        return "bad_client_certificate";
+    }
+    if (status != 0) {
+        gnutls_datum_t out{};
+        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0) {
+            stats_.dbg(std::string("tunnel: client certificate: ") + reinterpret_cast<char *>(out.data));
+            gnutls_free(out.data);
+        }
+        return "bad_client_certificate";
+    }
+    return "";
+}
+
 void TunnelServer::on_new_request(Channel *ch, const char *url, const char *method)
 {
     using Kind = Channel::Kind;
+    using Mode = Session::Mode;
     std::string path = url ? url : "";
     std::string peer = peer_of(ch->conn);
-    bool is_down = path == down_path && strcmp(method, "GET") == 0;
-    bool is_up = path == up_path && strcmp(method, "POST") == 0;
-    if (!is_down && !is_up) {
+    if (!cfg_.tls_client_ca.empty()) {
+        // Before anything else: without a valid client certificate the
+        // connection gets nothing, not even a 404.
+        std::string why = check_client_cert(ch->conn);
+        if (!why.empty()) {
+            stats_.add(HRAS_CNT_AUTH_FAILURES);
+            stats_.warn("tunnel: refused " + std::string(method) + " " + path + " from " + peer + ": " + why);
+            ch->reject_status = MHD_HTTP_FORBIDDEN;
+            ch->reject_reason = why;
+            return;
+        }
+    }
+    Kind kind = Kind::rejected;
+    if (strcmp(method, "GET") == 0)
+        kind = path == down_path ? Kind::down : path == poll_path ? Kind::poll : Kind::rejected;
+    else if (strcmp(method, "POST") == 0)
+        kind = path == up_path ? Kind::up : path == send_path ? Kind::send : Kind::rejected;
+    if (kind == Kind::rejected) {
         ch->reject_status = MHD_HTTP_NOT_FOUND;
         ch->reject_reason = "not a SoFW tunnel endpoint";
         return;
     }
+    Mode mode = (kind == Kind::down || kind == Kind::up) ? Mode::stream : Mode::poll;
     AuthRequest req;
     req.method = method;
     req.path = path;
@@ -295,49 +455,74 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
     auto &slot = sessions_[*site];
     if (slot && slot->id != req.session)
         close_session(*site, "replaced by a new session from " + peer);
+    else if (slot && slot->mode != mode)  // HRAC fell back (or forward) keeping its session id
+        close_session(*site, std::string("replaced by a ") + (mode == Mode::poll ? "polling" : "streaming") +
+                                 " session from " + peer);
+    bool fresh = !slot;
     if (!slot) {
         slot = std::make_unique<Session>();
         slot->site = *site;
         slot->id = req.session;
+        slot->mode = mode;
         slot->hrac = *lan;
         slot->peer = peer;
     }
     unsigned lo = 0, hi = 0;
-    std::string ports = header(ch->conn, "X-SoFW-Media-Ports");
+    std::string ports = header(ch->conn, hdr::media_ports);
     if (sscanf(ports.c_str(), "%u-%u", &lo, &hi) == 2 && lo >= 1024 && lo < hi && hi <= 65535) {
         slot->media_min = uint16_t(lo);
         slot->media_max = uint16_t(hi);
     }
-    Channel *&chan_slot = is_down ? slot->down : slot->up;
-    if (chan_slot) {
-        ch->reject_status = MHD_HTTP_CONFLICT;
-        ch->reject_reason = "channel already open for this session";
-        return;
+    if (kind == Kind::down || kind == Kind::up) {
+        Channel *&chan_slot = kind == Kind::down ? slot->down : slot->up;
+        if (chan_slot) {
+            ch->reject_status = MHD_HTTP_CONFLICT;
+            ch->reject_reason = "channel already open for this session";
+            return;
+        }
+        chan_slot = ch;
+    } else if (kind == Kind::poll) {
+        if (Channel *old = slot->poll) {  // one poll at a time: the old one gets an empty answer
+            old->session = nullptr;
+            slot->poll = nullptr;
+            wake(old);
+        }
+        slot->poll = ch;
+        ch->deadline = now_ms() + cfg_.poll_wait_ms;
+    } else {
+        slot->sends.push_back(ch);
     }
-    ch->kind = is_down ? Kind::down : Kind::up;
+    ch->kind = kind;
     ch->site = *site;
     ch->session = slot.get();
     ch->proof = sign_server_proof(sites_.at(*site).secret, req);
-    chan_slot = ch;
     slot->last_rx = now_ms();
-    stats_.dbg("tunnel: site '" + req.site + "' opened " + (is_down ? "downstream" : "upstream") + " of session " +
-               req.session + " from " + peer);
+    if (mode == Mode::stream)
+        stats_.dbg("tunnel: site '" + req.site + "' opened " + (kind == Kind::down ? "downstream" : "upstream") +
+                   " of session " + req.session + " from " + peer);
+    else if (fresh)
+        stats_.dbg("tunnel: site '" + req.site + "' polling session " + req.session + " from " + peer);
     maybe_announce(*slot);
 }
 
 void TunnelServer::maybe_announce(Session &s)
 {
-    if (s.announced || !s.down || !s.up || !s.down->queued)
+    if (s.announced)
+        return;
+    if (s.mode == Session::Mode::stream && (!s.down || !s.up || !s.down->queued))
+        return;
+    if (s.mode == Session::Mode::poll && !s.poll)  // a send alone does not make a session
         return;
     s.announced = true;
     stats_.add(HRAS_CNT_SESSIONS_OPENED);
-    stats_.info("tunnel: site '" + sites_.at(s.site).name + "' up: session " + s.id + ", HRAC " + s.hrac.to_string() +
-                ", from " + s.peer);
+    stats_.info("tunnel: site '" + sites_.at(s.site).name + "' up (" + s.mode_name() + "): session " + s.id +
+                ", HRAC " + s.hrac.to_string() + ", from " + s.peer);
     publish(s.site);
     if (listener_)
         listener_->on_session_change(s.site, true);
 }
 
+// Frames of an upstream POST (streaming) or of a send batch (polling).
 void TunnelServer::on_upload(Channel *ch, const char *data, size_t len)
 {
     if (!ch->session)
@@ -358,6 +543,11 @@ void TunnelServer::on_upload(Channel *ch, const char *data, size_t len)
         }
         stats_.add(HRAS_CNT_FRAMES_UP);
         stats_.add(HRAS_CNT_BYTES_UP, frame_header_size + (f.ra ? f.ra->encoded_size() : 0) + f.payload.size());
+        if (s.mode == Session::Mode::stream && !s.stream_ok_sent) {
+            // The upstream gets through: tell HRAC's streaming probe.
+            s.stream_ok_sent = true;
+            queue_down(s, make_control_frame({ControlOp::stream_ok, 0}));
+        }
         if (f.type == FrameType::keepalive) {
             stats_.add(HRAS_CNT_KEEPALIVES_RECEIVED);
             continue;
@@ -369,16 +559,83 @@ void TunnelServer::on_upload(Channel *ch, const char *data, size_t len)
     }
 }
 
+// The whole body of a send has arrived: true to answer 200.
+bool TunnelServer::on_send_done(Channel *ch)
+{
+    Session *s = ch->session;
+    if (!s)
+        return false;
+    if (ch->decoder.buffered()) {
+        stats_.add(HRAS_CNT_FRAME_ERRORS);
+        close_session(s->site, "malformed batch from HRAC: ends inside a frame");
+        return false;
+    }
+    s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end());
+    ch->session = nullptr;
+    s->last_rx = now_ms();
+    return true;
+}
+
+// A long poll: answer with what is queued, or wait (suspended) until send()
+// or the poll_wait deadline queues something. A poll that a newer one
+// replaced is answered empty.
+void TunnelServer::answer_poll(Channel *ch)
+{
+    Session *s = ch->session;
+    if (!s) {
+        queue_frames(ch->conn, nullptr, 0, ch->proof);
+        ch->queued = true;
+        return;
+    }
+    if (s->queued() == 0) {
+        MHD_suspend_connection(ch->conn);
+        ch->suspended = true;
+        return;
+    }
+    // Whole frames, at least one, up to poll_max_body bytes.
+    size_t begin = s->downq_off, end = begin;
+    while (end < s->downq.size()) {
+        size_t n = frame_size_at(s->downq.data() + end);
+        if (end > begin && end + n - begin > cfg_.poll_max_body)
+            break;
+        end += n;
+    }
+    queue_frames(ch->conn, s->downq.data() + begin, end - begin, ch->proof);
+    ch->queued = true;
+    s->downq_off = end;
+    if (s->downq_off == s->downq.size()) {
+        s->downq.clear();
+        s->downq_off = 0;
+    } else if (s->downq_off >= cfg_.poll_max_body) {
+        s->downq.erase(s->downq.begin(), s->downq.begin() + ptrdiff_t(s->downq_off));
+        s->downq_off = 0;
+    }
+    s->poll = nullptr;
+    s->last_rx = now_ms();
+    ch->session = nullptr;
+}
+
 void TunnelServer::on_channel_closed(Channel *ch)
 {
     Session *s = ch->session;
     if (!s)
         return;
+    ch->session = nullptr;
+    switch (ch->kind) {
+    case Channel::Kind::poll:  // a polling session lives on its requests, not its connections
+        if (s->poll == ch)
+            s->poll = nullptr;
+        return;
+    case Channel::Kind::send:
+        s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end());
+        return;
+    default:
+        break;
+    }
     if (s->down == ch)
         s->down = nullptr;
     if (s->up == ch)
         s->up = nullptr;
-    ch->session = nullptr;
     close_session(s->site, ch->kind == Channel::Kind::down ? "downstream channel closed" : "upstream channel closed");
 }
 
@@ -409,9 +666,11 @@ void TunnelServer::close_session(size_t site, const std::string &why)
     auto s = std::move(sessions_[site]);
     if (!s)
         return;
-    for (Channel *ch : {s->down, s->up})
+    for (Channel *ch : {s->down, s->up, s->poll})
         if (ch)
             close_channel(ch);
+    for (Channel *ch : s->sends)
+        close_channel(ch);
     if (s->announced) {
         stats_.add(HRAS_CNT_SESSIONS_CLOSED);
         stats_.info("tunnel: site '" + sites_.at(site).name + "' down: " + why);
@@ -423,21 +682,28 @@ void TunnelServer::close_session(size_t site, const std::string &why)
     }
 }
 
+void TunnelServer::queue_down(Session &s, const Frame &f)
+{
+    size_t before = s.downq.size();
+    if (!encode_frame(f, s.downq))
+        return;
+    stats_.add(HRAS_CNT_FRAMES_DOWN);
+    stats_.add(HRAS_CNT_BYTES_DOWN, s.downq.size() - before);
+    s.last_tx = now_ms();
+    if (Channel *ch = s.mode == Session::Mode::stream ? s.down : s.poll)
+        wake(ch);
+}
+
 bool TunnelServer::send(size_t site, const Frame &f)
 {
     Session *s = site < sessions_.size() ? sessions_[site].get() : nullptr;
-    if (!s || !s->down || !s->announced)
+    if (!s || !s->announced || (s->mode == Session::Mode::stream && !s->down))
+        return false;
+    if (s->queued() > cfg_.max_down_queue)
         return false;
     size_t before = s->downq.size();
-    if (before - s->downq_off > cfg_.max_down_queue)
-        return false;
-    if (!encode_frame(f, s->downq))
-        return false;
-    stats_.add(HRAS_CNT_FRAMES_DOWN);
-    stats_.add(HRAS_CNT_BYTES_DOWN, s->downq.size() - before);
-    s->last_tx = now_ms();
-    wake(s->down);
-    return true;
+    queue_down(*s, f);
+    return s->downq.size() != before;
 }
 
 bool TunnelServer::is_up(size_t site) const
@@ -469,7 +735,15 @@ void TunnelServer::tick()
             continue;
         if (!s->announced) {
             if (now - s->created > int64_t(cfg_.half_open_timeout_s) * 1000)
-                close_session(i, "half-open: only one channel arrived");
+                close_session(i, s->mode == Session::Mode::poll ? "no poll arrived"
+                                                                : "half-open: only one channel arrived");
+            continue;
+        }
+        if (s->mode == Session::Mode::poll) {
+            // An outstanding poll is a request in progress; it is answered
+            // by poll_wait at the latest. Keep-alives down are those answers.
+            if (!s->poll && now - s->last_rx > 3 * ka)
+                close_session(i, "no request for 3 keep-alive intervals");
             continue;
         }
         if (now - s->last_rx > 3 * ka) {
@@ -488,6 +762,22 @@ void TunnelServer::tick()
     run_mhd();  // lets libmicrohttpd handle its own timeouts
 }
 
+// A long poll whose poll_wait passed with nothing queued gets a keep-alive.
+void TunnelServer::expire_polls()
+{
+    int64_t now = now_ms();
+    for (auto &s : sessions_) {
+        if (!s || !s->poll || now < s->poll->deadline || s->queued())
+            continue;
+        Frame k;
+        k.type = FrameType::keepalive;
+        for (int b = 7; b >= 0; b--)
+            k.payload.push_back(uint8_t(uint64_t(now) >> (8 * b)));
+        queue_down(*s, k);
+        stats_.add(HRAS_CNT_KEEPALIVES_SENT);
+    }
+}
+
 void TunnelServer::publish(size_t site)
 {
     hras_site_state st{};
@@ -497,6 +787,7 @@ void TunnelServer::publish(size_t site)
         snprintf(st.session, sizeof st.session, "%s", s->id.c_str());
         snprintf(st.hrac_lan, sizeof st.hrac_lan, "%s", s->hrac.to_string().c_str());
         snprintf(st.peer, sizeof st.peer, "%s", s->peer.c_str());
+        snprintf(st.mode, sizeof st.mode, "%s", s->mode_name());
     }
     st.since = long(time(nullptr));
     st.phones = listener_ ? listener_->phone_count(site) : 0;

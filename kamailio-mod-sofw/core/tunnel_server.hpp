@@ -1,8 +1,12 @@
 // The HRAS end of the tunnel (papers §2.2, docs/protocol.md): a
-// libmicrohttpd daemon driven from the relay process's event loop. Each
-// site has at most one session = one downstream GET (endless response) and
-// one upstream POST (endless request body). Authenticates sites, sends and
-// checks keep-alives, forgets half-open and silent sessions.
+// libmicrohttpd daemon driven from the relay process's event loop, over
+// plain HTTP or HTTPS. Each site has at most one session, in one of two
+// modes: streaming = one downstream GET (endless response) and one upstream
+// POST (endless request body), confirmed with STREAM_OK on the first
+// upstream frame; polling = long-poll GETs and Content-Length POSTs, all
+// carrying the session id. Authenticates sites (and optionally their client
+// certificates), sends and checks keep-alives, forgets half-open and silent
+// sessions.
 #pragma once
 #include "event_loop.hpp"
 #include "host_port.hpp"
@@ -27,7 +31,15 @@ struct TunnelConfig {
     int auth_window_s = 120;
     size_t max_down_queue = 4 << 20;  // bytes waiting for a slow downstream
     int half_open_timeout_s = 10;
+    int poll_wait_ms = 20000;          // a long poll with nothing to say is answered with a keep-alive
+    size_t poll_max_body = 1 << 20;    // bytes of frames in one poll answer (the rest waits)
+    // TLS: PEM contents (not paths). Cert and key both or neither; with a
+    // client CA every request needs a client certificate it signed.
+    std::string tls_cert, tls_key, tls_client_ca;
 };
+
+// "" if the TLS settings are usable (key matches cert, CA parses), else why not.
+std::string check_tls_config(const TunnelConfig &cfg);
 
 // Receives what HRAC sends (SIP, media, control) and session changes.
 class TunnelListener {
@@ -47,8 +59,8 @@ public:
     std::string start();  // "" or an error text
     uint16_t port() const { return port_; }
 
-    // Queues a frame down the site's tunnel; false (counted by the caller)
-    // when the site has no open downstream channel.
+    // Queues a frame down the site's tunnel (either mode); false (counted by
+    // the caller) when the site's session is not up.
     bool send(size_t site, const Frame &f);
     bool is_up(size_t site) const;
     std::optional<HostPort> hrac_addr(size_t site) const;
@@ -65,12 +77,17 @@ private:
     friend struct TunnelCallbacks;
     void on_new_request(Channel *ch, const char *url, const char *method);
     void on_upload(Channel *ch, const char *data, size_t len);
+    bool on_send_done(Channel *ch);
+    void answer_poll(Channel *ch);
     void on_channel_closed(Channel *ch);
     void maybe_announce(Session &s);
+    void queue_down(Session &s, const Frame &f);
     void close_channel(Channel *ch);
     void wake(Channel *ch);
     void tick();
+    void expire_polls();
     void run_mhd();
+    std::string check_client_cert(MHD_Connection *c);
 
     EventLoop &loop_;
     const SiteTable &sites_;

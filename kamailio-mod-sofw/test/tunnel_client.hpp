@@ -1,8 +1,9 @@
 // Test helpers for the HRAS core without Kamailio: a non-blocking HTTP/1.1
-// client over raw TCP that speaks the tunnel protocol (signed requests, an
-// endless chunked downstream decoded with FrameDecoder, a chunked upstream
-// of encoded frames), a UDP socket standing for Kamailio's sip_socket, and a
-// driver that runs the EventLoop until a condition holds or a deadline passes.
+// client over raw TCP (or GnuTLS) that speaks the tunnel protocol (signed
+// requests, an endless chunked downstream decoded with FrameDecoder, a
+// chunked upstream of encoded frames; long polls and Content-Length send
+// batches), a UDP socket standing for Kamailio's sip_socket, and a driver
+// that runs the EventLoop until a condition holds or a deadline passes.
 // Everything runs on the test's one thread; nothing blocks.
 #pragma once
 #include "core/event_loop.hpp"
@@ -11,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -19,6 +21,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <functional>
 #include <map>
@@ -36,10 +39,17 @@ public:
     virtual void poll() = 0;  // non-blocking: moves whatever bytes are ready
 };
 
-// One HTTP/1.1 request on its own TCP connection to 127.0.0.1:port.
+// Client side TLS: PEM files; the server certificate must be for 127.0.0.1.
+struct TlsOptions {
+    std::string ca_file;              // trust anchor for the server certificate
+    std::string cert_file, key_file;  // client certificate (optional)
+};
+
+// One HTTP/1.1 request on its own TCP connection to 127.0.0.1:port, over
+// TLS if tls is given.
 class HttpConn : public Pollable {
 public:
-    explicit HttpConn(uint16_t port)
+    explicit HttpConn(uint16_t port, const TlsOptions *tls = nullptr)
     {
         fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd_ < 0)
@@ -50,9 +60,15 @@ public:
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         if (connect(fd_, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0 && errno != EINPROGRESS)
             throw std::runtime_error("connect failed");
+        if (tls)
+            start_tls(*tls);
     }
     ~HttpConn() override
     {
+        if (tls_)
+            gnutls_deinit(tls_);
+        if (cred_)
+            gnutls_certificate_free_credentials(cred_);
         if (fd_ >= 0)
             ::close(fd_);
     }
@@ -78,6 +94,21 @@ public:
         flush();
         char buf[16384];
         while (fd_ >= 0 && !closed_) {
+            if (tls_) {
+                if (!handshake())
+                    break;
+                ssize_t n = gnutls_record_recv(tls_, buf, sizeof buf);
+                if (n > 0) {
+                    in_.append(buf, size_t(n));
+                    continue;
+                }
+                if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED) {
+                    if (n < 0)
+                        tls_error_ = gnutls_strerror(int(n));
+                    closed_ = true;
+                }
+                break;
+            }
             ssize_t n = recv(fd_, buf, sizeof buf, 0);
             if (n > 0) {
                 in_.append(buf, size_t(n));
@@ -109,11 +140,79 @@ public:
     bool body_complete() const { return body_complete_; }
     bool closed() const { return closed_; }  // peer closed or reset (or we did)
     bool framing_error() const { return framing_error_; }
+    bool tls_handshaken() const { return handshaken_; }
+    const std::string &tls_error() const { return tls_error_; }
 
 private:
+    void start_tls(const TlsOptions &o)
+    {
+        if (gnutls_certificate_allocate_credentials(&cred_) < 0)
+            throw std::runtime_error("gnutls credentials");
+        if (!o.ca_file.empty() &&
+            gnutls_certificate_set_x509_trust_file(cred_, o.ca_file.c_str(), GNUTLS_X509_FMT_PEM) <= 0)
+            throw std::runtime_error("cannot load " + o.ca_file);
+        if (!o.cert_file.empty() && gnutls_certificate_set_x509_key_file(cred_, o.cert_file.c_str(),
+                                                                         o.key_file.c_str(), GNUTLS_X509_FMT_PEM) < 0)
+            throw std::runtime_error("cannot load " + o.cert_file);
+        if (gnutls_init(&tls_, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0)
+            throw std::runtime_error("gnutls_init");
+        gnutls_set_default_priority(tls_);
+        gnutls_credentials_set(tls_, GNUTLS_CRD_CERTIFICATE, cred_);
+        gnutls_session_set_verify_cert(tls_, "127.0.0.1", 0);
+        gnutls_transport_set_int(tls_, fd_);
+    }
+    // Drives the TLS handshake; true once it is done.
+    bool handshake()
+    {
+        if (handshaken_)
+            return true;
+        if (closed_ || fd_ < 0)
+            return false;
+        sockaddr_in peer{};
+        socklen_t len = sizeof peer;
+        if (getpeername(fd_, reinterpret_cast<sockaddr *>(&peer), &len) != 0) {
+            int err = 0;
+            socklen_t elen = sizeof err;
+            getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &elen);
+            if (err != 0 && err != EINPROGRESS) {
+                tls_error_ = strerror(err);
+                closed_ = true;
+            }
+            return false;  // still connecting
+        }
+        int r = gnutls_handshake(tls_);
+        if (r == 0) {
+            handshaken_ = true;
+            return true;
+        }
+        if (gnutls_error_is_fatal(r)) {
+            tls_error_ = gnutls_strerror(r);
+            closed_ = true;
+        }
+        return false;
+    }
+
     void flush()
     {
-        while (fd_ >= 0 && !out_.empty()) {
+        while (tls_ && !closed_ && !out_.empty()) {
+            if (!handshake())
+                return;
+            // After GNUTLS_E_AGAIN the same record must be offered again.
+            size_t len = tls_pending_ ? tls_pending_ : std::min<size_t>(out_.size(), 16384);
+            ssize_t n = gnutls_record_send(tls_, out_.data(), len);
+            if (n > 0) {
+                out_.erase(0, size_t(n));
+                tls_pending_ = 0;
+                continue;
+            }
+            if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+                tls_pending_ = len;
+                return;
+            }
+            tls_error_ = gnutls_strerror(int(n));
+            closed_ = true;
+        }
+        while (!tls_ && fd_ >= 0 && !out_.empty()) {
             ssize_t n = send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
             if (n > 0) {
                 out_.erase(0, size_t(n));
@@ -209,6 +308,11 @@ private:
     }
 
     int fd_ = -1;
+    gnutls_certificate_credentials_t cred_ = nullptr;
+    gnutls_session_t tls_ = nullptr;
+    bool handshaken_ = false;
+    size_t tls_pending_ = 0;
+    std::string tls_error_;
     std::string out_, in_, body_;
     bool closed_ = false;
     int status_ = 0;
@@ -233,6 +337,7 @@ struct TunnelRequest {
     std::string lan = "10.0.0.2:5060";
     uint64_t time = unix_now();
     std::string nonce = random_hex(16);
+    std::optional<std::string> body;  // a POST with Content-Length (else chunked)
 
     AuthRequest auth() const { return AuthRequest{method, path, site, session, lan, time, nonce}; }
     std::string expected_proof() const { return sign_server_proof(secret, auth()); }
@@ -247,15 +352,18 @@ struct TunnelRequest {
         r += std::string(hdr::time) + ": " + std::to_string(time) + "\r\n";
         r += std::string(hdr::nonce) + ": " + nonce + "\r\n";
         r += std::string(hdr::signature) + ": " + sign_request(secret, auth()) + "\r\n";
+        if (method == "POST" && body)
+            return r + "Content-Type: application/x-sofw-frames\r\nContent-Length: " +
+                   std::to_string(body->size()) + "\r\n\r\n" + *body;
         if (method == "POST")
             r += "Content-Type: application/x-sofw-frames\r\nTransfer-Encoding: chunked\r\n";
         return r + "\r\n";
     }
 };
 
-inline std::unique_ptr<HttpConn> send_request(uint16_t port, const TunnelRequest &r)
+inline std::unique_ptr<HttpConn> send_request(uint16_t port, const TunnelRequest &r, const TlsOptions *tls = nullptr)
 {
-    auto c = std::make_unique<HttpConn>(port);
+    auto c = std::make_unique<HttpConn>(port, tls);
     c->write(r.http());
     return c;
 }
@@ -269,14 +377,29 @@ inline std::string chunk(const std::string &data)
 
 inline std::string bytes(const std::vector<uint8_t> &v) { return std::string(v.begin(), v.end()); }
 
-// HRAC's side of one session: the downstream GET and the upstream POST.
+// HRAC's side of one session: the downstream GET and the upstream POST
+// (streaming), or long polls and send batches (polling), each request on a
+// connection of its own.
 class TunnelClient : public Pollable {
 public:
-    TunnelClient(uint16_t port, std::string site, std::string secret, std::string lan = "10.0.0.2:5060")
+    TunnelClient(uint16_t port, std::string site, std::string secret, std::string lan = "10.0.0.2:5060",
+                 const TlsOptions *tls = nullptr)
         : port_(port), site_(std::move(site)), secret_(std::move(secret)), lan_(std::move(lan)),
-          session_(random_hex(16))
+          session_(random_hex(16)), tls_(tls)
     {
     }
+
+    // One request of a polling session and, for a poll, the frames of its answer.
+    struct Short {
+        TunnelRequest req;
+        std::unique_ptr<HttpConn> conn;
+        bool done = false;          // complete response seen (and decoded)
+        std::vector<Frame> frames;  // poll: the answer's frames
+        bool decode_error = false;
+
+        int status() const { return conn->status(); }
+        bool proof_ok() const { return conn->header(hdr::server_signature) == req.expected_proof(); }
+    };
 
     TunnelRequest request(const std::string &method, const std::string &path) const
     {
@@ -292,16 +415,43 @@ public:
     void open_down()
     {
         down_req_ = request("GET", "/sofw/v1/down");
-        down = send_request(port_, down_req_);
+        down = send_request(port_, down_req_, tls_);
     }
     void open_up()
     {
-        up = send_request(port_, request("POST", "/sofw/v1/up"));
+        up = send_request(port_, request("POST", "/sofw/v1/up"), tls_);
     }
     void open()
     {
         open_down();
         open_up();
+    }
+
+    // GET /sofw/v1/poll; its answer's frames also go to `frames`.
+    Short &start_poll()
+    {
+        polls.push_back(std::make_unique<Short>());
+        Short &p = *polls.back();
+        p.req = request("GET", "/sofw/v1/poll");
+        p.conn = send_request(port_, p.req, tls_);
+        return p;
+    }
+    // POST /sofw/v1/send with a Content-Length body.
+    Short &send_batch(const std::string &body)
+    {
+        sends.push_back(std::make_unique<Short>());
+        Short &p = *sends.back();
+        p.req = request("POST", "/sofw/v1/send");
+        p.req.body = body;
+        p.conn = send_request(port_, p.req, tls_);
+        return p;
+    }
+    Short &send_frames(const std::vector<Frame> &fs)
+    {
+        std::string body;
+        for (auto &f : fs)
+            body += bytes(encode_frame(f));
+        return send_batch(body);
     }
 
     // One frame as one HTTP chunk; send_raw cuts the stream anywhere.
@@ -313,6 +463,23 @@ public:
         for (auto *c : {down.get(), up.get()})
             if (c)
                 c->poll();
+        for (auto *list : {&polls, &sends})
+            for (auto &p : *list) {
+                p->conn->poll();
+                if (p->done || !p->conn->body_complete())
+                    continue;
+                p->done = true;
+                if (list != &polls || p->status() != 200)
+                    continue;
+                FrameDecoder d;
+                d.feed(p->conn->body());
+                Frame f;
+                while (d.next(f) == FrameDecoder::Result::frame) {
+                    p->frames.push_back(f);
+                    frames.push_back(f);
+                }
+                p->decode_error = d.error() != DecodeError::none || d.buffered() != 0;
+            }
         if (!down || down->status() != 200)
             return;
         const std::string &b = down->body();
@@ -347,11 +514,13 @@ public:
     const TunnelRequest &down_request() const { return down_req_; }
 
     std::unique_ptr<HttpConn> down, up;
-    std::vector<Frame> frames;  // decoded from the downstream, in order
+    std::vector<std::unique_ptr<Short>> polls, sends;
+    std::vector<Frame> frames;  // decoded from the downstream (or poll answers), in order
 
 private:
     uint16_t port_;
     std::string site_, secret_, lan_, session_;
+    const TlsOptions *tls_;
     TunnelRequest down_req_;
     FrameDecoder decoder_;
     size_t fed_ = 0;

@@ -1,11 +1,21 @@
 // The tunnel server on loopback, driven by a client that speaks the real
 // protocol (test/tunnel_client.hpp): authentication, sessions, frames both
-// ways, keep-alives and the ways a session ends.
+// ways, keep-alives and the ways a session ends; the streaming probe
+// (STREAM_OK), the polling mode, and HTTPS with and without client
+// certificates (throwaway certificates made with openssl at test time; one
+// test talks to the server with libcurl, as HRAC does).
 #include "core/tunnel_server.hpp"
 
+#include "sofw/control.hpp"
 #include "tunnel_client.hpp"
 
+#include <curl/curl.h>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 using namespace sofw;
 using namespace sofw::hras;
@@ -35,6 +45,27 @@ Frame sip_frame(const std::string &ra, const std::string &payload)
     return f;
 }
 
+bool is_stream_ok(const Frame &f)
+{
+    if (f.type != FrameType::control || f.ra)
+        return false;
+    auto c = decode_control(f.payload.data(), f.payload.size());
+    return c && c->op == ControlOp::stream_ok && c->port == 0;
+}
+
+// What the core publishes through the hooks (the tests run on one thread).
+struct Published {
+    std::map<int, hras_site_state> states;
+    std::vector<std::string> log;
+};
+Published g_published;
+const hras_hooks test_hooks = {
+    [](int, const char *msg) { g_published.log.push_back(msg); },
+    nullptr,
+    [](int site, const hras_site_state *st) { g_published.states[site] = *st; },
+    nullptr,
+};
+
 const std::string options = "OPTIONS sip:192.168.1.2 SIP/2.0\r\n"
                             "Via: SIP/2.0/UDP 192.168.1.10:5060;rport;branch=z9hG4bKo1\r\n"
                             "Call-ID: o1\r\n"
@@ -52,6 +83,10 @@ protected:
         cfg.keepalive_s = 1;
         cfg.half_open_timeout_s = 1;
         cfg.auth_window_s = 30;
+        cfg.poll_wait_ms = 1000;
+        configure();
+        g_published = {};
+        stats.set_hooks(&test_hooks);
         server = std::make_unique<TunnelServer>(loop, sites, cfg, stats);
         server->set_listener(&rec);
         ASSERT_EQ("", server->start());
@@ -63,17 +98,18 @@ protected:
             server->set_listener(nullptr);
         server.reset();
     }
+    virtual void configure() {}  // cfg before the server starts
 
     TunnelClient &client(const std::string &site = "acme", const std::string &secret = acme_secret,
-                         const std::string &lan = "10.0.0.2:5060")
+                         const std::string &lan = "10.0.0.2:5060", const TlsOptions *tls = nullptr)
     {
-        clients.push_back(std::make_unique<TunnelClient>(server->port(), site, secret, lan));
+        clients.push_back(std::make_unique<TunnelClient>(server->port(), site, secret, lan, tls));
         drive.watch(clients.back().get());
         return *clients.back();
     }
-    HttpConn &request(const TunnelRequest &r)
+    HttpConn &request(const TunnelRequest &r, const TlsOptions *tls = nullptr)
     {
-        conns.push_back(std::make_unique<HttpConn>(server->port()));
+        conns.push_back(std::make_unique<HttpConn>(server->port(), tls));
         conns.back()->write(r.http());
         drive.watch(conns.back().get());
         return *conns.back();
@@ -99,10 +135,19 @@ protected:
                                                  << (c.down ? c.down->status() : -1) << ")";
         return ::testing::AssertionSuccess();
     }
-    // A refused request: its status and the reason line in the body.
-    void expect_refused(const TunnelRequest &r, int status, const std::string &reason)
+    // Starts polling and waits until the server calls the site up.
+    ::testing::AssertionResult start_polling(TunnelClient &c, size_t site = 0)
     {
-        HttpConn &c = request(r);
+        c.start_poll();
+        if (!soon([&] { return server->is_up(site); }))
+            return ::testing::AssertionFailure() << "polling session did not come up";
+        return ::testing::AssertionSuccess();
+    }
+    // A refused request: its status and the reason line in the body.
+    void expect_refused(const TunnelRequest &r, int status, const std::string &reason,
+                        const TlsOptions *tls = nullptr)
+    {
+        HttpConn &c = request(r, tls);
         ASSERT_TRUE(soon([&] { return c.body_complete(); })) << "no complete response";
         EXPECT_EQ(status, c.status());
         EXPECT_EQ(reason + "\n", c.body());
@@ -435,12 +480,16 @@ TEST_F(TunnelServerTest, KeepalivesFlowAndKeepTheSessionUp)
     EXPECT_TRUE(server->is_up(0));
     EXPECT_FALSE(c.down->closed());
     EXPECT_GE(c.count(FrameType::keepalive), 2u);
-    EXPECT_EQ(c.frames.size(), c.count(FrameType::keepalive));
+    ASSERT_FALSE(c.frames.empty());
+    EXPECT_TRUE(is_stream_ok(c.frames[0]));  // the answer to the first keep-alive up
+    EXPECT_EQ(c.frames.size() - 1, c.count(FrameType::keepalive));
     for (auto &f : c.frames) {
+        if (f.type != FrameType::keepalive)
+            continue;
         EXPECT_FALSE(f.ra);
         EXPECT_EQ(8u, f.payload.size());  // the sender's monotonic milliseconds
     }
-    EXPECT_EQ(c.frames.size(), stats.get(HRAS_CNT_KEEPALIVES_SENT));
+    EXPECT_EQ(c.count(FrameType::keepalive), stats.get(HRAS_CNT_KEEPALIVES_SENT));
     EXPECT_GE(stats.get(HRAS_CNT_KEEPALIVES_RECEIVED), 6u);
     EXPECT_EQ((Changes{{0, true}}), rec.changes);
 }
@@ -486,4 +535,758 @@ TEST_F(TunnelServerTest, CloseSessionClosesBothChannels)
     EXPECT_FALSE(server->is_up(0));
     ASSERT_TRUE(soon([&] { return c.both_closed(); }));
     EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+}
+
+// --- streaming probe --------------------------------------------------------
+
+TEST_F(TunnelServerTest, StreamOkFollowsTheFirstUpstreamFrameOnce)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    drive.run_for(100);
+    EXPECT_EQ(0u, c.count(FrameType::control)) << "STREAM_OK before anything came up";
+    c.send_frame(Frame{});  // HRAC's probe: a keep-alive at once
+    ASSERT_TRUE(soon([&] { return c.count(FrameType::control) == 1; }));
+    EXPECT_TRUE(is_stream_ok(c.frames.back()));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAMES_DOWN));
+    // More frames up, any type: no second STREAM_OK.
+    c.send_frame(sip_frame("192.168.1.10:5060", options));
+    c.send_frame(Frame{});
+    ASSERT_TRUE(soon([&] { return rec.frames.size() == 1; }));
+    drive.run_for(200);
+    EXPECT_EQ(1u, c.count(FrameType::control));
+    EXPECT_FALSE(c.decode_error());
+}
+
+TEST_F(TunnelServerTest, StreamOkWaitsForTheDownstream)
+{
+    // The upstream (and its first frame) may arrive before the GET.
+    TunnelClient &c = client();
+    c.open_up();
+    c.send_frame(Frame{});
+    ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == 1; }));
+    c.open_down();
+    ASSERT_TRUE(soon([&] { return server->is_up(0) && c.count(FrameType::control) == 1; }));
+    EXPECT_TRUE(is_stream_ok(c.frames.front()));
+    EXPECT_TRUE(c.down_ok());
+}
+
+TEST_F(TunnelServerTest, EachStreamingSessionGetsItsOwnStreamOk)
+{
+    TunnelClient &a = client();
+    ASSERT_TRUE(open(a));
+    a.send_frame(Frame{});
+    ASSERT_TRUE(soon([&] { return a.count(FrameType::control) == 1; }));
+    TunnelClient &b = client();
+    ASSERT_TRUE(open(b));
+    b.send_frame(Frame{});
+    ASSERT_TRUE(soon([&] { return b.count(FrameType::control) == 1; }));
+    EXPECT_TRUE(is_stream_ok(b.frames.front()));
+}
+
+// --- polling ----------------------------------------------------------------
+
+TEST_F(TunnelServerTest, PollingSessionIsUpAfterTheFirstPoll)
+{
+    TunnelClient &c = client("acme", acme_secret, "10.0.0.2:5070");
+    auto &p = c.start_poll();
+    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
+    EXPECT_EQ((Changes{{0, true}}), rec.changes);
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+    ASSERT_TRUE(server->hrac_addr(0));
+    EXPECT_EQ("10.0.0.2:5070", server->hrac_addr(0)->to_string());
+    ASSERT_TRUE(g_published.states.count(0));
+    EXPECT_TRUE(g_published.states[0].up);
+    EXPECT_STREQ("poll", g_published.states[0].mode);
+    EXPECT_EQ(c.session(), g_published.states[0].session);
+    // Nothing queued: the poll waits.
+    drive.run_for(200);
+    EXPECT_EQ(0, p.status());
+    EXPECT_FALSE(p.conn->closed());
+    EXPECT_FALSE(server->is_up(1));
+}
+
+TEST_F(TunnelServerTest, StreamingSessionPublishesItsMode)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    EXPECT_STREQ("stream", g_published.states[0].mode);
+    server->close_session(0, "test");
+    EXPECT_FALSE(g_published.states[0].up);
+    EXPECT_STREQ("", g_published.states[0].mode);
+}
+
+TEST_F(TunnelServerTest, SendAloneIsNotUp)
+{
+    TunnelClient &c = client();
+    auto &s = c.send_frames({sip_frame("192.168.1.10:5060", options)});
+    ASSERT_TRUE(soon([&] { return s.done; }));
+    EXPECT_EQ(200, s.status());
+    EXPECT_TRUE(s.proof_ok());
+    EXPECT_FALSE(server->is_up(0));
+    EXPECT_FALSE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    EXPECT_EQ(1u, rec.frames.size());  // the frame was taken all the same
+    // A poll of the same session makes it up.
+    c.start_poll();
+    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+}
+
+TEST_F(TunnelServerTest, SuspendedPollIsAnsweredPromptlyBySend)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    auto &p = *c.polls.back();
+    drive.run_for(100);
+    ASSERT_EQ(0, p.status());
+    Frame f = sip_frame("192.168.1.10:5060", options);
+    int64_t t0 = now_ms();
+    ASSERT_TRUE(server->send(0, f));
+    ASSERT_TRUE(soon([&] { return p.done; }));
+    EXPECT_LT(now_ms() - t0, 100) << "answered by a timer, not by send()";
+    EXPECT_EQ(200, p.status());
+    EXPECT_TRUE(p.proof_ok());
+    EXPECT_EQ("application/x-sofw-frames", p.conn->header("Content-Type"));
+    EXPECT_EQ(std::to_string(encode_frame(f).size()), p.conn->header("Content-Length"));
+    EXPECT_FALSE(p.conn->has_header("Transfer-Encoding"));
+    ASSERT_EQ(1u, p.frames.size());
+    EXPECT_EQ(encode_frame(f), encode_frame(p.frames[0]));
+    EXPECT_FALSE(p.decode_error);
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAMES_DOWN));
+}
+
+TEST_F(TunnelServerTest, PollIsAnsweredAtOnceWhenFramesAreQueued)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", "first")));
+    ASSERT_TRUE(soon([&] { return c.polls.back()->done; }));
+    // No poll outstanding now: frames queue up for the next one.
+    std::vector<Frame> sent;
+    sent.push_back(sip_frame("192.168.1.10:5060", options));
+    Frame media;
+    media.type = FrameType::media;
+    media.ra = RaHeader::parse("192.168.1.11:4000").value();
+    media.payload = {0x80, 0x00, 0x0d, 0x0a, 0x00};
+    sent.push_back(media);
+    sent.push_back(make_control_frame({ControlOp::close_media, 20000}));
+    for (auto &f : sent)
+        ASSERT_TRUE(server->send(0, f));
+    drive.run_for(50);
+    auto &p = c.start_poll();
+    int64_t t0 = now_ms();
+    ASSERT_TRUE(soon([&] { return p.done; }));
+    EXPECT_LT(now_ms() - t0, 100);
+    EXPECT_EQ(200, p.status());
+    EXPECT_TRUE(p.proof_ok());
+    ASSERT_EQ(sent.size(), p.frames.size());
+    for (size_t i = 0; i < sent.size(); i++)
+        EXPECT_EQ(encode_frame(sent[i]), encode_frame(p.frames[i])) << "frame " << i;
+    EXPECT_FALSE(p.decode_error);
+    EXPECT_TRUE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTest, PollAnswerIsCappedAtWholeFrames)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", "first")));
+    ASSERT_TRUE(soon([&] { return c.polls.back()->done; }));
+    Frame big = sip_frame("192.168.1.10:5060", "");
+    big.payload.assign(frame_max_payload, 'x');
+    const size_t n = 20, size = encode_frame(big).size();
+    for (size_t i = 0; i < n; i++) {
+        big.payload[0] = uint8_t(i);
+        ASSERT_TRUE(server->send(0, big));
+    }
+    auto &p1 = c.start_poll();
+    ASSERT_TRUE(soon([&] { return p1.done; }));
+    EXPECT_LE(p1.conn->body().size(), cfg.poll_max_body);
+    EXPECT_EQ(cfg.poll_max_body / size, p1.frames.size());
+    EXPECT_FALSE(p1.decode_error);
+    auto &p2 = c.start_poll();
+    ASSERT_TRUE(soon([&] { return p2.done; }));
+    EXPECT_EQ(n - p1.frames.size(), p2.frames.size());
+    EXPECT_FALSE(p2.decode_error);
+    ASSERT_EQ(n + 1, c.frames.size());
+    for (size_t i = 0; i < n; i++)
+        EXPECT_EQ(uint8_t(i), c.frames[1 + i].payload[0]) << "in order";
+}
+
+TEST_F(TunnelServerTest, PollWaitEndsWithAKeepalive)
+{
+    TunnelClient &c = client();
+    int64_t t0 = now_ms();
+    ASSERT_TRUE(start_polling(c));
+    auto &p = *c.polls.back();
+    ASSERT_TRUE(drive.until([&] { return p.done; }, cfg.poll_wait_ms + 1000));
+    int64_t took = now_ms() - t0;
+    EXPECT_GE(took, cfg.poll_wait_ms - 50);
+    EXPECT_LT(took, cfg.poll_wait_ms + 300);
+    EXPECT_EQ(200, p.status());
+    EXPECT_TRUE(p.proof_ok());
+    ASSERT_EQ(1u, p.frames.size());
+    EXPECT_EQ(FrameType::keepalive, p.frames[0].type);
+    EXPECT_EQ(8u, p.frames[0].payload.size());
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_KEEPALIVES_SENT));
+    EXPECT_TRUE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTest, PollingKeepsTheSessionUpAndStopsWhenRequestsStop)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    // HRAC keeps one poll outstanding for 3.5 keep-alive intervals: each
+    // poll_wait answer is a keep-alive, no others are sent.
+    drive.run_for(3500, [&] {
+        if (c.polls.back()->done)
+            c.start_poll();
+    });
+    EXPECT_TRUE(server->is_up(0));
+    EXPECT_EQ((Changes{{0, true}}), rec.changes);
+    EXPECT_GE(c.count(FrameType::keepalive), 3u);
+    EXPECT_EQ(c.frames.size(), c.count(FrameType::keepalive));
+    EXPECT_EQ(c.frames.size(), stats.get(HRAS_CNT_KEEPALIVES_SENT));
+    // HRAC stops: the outstanding poll is answered after poll_wait, then
+    // nothing for 3 keep-alive intervals drops the session.
+    ASSERT_TRUE(drive.until([&] { return c.polls.back()->done; }, cfg.poll_wait_ms + 500));
+    int64_t last = now_ms();
+    ASSERT_TRUE(drive.until([&] { return !server->is_up(0); }, 5000)) << "silent polling session kept";
+    int64_t after = now_ms() - last;
+    EXPECT_GE(after, 3 * cfg.keepalive_s * 1000 - 100);
+    EXPECT_LT(after, 3 * cfg.keepalive_s * 1000 + 1500);  // checked on the 1 s tick
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_CLOSED));
+    EXPECT_FALSE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+}
+
+TEST_F(TunnelServerTest, SecondPollReplacesTheFirst)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    auto &p1 = *c.polls.back();
+    auto &p2 = c.start_poll();
+    ASSERT_TRUE(soon([&] { return p1.done; }));
+    EXPECT_EQ(200, p1.status());
+    EXPECT_TRUE(p1.proof_ok());
+    EXPECT_EQ("0", p1.conn->header("Content-Length"));
+    EXPECT_TRUE(p1.frames.empty());
+    EXPECT_EQ(0, p2.status());
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return p2.done; }));
+    EXPECT_EQ(1u, p2.frames.size());
+    EXPECT_EQ((Changes{{0, true}}), rec.changes);
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+}
+
+TEST_F(TunnelServerTest, SendFramesReachTheListener)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    Frame sip = sip_frame("192.168.1.10:5062", options);
+    sip.ra->relay_port = 20000;
+    Frame media;
+    media.type = FrameType::media;
+    media.ra = RaHeader::parse("192.168.1.11:4000").value();
+    media.payload = {0x80, 0x00};
+    auto &s = c.send_frames({sip, Frame{}, media});
+    ASSERT_TRUE(soon([&] { return s.done; }));
+    EXPECT_EQ(200, s.status());
+    EXPECT_TRUE(s.proof_ok());
+    EXPECT_EQ("", s.conn->body());
+    ASSERT_EQ(2u, rec.frames.size());
+    EXPECT_EQ(encode_frame(sip), encode_frame(rec.frames[0].second));
+    EXPECT_EQ(encode_frame(media), encode_frame(rec.frames[1].second));
+    EXPECT_EQ(0u, rec.frames[0].first);
+    EXPECT_EQ(3u, stats.get(HRAS_CNT_FRAMES_UP));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_KEEPALIVES_RECEIVED));
+    EXPECT_EQ(encode_frame(sip).size() + encode_frame(media).size() + frame_header_size,
+              stats.get(HRAS_CNT_BYTES_UP));
+    // No STREAM_OK in polling mode.
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_FRAMES_DOWN));
+}
+
+TEST_F(TunnelServerTest, SendBodyInPiecesIsReassembled)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    std::string wire = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
+    TunnelRequest r = c.request("POST", "/sofw/v1/send");
+    r.body = wire + wire;
+    std::string http = r.http();
+    size_t head = http.size() - r.body->size();
+    conns.push_back(std::make_unique<HttpConn>(server->port()));
+    HttpConn &s = *conns.back();
+    drive.watch(&s);
+    // Headers, then the body cut inside each frame.
+    s.write(http.substr(0, head + 5));
+    drive.run_for(50);
+    s.write(http.substr(head + 5, wire.size()));
+    drive.run_for(50);
+    s.write(http.substr(head + 5 + wire.size()));
+    ASSERT_TRUE(soon([&] { return s.body_complete(); }));
+    EXPECT_EQ(200, s.status());
+    EXPECT_EQ(2u, rec.frames.size());
+    EXPECT_TRUE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTest, MalformedSendDropsTheSession)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    auto &p = *c.polls.back();
+    std::string good = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
+    std::string bad = "\x02\x04\x00\x00\x00\x00\x00\x00";  // version 2
+    bad.resize(8);
+    auto &s = c.send_batch(good + bad);
+    ASSERT_TRUE(soon([&] { return !server->is_up(0); }));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAME_ERRORS));
+    EXPECT_EQ(1u, rec.frames.size());
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+    ASSERT_TRUE(soon([&] { return s.conn->closed() && p.conn->closed(); }));
+    EXPECT_NE(200, s.status());
+    EXPECT_NE(200, p.status());
+}
+
+TEST_F(TunnelServerTest, SendEndingInsideAFrameDropsTheSession)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    std::string good = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
+    auto &s = c.send_batch(good + good.substr(0, 10));
+    ASSERT_TRUE(soon([&] { return !server->is_up(0); }));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAME_ERRORS));
+    EXPECT_EQ(1u, rec.frames.size());
+    ASSERT_TRUE(soon([&] { return s.conn->closed(); }));
+    EXPECT_NE(200, s.status());
+}
+
+TEST_F(TunnelServerTest, PollAndSendAreAuthenticated)
+{
+    TunnelClient &c = client();
+    TunnelRequest r = c.request("GET", "/sofw/v1/poll");
+    r.secret = beta_secret;
+    expect_refused(r, 401, "bad_signature");
+    r = c.request("POST", "/sofw/v1/send");
+    r.body = bytes(encode_frame(Frame{}));
+    r.secret = beta_secret;
+    expect_refused(r, 401, "bad_signature");
+    r = c.request("GET", "/sofw/v1/poll");
+    r.time = unix_now() - uint64_t(cfg.auth_window_s) - 5;
+    expect_refused(r, 401, "stale");
+    EXPECT_EQ(3u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    EXPECT_FALSE(server->is_up(0));
+    EXPECT_TRUE(rec.frames.empty());
+    // Each request has its own nonce: a replayed poll is refused.
+    auto &p = c.start_poll();
+    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
+    expect_refused(p.req, 401, "replay");
+    // Wrong methods are not endpoints.
+    r = c.request("POST", "/sofw/v1/poll");
+    expect_refused(r, 404, "not a SoFW tunnel endpoint");
+    r = c.request("GET", "/sofw/v1/send");
+    expect_refused(r, 404, "not a SoFW tunnel endpoint");
+}
+
+TEST_F(TunnelServerTest, StreamingSessionIsReplacedByAPollingOne)
+{
+    TunnelClient &a = client();
+    ASSERT_TRUE(open(a));
+    TunnelClient &b = client();
+    auto &p = b.start_poll();
+    ASSERT_TRUE(soon([&] { return a.both_closed(); })) << "streaming channels still open";
+    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
+    EXPECT_EQ((Changes{{0, true}, {0, false}, {0, true}}), rec.changes);
+    EXPECT_STREQ("poll", g_published.states[0].mode);
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return p.done; }));
+    EXPECT_EQ(1u, p.frames.size());
+    EXPECT_EQ(0u, a.count(FrameType::sip));
+}
+
+TEST_F(TunnelServerTest, PollingSessionIsReplacedByAStreamingOne)
+{
+    TunnelClient &a = client();
+    ASSERT_TRUE(start_polling(a));
+    auto &p = *a.polls.back();
+    TunnelClient &b = client();
+    ASSERT_TRUE(open(b));
+    ASSERT_TRUE(soon([&] { return p.conn->closed(); })) << "old poll still open";
+    EXPECT_NE(200, p.status());
+    EXPECT_EQ((Changes{{0, true}, {0, false}, {0, true}}), rec.changes);
+    EXPECT_STREQ("stream", g_published.states[0].mode);
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return b.count(FrameType::sip) == 1; }));
+    // A late request of the old session replaces the new one in turn (a new
+    // session id wins), as for streaming.
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+}
+
+TEST_F(TunnelServerTest, NewPollingSessionReplacesTheOld)
+{
+    TunnelClient &a = client();
+    ASSERT_TRUE(start_polling(a));
+    auto &p = *a.polls.back();
+    TunnelClient &b = client();
+    auto &q = b.start_poll();
+    ASSERT_TRUE(soon([&] { return p.conn->closed(); }));
+    EXPECT_EQ((Changes{{0, true}, {0, false}, {0, true}}), rec.changes);
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return q.done; }));
+    EXPECT_EQ(1u, q.frames.size());
+}
+
+TEST_F(TunnelServerTest, SameSessionIdSwitchingToPollingIsANewSession)
+{
+    // HRAC's fallback may keep its session id: the streaming channels go.
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    auto &p = c.start_poll();
+    ASSERT_TRUE(soon([&] { return c.both_closed(); }));
+    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
+    EXPECT_EQ((Changes{{0, true}, {0, false}, {0, true}}), rec.changes);
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return p.done; }));
+    EXPECT_EQ(1u, p.frames.size());
+}
+
+TEST_F(TunnelServerTest, PollingSitesAreIndependent)
+{
+    TunnelClient &a = client();
+    TunnelClient &b = client("beta", beta_secret, "10.0.1.2:5060");
+    ASSERT_TRUE(start_polling(a, 0));
+    ASSERT_TRUE(open(b, 1));
+    ASSERT_TRUE(server->send(1, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return b.count(FrameType::sip) == 1; }));
+    drive.run_for(50);
+    EXPECT_FALSE(a.polls.back()->done);
+    EXPECT_TRUE(server->is_up(0));
+}
+
+// --- TLS ------------------------------------------------------------------
+
+namespace {
+
+std::string read_file(const std::string &path)
+{
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// Throwaway PKI: a CA, a server certificate for 127.0.0.1, a client
+// certificate from the same CA and one from a CA the server does not trust.
+struct TestPki {
+    std::string dir;
+    std::string error;
+
+    std::string path(const std::string &name) const { return dir + "/" + name; }
+
+    bool run(const std::string &cmd)
+    {
+        std::string full = "cd '" + dir + "' && " + cmd + " >>openssl.log 2>&1";
+        if (system(full.c_str()) != 0) {
+            error = "failed: " + cmd + "\n" + read_file(path("openssl.log"));
+            return false;
+        }
+        return true;
+    }
+    bool make_ca(const std::string &name)
+    {
+        return run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+                   " -subj '/CN=SoFW test " + name + "' -keyout " + name + ".key -out " + name + ".pem"
+                   " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
+    }
+    bool make_cert(const std::string &name, const std::string &ca, const std::string &ext)
+    {
+        std::ofstream(path(name + ".ext")) << ext << "\n";
+        return run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=" + name +
+                   "' -keyout " + name + ".key -out " + name + ".csr") &&
+               run("openssl x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca + ".key" +
+                   " -CAcreateserial -days 2 -out " + name + ".pem -extfile " + name + ".ext");
+    }
+    bool make()
+    {
+        char tmpl[] = "/tmp/sofw-tls-test.XXXXXX";
+        if (!mkdtemp(tmpl)) {
+            error = "mkdtemp failed";
+            return false;
+        }
+        dir = tmpl;
+        return make_ca("ca") && make_ca("rogue-ca") &&
+               make_cert("server", "ca",
+                         "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth") &&
+               make_cert("client", "ca", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth") &&
+               make_cert("rogue", "rogue-ca", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth");
+    }
+    ~TestPki()
+    {
+        if (!dir.empty())
+            std::filesystem::remove_all(dir);
+    }
+};
+
+class TunnelServerTlsTest : public TunnelServerTest {
+protected:
+    static void SetUpTestSuite()
+    {
+        pki = std::make_unique<TestPki>();
+        pki->make();
+    }
+    static void TearDownTestSuite() { pki.reset(); }
+
+    void SetUp() override
+    {
+        ASSERT_EQ("", pki->error) << "cannot make test certificates (is openssl installed?)";
+        trust.ca_file = pki->path("ca.pem");
+        with_cert = trust;
+        with_cert.cert_file = pki->path("client.pem");
+        with_cert.key_file = pki->path("client.key");
+        with_rogue = trust;
+        with_rogue.cert_file = pki->path("rogue.pem");
+        with_rogue.key_file = pki->path("rogue.key");
+        TunnelServerTest::SetUp();
+    }
+    void configure() override
+    {
+        cfg.tls_cert = read_file(pki->path("server.pem"));
+        cfg.tls_key = read_file(pki->path("server.key"));
+    }
+
+    static std::unique_ptr<TestPki> pki;
+    TlsOptions trust, with_cert, with_rogue;
+};
+std::unique_ptr<TestPki> TunnelServerTlsTest::pki;
+
+class TunnelServerClientCaTest : public TunnelServerTlsTest {
+protected:
+    void configure() override
+    {
+        TunnelServerTlsTest::configure();
+        cfg.tls_client_ca = read_file(pki->path("ca.pem"));
+    }
+};
+
+// One request through libcurl (OpenSSL), HRAC's HTTP client, driven
+// without blocking; requests of one CurlClient share connections.
+class CurlClient : public Pollable {
+public:
+    CurlClient() : multi_(curl_multi_init()) {}
+    ~CurlClient() override
+    {
+        for (auto &r : reqs_) {
+            curl_multi_remove_handle(multi_, r->easy);
+            curl_easy_cleanup(r->easy);
+            curl_slist_free_all(r->headers);
+        }
+        curl_multi_cleanup(multi_);
+    }
+
+    struct Req {
+        CURL *easy = nullptr;
+        curl_slist *headers = nullptr;
+        std::string body, response_headers;
+        bool done = false;
+        CURLcode result = CURLE_OK;
+        long status = 0;
+        long connects = 0;  // new connections this request made
+    };
+
+    Req &start(const std::string &url, const TunnelRequest &tr, const TlsOptions &tls)
+    {
+        reqs_.push_back(std::make_unique<Req>());
+        Req &r = *reqs_.back();
+        r.easy = curl_easy_init();
+        curl_easy_setopt(r.easy, CURLOPT_URL, (url + tr.path).c_str());
+        auto add = [&](const std::string &name, const std::string &v) {
+            r.headers = curl_slist_append(r.headers, (name + ": " + v).c_str());
+        };
+        add(hdr::site, tr.site);
+        add(hdr::session, tr.session);
+        add(hdr::lan, tr.lan);
+        add(hdr::time, std::to_string(tr.time));
+        add(hdr::nonce, tr.nonce);
+        add(hdr::signature, sign_request(tr.secret, tr.auth()));
+        r.headers = curl_slist_append(r.headers, "Expect:");
+        curl_easy_setopt(r.easy, CURLOPT_HTTPHEADER, r.headers);
+        if (tr.method == "POST") {
+            curl_easy_setopt(r.easy, CURLOPT_POSTFIELDSIZE, long(tr.body ? tr.body->size() : 0));
+            curl_easy_setopt(r.easy, CURLOPT_COPYPOSTFIELDS, tr.body ? tr.body->c_str() : "");
+        }
+        if (!tls.ca_file.empty())
+            curl_easy_setopt(r.easy, CURLOPT_CAINFO, tls.ca_file.c_str());
+        if (!tls.cert_file.empty()) {
+            curl_easy_setopt(r.easy, CURLOPT_SSLCERT, tls.cert_file.c_str());
+            curl_easy_setopt(r.easy, CURLOPT_SSLKEY, tls.key_file.c_str());
+        }
+        curl_easy_setopt(r.easy, CURLOPT_WRITEFUNCTION, &on_data);
+        curl_easy_setopt(r.easy, CURLOPT_WRITEDATA, &r.body);
+        curl_easy_setopt(r.easy, CURLOPT_HEADERFUNCTION, &on_data);
+        curl_easy_setopt(r.easy, CURLOPT_HEADERDATA, &r.response_headers);
+        curl_easy_setopt(r.easy, CURLOPT_TIMEOUT_MS, 5000L);
+        curl_multi_add_handle(multi_, r.easy);
+        return r;
+    }
+
+    void poll() override
+    {
+        int running = 0;
+        curl_multi_perform(multi_, &running);
+        int left = 0;
+        while (CURLMsg *m = curl_multi_info_read(multi_, &left)) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            for (auto &r : reqs_)
+                if (r->easy == m->easy_handle) {
+                    r->done = true;
+                    r->result = m->data.result;
+                    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+                    curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &r->connects);
+                }
+        }
+    }
+
+private:
+    static size_t on_data(char *p, size_t size, size_t n, void *to)
+    {
+        static_cast<std::string *>(to)->append(p, size * n);
+        return size * n;
+    }
+    CURLM *multi_;
+    std::vector<std::unique_ptr<Req>> reqs_;
+};
+
+} // namespace
+
+TEST_F(TunnelServerTlsTest, StreamingOverHttpsEndToEnd)
+{
+    EXPECT_NE(std::find_if(g_published.log.begin(), g_published.log.end(),
+                           [](const std::string &l) { return l.find("(https)") != std::string::npos; }),
+              g_published.log.end());
+    TunnelClient &c = client("acme", acme_secret, "10.0.0.2:5060", &trust);
+    ASSERT_TRUE(open(c));
+    EXPECT_TRUE(c.down->tls_handshaken());
+    c.send_frame(Frame{});
+    ASSERT_TRUE(soon([&] { return c.count(FrameType::control) == 1; }));
+    EXPECT_TRUE(is_stream_ok(c.frames[0]));
+    Frame f = sip_frame("192.168.1.10:5060", options);
+    ASSERT_TRUE(server->send(0, f));
+    ASSERT_TRUE(soon([&] { return c.count(FrameType::sip) == 1; }));
+    EXPECT_EQ(encode_frame(f), encode_frame(c.frames.back()));
+    c.send_frame(sip_frame("192.168.1.10:5060", options));
+    ASSERT_TRUE(soon([&] { return rec.frames.size() == 1; }));
+}
+
+TEST_F(TunnelServerTlsTest, PollingOverHttps)
+{
+    TunnelClient &c = client("acme", acme_secret, "10.0.0.2:5060", &trust);
+    ASSERT_TRUE(start_polling(c));
+    auto &p = *c.polls.back();
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return p.done; }));
+    EXPECT_EQ(200, p.status());
+    EXPECT_TRUE(p.proof_ok());
+    EXPECT_EQ(1u, p.frames.size());
+    auto &s = c.send_frames({sip_frame("192.168.1.10:5060", options)});
+    ASSERT_TRUE(soon([&] { return s.done; }));
+    EXPECT_EQ(200, s.status());
+    EXPECT_EQ(1u, rec.frames.size());
+}
+
+TEST_F(TunnelServerTlsTest, PlainHttpToTheTlsPortFails)
+{
+    HttpConn &c = request(TunnelClient(server->port(), "acme", acme_secret).request("GET", "/sofw/v1/poll"));
+    ASSERT_TRUE(soon([&] { return c.closed(); })) << "plain HTTP connection kept open";
+    EXPECT_NE(200, c.status());
+    EXPECT_FALSE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTlsTest, ClientWithoutTheCaRefusesTheServer)
+{
+    TlsOptions none;  // system store: does not know the test CA
+    TunnelClient &c = client("acme", acme_secret, "10.0.0.2:5060", &none);
+    c.start_poll();
+    ASSERT_TRUE(soon([&] { return c.polls.back()->conn->closed(); }));
+    EXPECT_FALSE(c.polls.back()->conn->tls_error().empty());
+    EXPECT_FALSE(server->is_up(0));
+}
+
+TEST_F(TunnelServerClientCaTest, RequestWithoutClientCertificateIsRefused)
+{
+    TunnelClient c(server->port(), "acme", acme_secret);
+    expect_refused(c.request("GET", "/sofw/v1/poll"), 403, "no_client_certificate", &trust);
+    expect_refused(c.request("GET", "/sofw/v1/down"), 403, "no_client_certificate", &trust);
+    expect_refused(c.request("GET", "/"), 403, "no_client_certificate", &trust);
+    EXPECT_EQ(3u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    EXPECT_FALSE(server->is_up(0));
+}
+
+TEST_F(TunnelServerClientCaTest, ClientCertificateOfAnotherCaIsRefused)
+{
+    TunnelClient c(server->port(), "acme", acme_secret);
+    HttpConn &r = request(c.request("GET", "/sofw/v1/poll"), &with_rogue);
+    ASSERT_TRUE(soon([&] { return r.body_complete() || r.closed(); }));
+    // Either the client keeps its certificate to itself (the server named
+    // its CA) or the server finds it untrusted: refused either way.
+    EXPECT_EQ(403, r.status());
+    EXPECT_TRUE(r.body() == "no_client_certificate\n" || r.body() == "bad_client_certificate\n") << r.body();
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    EXPECT_FALSE(server->is_up(0));
+}
+
+TEST_F(TunnelServerClientCaTest, ValidClientCertificateGetsThrough)
+{
+    TunnelClient &c = client("acme", acme_secret, "10.0.0.2:5060", &with_cert);
+    ASSERT_TRUE(open(c));
+    c.send_frame(Frame{});
+    ASSERT_TRUE(soon([&] { return c.count(FrameType::control) == 1; }));
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return c.count(FrameType::sip) == 1; }));
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    // The site signature is still checked.
+    TunnelRequest r = c.request("GET", "/sofw/v1/poll");
+    r.secret = beta_secret;
+    expect_refused(r, 401, "bad_signature", &with_cert);
+}
+
+TEST_F(TunnelServerClientCaTest, LibcurlPollsWithAClientCertificate)
+{
+    // What HRAC does: libcurl (OpenSSL), one connection reused for polls.
+    CurlClient curl;
+    drive.watch(&curl);
+    TunnelClient c(server->port(), "acme", acme_secret);
+    std::string url = "https://127.0.0.1:" + std::to_string(server->port());
+    TunnelRequest r1 = c.request("GET", "/sofw/v1/poll");
+    auto &p1 = curl.start(url, r1, with_cert);
+    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    ASSERT_TRUE(soon([&] { return p1.done; }));
+    EXPECT_EQ(CURLE_OK, p1.result) << curl_easy_strerror(p1.result);
+    EXPECT_EQ(200, p1.status);
+    EXPECT_NE(std::string::npos, p1.response_headers.find(r1.expected_proof()));
+    FrameDecoder d;
+    d.feed(p1.body);
+    Frame f;
+    ASSERT_EQ(FrameDecoder::Result::frame, d.next(f));
+    EXPECT_EQ(options, f.payload_string());
+    // A send and a second poll on the same connection.
+    TunnelRequest s = c.request("POST", "/sofw/v1/send");
+    s.body = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
+    auto &s1 = curl.start(url, s, with_cert);
+    ASSERT_TRUE(soon([&] { return s1.done; }));
+    EXPECT_EQ(200, s1.status);
+    EXPECT_EQ(0, s1.connects);
+    EXPECT_EQ(1u, rec.frames.size());
+    auto &p2 = curl.start(url, c.request("GET", "/sofw/v1/poll"), with_cert);
+    ASSERT_TRUE(drive.until([&] { return p2.done; }, cfg.poll_wait_ms + 1000));
+    EXPECT_EQ(200, p2.status);
+    EXPECT_EQ(0, p2.connects);
+    // Without the certificate: refused.
+    TlsOptions no_cert;
+    no_cert.ca_file = with_cert.ca_file;
+    auto &n = curl.start(url, c.request("GET", "/sofw/v1/poll"), no_cert);
+    ASSERT_TRUE(soon([&] { return n.done; }));
+    EXPECT_EQ(403, n.status);
+    drive.unwatch(&curl);
 }
