@@ -17,19 +17,28 @@ One run, in network namespaces of its own (tests/e2e/sofwnet.Topology):
           cfg/kamailio.cfg) in wan, the UAS in ext (198.51.100.20)
           registered with HRAS.
 
-Both runs place the same N calls (--cps per second), wait until all are up,
+  RTPENGINE  (when /usr/bin/rtpengine is installed; bench/run.sh installs
+          it; --no-rtpengine skips it) the DIRECT set-up with every call's
+          media through rtpengine-daemon in userspace (--table=-1), driven
+          by the same Kamailio (rtpengine_offer/answer/delete): "one good
+          single UDP relay" as the reference for CPU per packet.
+
+All runs place the same N calls (--cps per second), wait until all are up,
 then measure a window of --seconds: packets sent/received per direction
 (by the send time stamped into each packet), one-way latency (sender's
 CLOCK_REALTIME in the payload vs the receiving socket's kernel time stamp),
-the CPU time of every relaying process (/proc/PID/stat), the bytes the
+the CPU time of every relaying process (/proc/PID/stat: HRAC, HRAS's
+"sofw relay" process and its SIP workers, rtpengine), the bytes the
 firewall forwards (nft counters in a table of our own in a-fw) and the
 machine's busy time (/proc/stat). Before the SoFW calls, and while the
 DIRECT run keeps the CPUs busy elsewhere, an idle window (--idle-seconds,
 default 2 keep-alive intervals) measures what an idle tunnel costs on the
-firewall's WAN side.
+firewall's WAN side. Processes not ours that use CPU during a window (a
+shared machine) are named in the report, as are other signs that the
+machine rather than the relay was the limit.
 
 Prints a table and writes everything as JSON (--json PATH, default in the
-run directory). Exits 0 when both runs completed (whatever their figures),
+run directory). Exits 0 when all runs completed (whatever their figures),
 1 when a run could not be carried out.
 """
 
@@ -38,7 +47,6 @@ import json
 import os
 import platform
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -97,12 +105,17 @@ def machine_ticks():
     return dict(zip(STAT_COLS, v))
 
 
-def machine_delta(a, b):
-    """Busy % of the whole machine, and each column as % of the machine."""
+def machine_delta(a, b, dt):
+    """Busy % of the whole machine over dt seconds, and the tick samples of
+    each /proc/stat column as % of all samples. Busy comes from the idle
+    time, which the kernel accounts exactly; the other columns are sampled
+    at the timer tick and miss short bursts (this VM: HZ=250, tick-based
+    accounting), so they only show proportions."""
     d = {k: b[k] - a[k] for k in STAT_COLS}
+    idle_s = (d["idle"] + d["iowait"]) / CLK_TCK
+    busy = max(0.0, 100.0 * (1 - idle_s / (NCPU * dt)))
     total = sum(d.values())
-    busy = total - d["idle"] - d["iowait"]
-    return pct(busy, total), {k: round(pct(v, total), 1) for k, v in d.items()}
+    return busy, {k: round(pct(v, total), 1) for k, v in d.items()}
 
 
 def all_cpu():
@@ -146,7 +159,8 @@ def other_load(a, b, ours, dt):
         else:
             users[name] = users.get(name, 0.0) + d
     top = sorted(users.items(), key=lambda kv: -kv[1])[:5]
-    return {"user_pct_core": pct(sum(users.values()), dt),
+    return {"user_seconds": sum(users.values()),
+            "user_pct_core": pct(sum(users.values()), dt),
             "top_user": {n: round(pct(s, dt), 1) for n, s in top if s > 0},
             "kernel_threads_pct_core": pct(kernel, dt)}
 
@@ -203,6 +217,21 @@ class Loadgen:
                 self.proc.popen.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.stop()
+
+
+def renice(pids, value):
+    """Diagnostic (--relay-nice): set the nice value of every thread of the
+    relay processes, to tell CPU contention from the relays' own delays."""
+    for pid in pids:
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, value)
+            except OSError:
+                pass
 
 
 def kamailio_procs(kam):
@@ -271,7 +300,7 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None):
     ruac, ruas = uac.report(), uas.report()
 
     dt = s1["t"] - s0["t"]
-    busy, columns = machine_delta(s0["machine"], s1["machine"])
+    busy, columns = machine_delta(s0["machine"], s1["machine"], dt)
     res = {
         "calls": args.calls, "calls_up": up, "calls_failed": failed,
         "fail_codes": ruac["fail_codes"], "bye_ok": bye_ok, "bye_failed": bye_failed,
@@ -298,6 +327,17 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None):
         if res["relayed_packets"]:
             c["per_1k_packets_ms"] = 1000.0 * (b - a) / (res["relayed_packets"] / 1000.0)
         res["cpu"][n] = c
+    # The machine's busy time less the load generators and the processes not
+    # ours that lived through the window: the relays plus kernel work charged
+    # to no process. Only in the JSON: short-lived processes of others on a
+    # shared machine land here too, and a saturated machine caps it.
+    busy_s = busy / 100.0 * NCPU * dt
+    lg_s = sum((res["cpu"].get(w) or {}).get("seconds", 0) for w in ("uac", "uas"))
+    rest = busy_s - lg_s - res["other_load"]["user_seconds"]
+    res["machine_rest"] = {"seconds": rest,
+                           "per_1k_packets_ms": 1000.0 * rest / (res["relayed_packets"] / 1000.0)
+                           if res["relayed_packets"] else None,
+                           "saturated": busy > 90}
     if s0["fw"] is not None:
         fw = counter_delta(s0["fw"], s1["fw"])
         pk = res.get("relay_counter_delta") or 0
@@ -310,6 +350,25 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None):
     return res
 
 
+def slow_bursts(slow):
+    """Packets slower than 1 ms grouped into bursts (send times < 5 ms
+    apart): how many, how long, how far apart. Bursts at a steady interval
+    point at a periodic stall of a relay rather than at random scheduling."""
+    times = sorted(t for t, _, _ in slow)
+    bursts = []
+    for t in times:
+        if bursts and t - bursts[-1][1] < 5_000_000:
+            bursts[-1][1] = t
+            bursts[-1][2] += 1
+        else:
+            bursts.append([t, t, 1])
+    gaps = sorted((b[0] - a[0]) / 1e6 for a, b in zip(bursts, bursts[1:]))
+    return {"packets": len(times), "bursts": len(bursts),
+            "largest_burst_packets": max((b[2] for b in bursts), default=0),
+            "burst_gap_ms_median": gaps[len(gaps) // 2] if gaps else None,
+            "burst_starts_ms": [round((b[0] - times[0]) / 1e6, 1) for b in bursts[:40]]}
+
+
 def direction(tx, rx):
     sent, got = tx["tx"]["window"], rx["rx"]["window"]
     return {"sent": sent, "received": got, "lost": sent - got,
@@ -319,7 +378,8 @@ def direction(tx, rx):
             "dup": rx["rx"]["dup"], "send_errors": tx["tx"]["errors"],
             "wrong_source": rx["rx"]["wrong_source"],
             "latency_ns": rx["rx"]["latency_ns"],
-            "latency_user_ns": rx["rx"]["latency_user_ns"]}
+            "latency_user_ns": rx["rx"]["latency_user_ns"],
+            "slow_over_1ms": slow_bursts(rx.get("slow", []))}
 
 
 # --------------------------------------------------------------------------
@@ -366,6 +426,8 @@ def run_direct(topo, args, rtpengine=False):
     procs = {"uac": uac.pid, "uas": uas.pid}
     if rtpe:
         procs["rtpengine"] = rtpe.pid
+        if args.relay_nice is not None:
+            renice([rtpe.pid], args.relay_nice)
     for pid, dsc in kamailio_procs(kam).items():
         if "receiver" in dsc:
             procs[f"kamailio-sip-{pid}"] = pid
@@ -416,6 +478,8 @@ def run_sofw(topo, args, hras, hrac, uas):
     if len(relay) != 1:
         raise RuntimeError(f"cannot find HRAS's 'sofw relay' process in {kprocs}")
     procs = {"uac": uac.pid, "uas": uas.pid, "hrac": hrac.proc.pid, "hras_relay": relay[0]}
+    if args.relay_nice is not None:
+        renice([hrac.proc.pid, relay[0]], args.relay_nice)
     workers = [p for p, d in kprocs.items() if "receiver" in d]
     for p in workers:
         procs[f"hras_sip_{p}"] = p
@@ -520,6 +584,8 @@ def print_report(results, args):
         row("  reordered + duplicated", lambda r: r[dn]["reordered"] + r[dn]["dup"], False, "d")
         for q in ("p50", "p99", "max"):
             row(f"  one-way latency {q} (ms)", lambda r, q=q: lat(r[dn], q))
+        row("  ... to the application p99 (ms)",
+            lambda r: ms(r[dn]["latency_user_ns"]["p99"]) if r[dn]["latency_user_ns"] else None)
     print("CPU per 1,000 relayed packets (ms), over the window")
     if s:
         for n in ("hrac", "hras_relay", "hras_sip_workers"):
@@ -533,6 +599,8 @@ def print_report(results, args):
         print(f"  RTPENGINE (userspace)              {c['per_1k_packets_ms']:8.2f}   ({c['pct_core']:.1f}% of a core)")
         if s:
             print(f"  ratio SOFW (HRAC + HRAS relay) / RTPENGINE: {both / c['per_1k_packets_ms']:.2f}")
+    row("SIP retransmissions (uac+uas)",
+        lambda r: r["sip"]["uac"]["retransmissions"] + r["sip"]["uas"]["retransmissions"], False, "d")
     if s:
         fw = s.get("fw")
         if fw and fw["bytes_per_rtp_packet"]:
@@ -571,9 +639,12 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=30,
                     help="idle-tunnel window (default 2 keep-alive intervals)")
     ap.add_argument("--only", choices=("direct", "sofw"), help="run one side only")
-    ap.add_argument("--rtpengine", action="store_true",
-                    help="add a third run with rtpengine as the reference UDP relay")
+    ap.add_argument("--no-rtpengine", action="store_true",
+                    help="skip the third run (rtpengine as the reference UDP relay; "
+                         "it runs when /usr/bin/rtpengine is installed)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--relay-nice", type=int, metavar="N",
+                    help="diagnostic: run the relays (HRAC, HRAS relay, rtpengine) at nice N")
     args = ap.parse_args()
 
     missing = sofwnet.missing_requirements()
@@ -609,7 +680,7 @@ def main():
                 log(f"idle tunnel window started ({args.idle_seconds:.0f} s, overlapping the direct run)")
             if args.only != "sofw":
                 results["direct"] = run_direct(topo, args)
-            if args.rtpengine and args.only is None:
+            if args.only is None and not args.no_rtpengine and os.access(RTPENGINE_BIN, os.X_OK):
                 results["rtpengine"] = run_direct(topo, args, rtpengine=True)
             if idle0:
                 left = idle0[1] + args.idle_seconds - time.monotonic()

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cinttypes>
 #include <cmath>
@@ -248,6 +249,8 @@ private:
     uint64_t rx_total_ = 0, rx_window_ = 0, rx_dup_ = 0, rx_reordered_ = 0, rx_foreign_ = 0, rx_wrong_src_ = 0;
     uint64_t rx_kernel_ts_ = 0, rx_negative_ = 0;
     Dist lat_kernel_, lat_user_, send_lag_;
+    // packets slower than 1 ms (send time, latency, call): when, not just how many
+    std::vector<std::array<int64_t, 3>> slow_;
     uint64_t sip_tx_ = 0, sip_rx_ = 0, sip_rtx_ = 0, sip_bad_ = 0, sip_unknown_ = 0;
     std::map<int, int> fail_codes_;
     int bye_ok_ = 0, bye_failed_ = 0, bye_sent_ = 0;
@@ -940,6 +943,8 @@ void App::on_rtp(Call &c)
             rx_negative_++;
         lat_kernel_.add(k);
         lat_user_.add(user_t - sent);
+        if (k > ms && slow_.size() < 20000)
+            slow_.push_back({sent, k, c.idx});
     }
 }
 
@@ -985,13 +990,18 @@ void App::write_report(const std::string &path)
             ", \"kernel_timestamps\": %" PRIu64 ", \"negative_latency\": %" PRIu64 ",\n"
             "         \"latency_ns\": %s,\n         \"latency_user_ns\": %s},\n"
             "  \"sip\": {\"tx\": %" PRIu64 ", \"rx\": %" PRIu64 ", \"retransmissions\": %" PRIu64
-            ", \"unparsed\": %" PRIu64 ", \"unknown_call\": %" PRIu64 "}\n}\n",
+            ", \"unparsed\": %" PRIu64 ", \"unknown_call\": %" PRIu64 "},\n",
             o_.role.c_str(), o_.calls, established, failed, codes.c_str(), acked, reg_ok, reg_failed, bye_sent_,
             bye_ok_, bye_failed_, win0_ == INT64_MAX ? 0 : win0_, win1_ == INT64_MAX ? 0 : win1_, pkt_.size(),
             o_.ptime_ms, tx_total_, tx_window_, tx_errors_, send_lag_.json().c_str(), rx_total_, rx_window_,
             rx_dup_, rx_reordered_, lost_by_seq, rx_foreign_, rx_wrong_src_, rx_kernel_ts_, rx_negative_,
             lat_kernel_.json().c_str(), lat_user_.json().c_str(), sip_tx_, sip_rx_, sip_rtx_, sip_bad_,
             sip_unknown_);
+    // [send time ns, one-way latency ns, call] of every packet slower than 1 ms
+    fprintf(f, "  \"slow\": [");
+    for (size_t i = 0; i < slow_.size(); i++)
+        fprintf(f, "%s[%" PRId64 ", %" PRId64 ", %" PRId64 "]", i ? ", " : "", slow_[i][0], slow_[i][1], slow_[i][2]);
+    fprintf(f, "]\n}\n");
     fclose(f);
 }
 
