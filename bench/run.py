@@ -249,6 +249,24 @@ def nft_counters(topo, ns):
     return out
 
 
+def udp_errors(topo, namespaces):
+    """{namespace: {InErrors, RcvbufErrors, SndbufErrors}} from /proc/net/snmp
+    of each namespace: datagrams the kernel dropped at a full socket."""
+    out = {}
+    for ns in namespaces:
+        r = topo.run(ns, ["cat", "/proc/net/snmp"], check=False)
+        lines = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("Udp:")]
+        if len(lines) >= 2:
+            v = dict(zip(lines[0][1:], (int(x) for x in lines[1][1:])))
+            out[ns] = {k: v.get(k, 0) for k in ("InErrors", "RcvbufErrors", "SndbufErrors")}
+    return out
+
+
+def udp_errors_delta(a, b):
+    return {ns: {k: b[ns][k] - a[ns].get(k, 0) for k in b[ns]} for ns in b
+            if any(b[ns][k] - a[ns].get(k, 0) for k in b[ns])}
+
+
 def counter_delta(a, b):
     return {k: {f: b[k][f] - a[k][f] for f in ("packets", "bytes")} for k in b}
 
@@ -256,9 +274,11 @@ def counter_delta(a, b):
 # --------------------------------------------------------------------------
 # one measured run
 
-def run_calls(topo, label, uac, uas, args, procs, relayed=None):
+def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
     """Place the calls, measure a window, hang up. procs: {name: pid} whose
-    CPU time is measured; relayed(): relay packet counter (or None)."""
+    CPU time is measured; relayed(): relay packet counter (or None);
+    namespaces: where to count UDP datagrams dropped at full sockets."""
+    udp0 = udp_errors(topo, namespaces)
     log(f"{label}: placing {args.calls} calls at {args.cps}/s")
     uac.cmd("call")
     m = uac.wait(r"^CALLS up=(\d+) failed=(\d+)$", args.calls / args.cps + 45,
@@ -298,6 +318,7 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None):
     m = uac.wait(r"^BYES ok=(\d+) failed=(\d+)$", 40, f"{label}: BYEs answered")
     bye_ok, bye_failed = int(m.group(1)), int(m.group(2))
     ruac, ruas = uac.report(), uas.report()
+    udp1 = udp_errors(topo, namespaces)
 
     dt = s1["t"] - s0["t"]
     busy, columns = machine_delta(s0["machine"], s1["machine"], dt)
@@ -313,6 +334,8 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None):
         "sip": {"uac": ruac["sip"], "uas": ruas["sip"]},
         "cpu": {},
         "other_load": other_load(s0["all"], s1["all"], ours, dt),
+        # whole run (set-up to BYE): datagrams dropped at full UDP sockets
+        "udp_socket_drops": udp_errors_delta(udp0, udp1),
     }
     # Every packet an endpoint sent in the window crosses the relay once.
     res["relayed_packets"] = res["up"]["sent"] + res["down"]["sent"]
@@ -431,7 +454,8 @@ def run_direct(topo, args, rtpengine=False):
     for pid, dsc in kamailio_procs(kam).items():
         if "receiver" in dsc:
             procs[f"kamailio-sip-{pid}"] = pid
-    res = run_calls(topo, label, uac, uas, args, procs)
+    res = run_calls(topo, label, uac, uas, args, procs,
+                    namespaces=[topo.ns(n) for n in ("d-kam", "d-uac", "d-uas")])
     if rtpe:
         res["setup"] = ("as DIRECT, with every call's media through rtpengine "
                         f"{rtpengine_version()} in userspace (--table=-1) next to the proxy")
@@ -489,7 +513,8 @@ def run_sofw(topo, args, hras, hrac, uas):
         s = hras.stats()
         return s["media_packets_up"] + s["media_packets_down"]
 
-    res = run_calls(topo, "sofw", uac, uas, args, procs, relayed)
+    res = run_calls(topo, "sofw", uac, uas, args, procs, relayed,
+                    namespaces=[topo.ns(n) for n in ("a-ph1", "a-lan", "wan", "ext")])
     # the SIP workers as one figure
     ws = [res["cpu"].pop(f"hras_sip_{p}") for p in workers]
     ws = [w for w in ws if w]
@@ -601,6 +626,11 @@ def print_report(results, args):
             print(f"  ratio SOFW (HRAC + HRAS relay) / RTPENGINE: {both / c['per_1k_packets_ms']:.2f}")
     row("SIP retransmissions (uac+uas)",
         lambda r: r["sip"]["uac"]["retransmissions"] + r["sip"]["uas"]["retransmissions"], False, "d")
+    for name, r in (("direct", d), ("rtpengine", e), ("sofw", s)):
+        if r and r.get("udp_socket_drops"):
+            rt = {w: {k: v for k, v in r["sip"][w].get("retransmitted", {}).items() if v} for w in ("uac", "uas")}
+            print(f"  {name}: datagrams dropped at full UDP sockets {r['udp_socket_drops']}; "
+                  f"retransmitted {rt}")
     if s:
         fw = s.get("fw")
         if fw and fw["bytes_per_rtp_packet"]:

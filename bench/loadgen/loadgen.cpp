@@ -102,9 +102,11 @@ struct Options {
 
 // A request or 2xx response that is retransmitted until answered.
 struct Txn {
+    enum Kind { reg, invite, bye, ok2xx, kinds };
+    Kind kind = reg;
     bool on = false;
     bool resend = true;     // false once a provisional reply came (INVITE)
-    bool invite = false;    // Timer A doubles without a cap
+    bool doubling = false;  // INVITE: Timer A doubles without a cap
     std::string msg;
     sockaddr_in dst{};
     int64_t next = 0, interval = 0, deadline = 0;
@@ -193,7 +195,7 @@ private:
     void arm_rtp_timer();
     void send_rtp(Call &c, int64_t due);
     void send_register(int i);
-    void txn_start(Txn &t, std::string msg, const sockaddr_in &dst, bool invite);
+    void txn_start(Txn &t, std::string msg, const sockaddr_in &dst, Txn::Kind kind);
     void txn_timeout_check(Txn &t, int64_t now, const std::function<void()> &on_timeout);
     void send_sip(const std::string &msg, const sockaddr_in &dst);
     std::optional<sockaddr_in> next_hop(const Call &c);
@@ -252,6 +254,7 @@ private:
     // packets slower than 1 ms (send time, latency, call): when, not just how many
     std::vector<std::array<int64_t, 3>> slow_;
     uint64_t sip_tx_ = 0, sip_rx_ = 0, sip_rtx_ = 0, sip_bad_ = 0, sip_unknown_ = 0;
+    uint64_t rtx_kind_[Txn::kinds] = {};
     std::map<int, int> fail_codes_;
     int bye_ok_ = 0, bye_failed_ = 0, bye_sent_ = 0;
 };
@@ -511,11 +514,12 @@ void App::send_sip(const std::string &msg, const sockaddr_in &dst)
     sip_tx_++;
 }
 
-void App::txn_start(Txn &t, std::string msg, const sockaddr_in &dst, bool invite)
+void App::txn_start(Txn &t, std::string msg, const sockaddr_in &dst, Txn::Kind kind)
 {
     t.on = true;
     t.resend = true;
-    t.invite = invite;
+    t.kind = kind;
+    t.doubling = kind == Txn::invite;
     t.msg = std::move(msg);
     t.dst = dst;
     int64_t now = mono_ns();
@@ -535,7 +539,8 @@ void App::txn_timeout_check(Txn &t, int64_t now, const std::function<void()> &on
     if (t.resend && now >= t.next) {
         send_sip(t.msg, t.dst);
         sip_rtx_++;
-        t.interval = t.invite ? t.interval * 2 : std::min<int64_t>(t.interval * 2, 4000 * ms);
+        rtx_kind_[t.kind]++;
+        t.interval = t.doubling ? t.interval * 2 : std::min<int64_t>(t.interval * 2, 4000 * ms);
         t.next = now + t.interval;
     }
 }
@@ -556,7 +561,7 @@ void App::send_register(int i)
                       "User-Agent: sofw-loadgen\r\n"
                       "Content-Length: 0\r\n\r\n";
     by_call_id_[r.call_id] = i;
-    txn_start(r.txn, msg, proxy_, false);
+    txn_start(r.txn, msg, proxy_, Txn::reg);
 }
 
 void App::place_call(Call &c)
@@ -584,7 +589,7 @@ void App::place_call(Call &c)
                       "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     by_call_id_[c.call_id] = c.idx;
     c.st = Call::St::inviting;
-    txn_start(c.txn, msg, proxy_, true);
+    txn_start(c.txn, msg, proxy_, Txn::invite);
 }
 
 std::optional<sockaddr_in> App::next_hop(const Call &c)
@@ -611,7 +616,7 @@ void App::send_bye(Call &c)
     stop_media(c);
     c.st = Call::St::byeing;
     bye_sent_++;
-    txn_start(c.txn, msg, *dst, false);
+    txn_start(c.txn, msg, *dst, Txn::bye);
 }
 
 std::string App::reply(const SipMsg &req, int code, const char *reason, const std::string &to_tag,
@@ -691,7 +696,7 @@ void App::on_request(const SipMsg &m, const sockaddr_in &src)
         by_call_id_[n.call_id] = idx;
         std::string contact = "Contact: <sip:" + o_.prefix + std::to_string(idx) + "@" + local_ip_ + ":" +
                               std::to_string(local_port_) + ">\r\nContent-Type: application/sdp\r\n";
-        txn_start(n.txn, reply(m, 200, "OK", n.local_tag, contact, sdp(n)), src, false);
+        txn_start(n.txn, reply(m, 200, "OK", n.local_tag, contact, sdp(n)), src, Txn::ok2xx);
         return;
     }
     if (m.method == "ACK") {
@@ -990,13 +995,14 @@ void App::write_report(const std::string &path)
             ", \"kernel_timestamps\": %" PRIu64 ", \"negative_latency\": %" PRIu64 ",\n"
             "         \"latency_ns\": %s,\n         \"latency_user_ns\": %s},\n"
             "  \"sip\": {\"tx\": %" PRIu64 ", \"rx\": %" PRIu64 ", \"retransmissions\": %" PRIu64
-            ", \"unparsed\": %" PRIu64 ", \"unknown_call\": %" PRIu64 "},\n",
+            ", \"unparsed\": %" PRIu64 ", \"unknown_call\": %" PRIu64 ",\n           \"retransmitted\": "
+            "{\"REGISTER\": %" PRIu64 ", \"INVITE\": %" PRIu64 ", \"BYE\": %" PRIu64 ", \"200\": %" PRIu64 "}},\n",
             o_.role.c_str(), o_.calls, established, failed, codes.c_str(), acked, reg_ok, reg_failed, bye_sent_,
             bye_ok_, bye_failed_, win0_ == INT64_MAX ? 0 : win0_, win1_ == INT64_MAX ? 0 : win1_, pkt_.size(),
             o_.ptime_ms, tx_total_, tx_window_, tx_errors_, send_lag_.json().c_str(), rx_total_, rx_window_,
             rx_dup_, rx_reordered_, lost_by_seq, rx_foreign_, rx_wrong_src_, rx_kernel_ts_, rx_negative_,
             lat_kernel_.json().c_str(), lat_user_.json().c_str(), sip_tx_, sip_rx_, sip_rtx_, sip_bad_,
-            sip_unknown_);
+            sip_unknown_, rtx_kind_[Txn::reg], rtx_kind_[Txn::invite], rtx_kind_[Txn::bye], rtx_kind_[Txn::ok2xx]);
     // [send time ns, one-way latency ns, call] of every packet slower than 1 ms
     fprintf(f, "  \"slow\": [");
     for (size_t i = 0; i < slow_.size(); i++)
