@@ -1,72 +1,128 @@
 #!/usr/bin/python3
-"""The SoFW demo: a company LAN behind a strict firewall (only new TCP to
-80/443 may leave), an HRAC in the LAN, HRAS (Kamailio + sofw.so) and an
-outside phone on the WAN. Phones register, call out and get called, and a
-short report says what happened. Everything runs in network namespaces of
-its own and is removed at the end; logs stay in the printed directory."""
+"""The SoFW demo. A company LAN with two phones and HRAC behind a firewall
+that forwards nothing at all: the only way out is the company's squid
+proxy. On the WAN: Kamailio with sofw.so (HRAS) and an outside phone.
+Phones register, call out, get called and call each other with real audio
+(speech one way, a tone the other); a short report says what happened.
+Everything runs in network namespaces of its own and is removed at the end;
+logs and captures stay in the directory the report names."""
 
 import os
+import statistics
 import sys
 import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+import audio  # noqa: E402
+import proxies  # noqa: E402
+from calls import rat, talk  # noqa: E402
 from sofwnet import Baresip, Capture, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
 from sofwparts import Hras, Hrac, WAN_DOMAIN, site_domain  # noqa: E402
 
+SPEECH_S = 6
 
-def call(caller, callee, uri, seconds=2.0):
-    mc, me = caller.mark(), callee.mark()
-    t0 = time.monotonic()
-    caller.dial(uri)
-    callee.wait_incoming(10, since=me)
-    callee.answer()
-    caller.wait_established(10, since=mc)
-    setup = time.monotonic() - t0
-    callee.wait_established(10, since=me)
-    time.sleep(seconds)  # a short conversation, as a person would have
-    caller.hangup()
-    caller.wait_closed(10, since=mc)
-    callee.wait_closed(10, since=me)
-    return setup
+
+def verdict(sent, phone, kind):
+    r = audio.compare(sent, phone.recordings("dec")[-1], kind)
+    return r["ok"], r["summary"]
+
+
+def rtp_times(cap, flt, port):
+    """{(ssrc, seq): time} of RTP packets matching flt, decoded on port."""
+    rows = cap.fields(flt, ["rtp.ssrc", "rtp.seq", "frame.time_epoch"], decode_as=f"udp.port=={port},rtp")
+    return {(r["rtp.ssrc"], r["rtp.seq"]): float(r["frame.time_epoch"]) for r in rows if r["rtp.seq"]}
+
+
+def added_latency(lan, wan, row):
+    """Per-packet time through the relay (HRAC + tunnel + HRAS), both ways,
+    matched by RTP SSRC and sequence number on the two captures."""
+    p, q = int(row["hrac_port"]), int(row["hras_port"])
+    out_lan = rtp_times(lan, f"udp.dstport=={p}", p)
+    out_wan = rtp_times(wan, f"udp.srcport=={q}", q)
+    in_wan = rtp_times(wan, f"udp.dstport=={q}", q)
+    in_lan = rtp_times(lan, f"udp.srcport=={p}", p)
+    d = [out_wan[k] - t for k, t in out_lan.items() if k in out_wan]
+    d += [in_lan[k] - t for k, t in in_wan.items() if k in in_lan]
+    return sorted(x * 1000 for x in d)
 
 
 def main():
-    report = []
+    report, ok_all = [], True
     with Topology(keep_rundir=True) as topo:
-        topo.build_standard(sites=1, policy="strict")
-        cap = Capture(topo, "a-fw", "wan0", name="firewall-wan").start()
+        topo.build_standard(sites=1, policy="proxy")
+        speech = audio.make_speech_wav(topo.path("speech.wav"),
+                                       "Hello from the office. SoFW carries this call through the company proxy.",
+                                       SPEECH_S)
+        tone_carol = audio.make_tone_wav(topo.path("tone-697.wav"), 697, 30)
+        tone_bob = audio.make_tone_wav(topo.path("tone-1209.wav"), 1209, 30)
+        fwcap = Capture(topo, "a-fw", "wan0", name="firewall-wan").start()
+        lancap = Capture(topo, "a-lan", "br0", name="lan", bpf="udp").start()
+        wancap = Capture(topo, "wan", "br0", name="wan", bpf="udp").start()
+        squid = proxies.Squid(topo, "a-fw", allow_connect=False).start()
         hras = Hras(topo, sites=("a",)).start()
-        hrac = Hrac(topo, "a").start()
+        Hrac(topo, "a", extra={"proxy": squid.url}).start()
         alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
-                        outbound=f"sip:{HRAC_IP}:5060")
+                        outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
+        bob = Baresip(topo, "a-ph2", "bob", PHONE_IP["ph2"], f"sip:bob@{site_domain('a')}",
+                      outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_bob)
         carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
-                        outbound=f"sip:{HRAS_IP}:5060")
-        for p in (alice, carol):
+                        outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_carol)
+        phones = (alice, bob, carol)
+        for p in phones:
             p.start()
+        for p in phones:
             p.wait_registered(15)
-        report.append(("registrations (kamcmd ul.dump)", ", ".join(sorted(hras.kam.ul_dump()))))
+        report.append(("registrations", ", ".join(sorted(hras.kam.ul_dump()))))
         site = hras.site_states()["site-a"]
-        report.append(("tunnel of site-a", f"{site['state']}, HRAC {site['hrac']} seen from {site['peer']}"))
-        out = call(alice, carol, f"sip:carol@{WAN_DOMAIN}")
-        report.append(("call out  alice (LAN) -> carol (WAN)", f"answered in {out * 1000:.0f} ms, hung up"))
-        inc = call(carol, alice, f"sip:alice@{site_domain('a')}")
-        report.append(("call in   carol (WAN) -> alice (LAN)", f"answered in {inc * 1000:.0f} ms, hung up"))
-        cap.stop()
-        non_tcp = cap.non_tcp_packets()
-        conns = len({p["tcp.stream"] for p in cap.fields("tcp.flags.syn==1 && tcp.flags.ack==0", ["tcp.stream"])})
-        stats = hras.stats()
-        report.append(("tunnel frames up/down", f"{stats['tunnel_frames_up']}/{stats['tunnel_frames_down']}"
-                       f" ({stats['tunnel_bytes_up']}/{stats['tunnel_bytes_down']} bytes)"))
-        report.append(("TCP connections opened through the firewall", str(conns)))
+        report.append(("tunnel of site-a", f"{site['state']} ({site.get('mode', 'stream')}) via squid, "
+                                           f"HRAC {site['hrac']}"))
+
+        # alice speaks in every call; the other phone plays its tone
+        calls = [("out  alice (LAN) -> carol (WAN)", alice, carol, f"sip:carol@{WAN_DOMAIN}", carol, tone_carol),
+                 ("in   carol (WAN) -> alice (LAN)", carol, alice, f"sip:alice@{site_domain('a')}", carol, tone_carol),
+                 ("LAN  alice -> bob (same LAN)", alice, bob, f"sip:bob@{site_domain('a')}", bob, tone_bob)]
+        relayed_rows = []
+        for title, caller, callee, uri, other, tone in calls:
+            rows = []
+            t0 = time.monotonic()
+            talk(topo, caller, callee, uri, hras, on_established=lambda: rows.extend(rat(hras)))
+            ok1, _ = verdict(speech, other, "speech")
+            ok2, _ = verdict(tone, alice, "tone")
+            ok_all &= ok1 and ok2
+            report.append((f"call {title}", f"audio {'PASS' if ok1 and ok2 else 'FAIL'} (speech "
+                                            f"{'ok' if ok1 else 'BAD'}, tone {'ok' if ok2 else 'BAD'}), "
+                                            f"{time.monotonic() - t0:.1f} s"))
+            relayed = [r for r in rows if r.get("bypass") == "0"]
+            relayed_rows += relayed
+            report.append(("     media path", "relayed through the tunnel" if relayed else
+                           "direct inside the LAN (no media in the tunnel)"))
+        for c in (fwcap, lancap, wancap):
+            c.stop()
+        lat = []
+        rtp_packets = 0
+        for row in relayed_rows:
+            d = added_latency(lancap, wancap, row)
+            lat += d
+            rtp_packets += len(d)
+        if lat:
+            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            report.append(("RTP packets relayed (both ways, matched)", str(rtp_packets)))
+            report.append(("added latency through the relay", f"p50 {statistics.median(lat):.2f} ms, "
+                                                             f"p99 {p99:.2f} ms"))
+        conns = len({p["tcp.stream"] for p in fwcap.fields("tcp.flags.syn==1 && tcp.flags.ack==0", ["tcp.stream"])})
+        total = sum(int(p["frame.len"]) for p in fwcap.fields("frame", ["frame.len"]))
+        report.append(("firewall WAN side", f"{total} bytes, {conns} TCP connections (from squid)"))
+        non_tcp = fwcap.non_tcp_packets()
         report.append(("only TCP crossed the firewall", "yes" if not non_tcp else f"no ({len(non_tcp)} packets)"))
+        ok_all &= not non_tcp
         print("\nSoFW demo report")
         print("================")
         for k, v in report:
-            print(f"{k:<46} {v}")
+            print(f"{k:<42} {v}")
         print(f"\nlogs and captures: {topo.rundir}")
-        return 0 if not non_tcp else 1
+        return 0 if ok_all else 1
 
 
 if __name__ == "__main__":

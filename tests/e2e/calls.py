@@ -17,16 +17,19 @@ def assert_audio(sent_wav, phone, kind):
     assert r["ok"], f"{phone.name}: {r['summary']}"
 
 
-def talk(topo, caller, callee, uri, hras=None, timeout=20):
+def talk(topo, caller, callee, uri, hras=None, timeout=20, on_established=None):
     """caller dials uri, callee answers; the call runs until the shorter of
     the two microphone files ends and that phone hangs up. Waits until both
-    sides are idle and, with hras, until the call's RAT entry is gone."""
+    sides are idle and, with hras, until the call's RAT entry is gone.
+    on_established() runs once both sides have the call up."""
     mc, me = caller.mark(), callee.mark()
     caller.dial(uri)
     callee.wait_incoming(10, since=me)
     callee.answer()
     caller.wait_established(10, since=mc)
     callee.wait_established(10, since=me)
+    if on_established:
+        on_established()
     for p, m in ((caller, mc), (callee, me)):
         p.wait_closed(timeout, since=m)
         p.wait_no_calls()

@@ -729,12 +729,14 @@ class Capture:
     def count(self, display_filter=None):
         return len(self.packets(display_filter or "frame"))
 
-    def fields(self, display_filter, fields):
+    def fields(self, display_filter, fields, decode_as=None):
         """One dict per matching packet with the tshark `fields`; a field
         that occurs several times (Via, Record-Route) has its occurrences
-        joined with '|'."""
+        joined with '|'. decode_as: e.g. "udp.port==20000,rtp"."""
         argv = ["tshark", "-n", "-r", self.file, "-Y", display_filter,
                 "-T", "fields", "-E", "separator=\t", "-E", "aggregator=|"]
+        if decode_as:
+            argv += ["-d", decode_as]
         for f in fields:
             argv += ["-e", f]
         r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
