@@ -118,6 +118,23 @@ def machine_delta(a, b, dt):
     return busy, {k: round(pct(v, total), 1) for k, v in d.items()}
 
 
+def runqueue_wait(pid):
+    """Seconds the threads of a process spent runnable but waiting for a
+    CPU (/proc/PID/task/*/schedstat, second field), None if it is gone."""
+    total = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
 def all_cpu():
     """{pid: (name, ppid, cpu seconds)} of every process on the machine."""
     out = {}
@@ -298,6 +315,7 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
 
     def snapshot():
         return {"cpu": {n: cpu_seconds(p) for n, p in procs.items()},
+                "wait": {n: runqueue_wait(p) for n, p in procs.items()},
                 "all": all_cpu(),
                 "machine": machine_ticks(),
                 "relayed": relayed() if relayed else None,
@@ -347,6 +365,10 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
             res["cpu"][n] = None
             continue
         c = {"seconds": b - a, "pct_core": pct(b - a, dt)}
+        wa, wb = s0["wait"][n], s1["wait"][n]
+        if wa is not None and wb is not None:
+            # share of the window it was ready to run but had no CPU
+            c["runqueue_wait_pct"] = pct(wb - wa, dt)
         if res["relayed_packets"]:
             c["per_1k_packets_ms"] = 1000.0 * (b - a) / (res["relayed_packets"] / 1000.0)
         res["cpu"][n] = c
@@ -520,6 +542,7 @@ def run_sofw(topo, args, hras, hrac, uas):
     ws = [w for w in ws if w]
     sec = sum(w["seconds"] for w in ws)
     res["cpu"]["hras_sip_workers"] = {
+        "runqueue_wait_pct": sum(w.get("runqueue_wait_pct", 0) for w in ws),
         "seconds": sec, "pct_core": pct(sec, res["window_s"]), "processes": len(ws),
         "per_1k_packets_ms": 1000.0 * sec / (res["relayed_packets"] / 1000.0) if res["relayed_packets"] else None}
     st1 = hras.stats()
@@ -616,12 +639,14 @@ def print_report(results, args):
         for n in ("hrac", "hras_relay", "hras_sip_workers"):
             c = s["cpu"].get(n)
             if c:
-                print(f"  SOFW {n:29} {c.get('per_1k_packets_ms') or 0:8.2f}   ({c['pct_core']:.1f}% of a core)")
+                print(f"  SOFW {n:29} {c.get('per_1k_packets_ms') or 0:8.2f}   ({c['pct_core']:.1f}% of a core; "
+                      f"waited for a CPU {c.get('runqueue_wait_pct', 0):.1f}% of the time)")
         both = (cpu_ms(s, "hrac") or 0) + (cpu_ms(s, "hras_relay") or 0)
         print(f"  SOFW HRAC + HRAS relay             {both:8.2f}")
     if e and cpu_ms(e, "rtpengine"):
         c = e["cpu"]["rtpengine"]
-        print(f"  RTPENGINE (userspace)              {c['per_1k_packets_ms']:8.2f}   ({c['pct_core']:.1f}% of a core)")
+        print(f"  RTPENGINE (userspace)              {c['per_1k_packets_ms']:8.2f}   ({c['pct_core']:.1f}% of a core; "
+              f"threads waited for a CPU {c.get('runqueue_wait_pct', 0):.1f}% of the time)")
         if s:
             print(f"  ratio SOFW (HRAC + HRAS relay) / RTPENGINE: {both / c['per_1k_packets_ms']:.2f}")
     row("SIP retransmissions (uac+uas)",
