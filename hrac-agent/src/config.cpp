@@ -1,4 +1,5 @@
 #include "config.hpp"
+#include "config_detail.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -9,12 +10,7 @@
 
 namespace hrac {
 
-namespace {
-
-const std::set<std::string> known_keys = {
-    "site", "secret", "secret_file", "server", "sip_listen",
-    "keepalive_interval", "log_level", "proxy", "media_ports", "media_timeout",
-};
+namespace config_detail {
 
 std::string trim(const std::string &s) {
     const char *space = " \t\r\n";
@@ -39,6 +35,39 @@ std::string read_first_line(const std::string &path, const char *what) {
         line.pop_back();
     return line;
 }
+
+void require_readable(const std::string &key, const std::string &path) {
+    if (path.empty())
+        throw ConfigError(key + " is empty");
+    std::ifstream in(path);
+    if (!in)
+        throw ConfigError("cannot read " + key + " '" + path + "': " + strerror(errno));
+}
+
+unsigned parse_unsigned(const std::string &key, const std::string &value, unsigned min,
+                        unsigned max) {
+    if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos)
+        throw ConfigError(key + " '" + value + "' is not a number");
+    const unsigned long n = std::stoul(value);
+    if (n < min || n > max)
+        throw ConfigError(key + " " + value + " is out of range " + std::to_string(min) + ".." +
+                          std::to_string(max));
+    return static_cast<unsigned>(n);
+}
+
+} // namespace config_detail
+
+namespace {
+
+using namespace config_detail;
+
+const std::set<std::string> known_keys = {
+    "site", "secret", "secret_file", "server", "sip_listen",
+    "keepalive_interval", "log_level", "media_ports", "media_timeout",
+    "proxy", "proxy_user", "proxy_password", "proxy_password_file", "proxy_auth", "no_proxy",
+    "ca_file", "pin_sha256", "client_cert", "client_key",
+    "tunnel_mode", "stream_probe_timeout",
+};
 
 // Takes the secret from whichever of secret / secret_file one layer sets.
 // Returns false if the layer sets neither.
@@ -68,17 +97,6 @@ bool valid_site_name(const std::string &s) {
             return false;
     }
     return true;
-}
-
-unsigned parse_unsigned(const std::string &key, const std::string &value, unsigned min,
-                        unsigned max) {
-    if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos)
-        throw ConfigError(key + " '" + value + "' is not a number");
-    const unsigned long n = std::stoul(value);
-    if (n < min || n > max)
-        throw ConfigError(key + " " + value + " is out of range " + std::to_string(min) + ".." +
-                          std::to_string(max));
-    return static_cast<unsigned>(n);
 }
 
 // "http(s)://host[:port][/prefix]" -> base without trailing '/' and its path.
@@ -259,8 +277,6 @@ Config make_config(const Settings &file, const Settings &flags) {
         c.keepalive_interval = parse_unsigned("keepalive_interval", merged["keepalive_interval"], 1, 3600);
     if (merged.count("log_level") && !parse_log_level(merged["log_level"], c.log_level))
         throw ConfigError("log_level '" + merged["log_level"] + "' is not one of error, warn, info, debug");
-    if (merged.count("proxy"))
-        c.proxy = merged["proxy"];
     // After sip_listen: the range must not swallow the SIP port.
     if (merged.count("media_ports"))
         parse_media_ports(merged["media_ports"], c);
@@ -269,6 +285,7 @@ Config make_config(const Settings &file, const Settings &flags) {
                           " include the sip_listen port; set media_ports");
     if (merged.count("media_timeout"))
         c.media_timeout = parse_unsigned("media_timeout", merged["media_timeout"], 10, 86400);
+    parse_tunnel_settings(file, flags, merged, c);
     return c;
 }
 
@@ -295,7 +312,20 @@ std::string usage_text() {
            "  media_ports              LAN UDP ports for RTP/RTCP relaying, even first (20000-29999)\n"
            "  media_timeout            seconds without media before a port pair closes (120)\n"
            "  log_level                error, warn, info or debug (info)\n"
-           "  proxy                    HTTP proxy URL for the tunnel (default: curl's environment)\n"
+           "  tunnel_mode              auto, stream or poll (auto: stream, poll if streaming fails)\n"
+           "  stream_probe_timeout     seconds streaming gets to prove it works in auto mode (5)\n"
+           "\n"
+           "Proxy (default: the https_proxy/http_proxy/all_proxy/no_proxy environment):\n"
+           "  proxy                    proxy URL, e.g. http://proxy:3128, or none (direct)\n"
+           "  proxy_user               proxy user name\n"
+           "  proxy_password / proxy_password_file   its password, or a file whose first line is it\n"
+           "  proxy_auth               basic, digest, ntlm, negotiate or any (any)\n"
+           "  no_proxy                 hosts to reach directly (replaces the environment's)\n"
+           "\n"
+           "TLS (https:// servers; the server is always verified):\n"
+           "  ca_file                  PEM CA certificates for HRAS (default: the system store)\n"
+           "  pin_sha256               base64 SHA-256 of HRAS's public key; several: a,b\n"
+           "  client_cert / client_key PEM client certificate and key, if HRAS asks for one\n"
            "\n"
            "Signals: SIGUSR1 logs the counters; SIGTERM/SIGINT stop cleanly.\n";
 }

@@ -15,6 +15,16 @@ namespace hrac {
 
 constexpr const char *hrac_version = "0.1.0";
 
+// How the tunnel carries frames (docs/protocol.md "Streaming probe and the
+// polling fallback"): auto streams and falls back to polling when a probe
+// shows that streaming does not get through.
+enum class TunnelMode { automatic, stream, poll };
+const char *tunnel_mode_name(TunnelMode mode);  // "auto", "stream", "poll"
+
+// Which scheme HRAC may answer a proxy's 407 with (CURLOPT_PROXYAUTH).
+enum class ProxyAuth { any, basic, digest, ntlm, negotiate };
+const char *proxy_auth_name(ProxyAuth auth);
+
 struct Config {
     std::string site;              // site name, X-SoFW-Site
     std::string secret;            // site secret shared with HRAS
@@ -30,8 +40,29 @@ struct Config {
     uint16_t media_port_max = 29999;
     unsigned media_timeout = 120;     // seconds without media before a pair is closed
     LogLevel log_level = LogLevel::info;
-    std::string proxy;             // passed to CURLOPT_PROXY; empty: curl's default
+
+    // HTTP proxy. Without `proxy`, libcurl takes it from the environment
+    // (https_proxy, http_proxy, all_proxy, no_proxy) as any curl tool does.
+    bool proxy_from_environment = true;
+    std::string proxy;             // URL (may hold user:password@); empty: direct ("proxy = none")
+    std::string proxy_user;        // proxy_user; empty: none, or the URL's
+    std::string proxy_password;    // proxy_password or proxy_password_file
+    ProxyAuth proxy_auth = ProxyAuth::any;
+    bool no_proxy_set = false;     // no_proxy given: replaces the environment's
+    std::string no_proxy;          // hosts reached directly, curl's syntax
+
+    // TLS for https:// servers. Verification is always on.
+    std::string ca_file;           // PEM CA bundle; empty: the system store
+    std::string pin_sha256;        // CURLOPT_PINNEDPUBLICKEY form "sha256//...;sha256//..."; empty: no pin
+    std::string client_cert;       // PEM client certificate (and key, unless client_key)
+    std::string client_key;        // PEM key of client_cert
+
+    TunnelMode tunnel_mode = TunnelMode::automatic;
+    unsigned stream_probe_timeout = 5; // seconds for the GET's 200 and STREAM_OK
 };
+
+// The proxy URL with any password replaced by "***", for logs.
+std::string redact_url(const std::string &url);
 
 // "20000-29999", the X-SoFW-Media-Ports value.
 std::string media_ports_text(const Config &c);

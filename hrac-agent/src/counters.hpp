@@ -21,6 +21,17 @@ struct Counters {
     uint64_t dropped_down = 0;       // downstream SIP frames HRAC could not deliver
     uint64_t ignored_down = 0;       // downstream frames of a type nobody handles
 
+    // How the tunnel gets through (tunnel.hpp).
+    uint64_t polling = 0;            // 1 while the session polls, 0 while it streams (a gauge)
+    uint64_t stream_fallbacks = 0;   // streaming did not get through: switched to polling
+    uint64_t proxy_refusals = 0;     // a proxy answered 407, or refused CONNECT or the request
+    uint64_t tls_failures = 0;       // HRAS's certificate or pin did not verify, or the handshake failed
+    uint64_t hras_refusals = 0;      // HRAS answered a tunnel request with other than 200
+
+    // The LAN stays closed (lan_policy.hpp).
+    uint64_t lan_refused_sip = 0;    // SIP from HRAS for a LAN endpoint that did not register through HRAC
+    uint64_t lan_refused_media = 0;  // media from HRAS for an address its port pair does not serve
+
     // Media relay (media_relay.hpp).
     uint64_t media_frames_up = 0;     // RTP/RTCP datagrams from the LAN queued to HRAS
     uint64_t media_bytes_up = 0;      // their payload bytes
@@ -52,6 +63,13 @@ struct Counters {
             {"dropped_queue_full", dropped_queue_full},
             {"dropped_down", dropped_down},
             {"ignored_down", ignored_down},
+            {"polling", polling},
+            {"stream_fallbacks", stream_fallbacks},
+            {"proxy_refusals", proxy_refusals},
+            {"tls_failures", tls_failures},
+            {"hras_refusals", hras_refusals},
+            {"lan_refused_sip", lan_refused_sip},
+            {"lan_refused_media", lan_refused_media},
             {"media_frames_up", media_frames_up},
             {"media_bytes_up", media_bytes_up},
             {"media_frames_down", media_frames_down},

@@ -4,16 +4,20 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "curl_loop.hpp"
+#include "lan_policy.hpp"
 #include "log.hpp"
 #include "media_relay.hpp"
+#include "proxy_choice.hpp"
 #include "re_handle.hpp"
 #include "sip_relay.hpp"
 #include "tunnel.hpp"
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <functional>
@@ -108,6 +112,29 @@ private:
     CURLcode rc_;
 };
 
+// How HRAC will reach HRAS, said once at start: which proxy (the
+// environment's choices are invisible otherwise) and how TLS is verified.
+ProxyChoice log_path_to_hras(const Config &config) {
+    const ProxyChoice proxy = choose_proxy(config, [](const char *name) { return getenv(name); });
+    if (proxy.url.empty() || config.proxy_user.empty())
+        log_info("%s", describe(proxy).c_str());
+    else
+        log_info("%s, user %s, proxy_auth %s", describe(proxy).c_str(), config.proxy_user.c_str(),
+                 proxy_auth_name(config.proxy_auth));
+    if (config.server.compare(0, 8, "https://") == 0) {
+        const auto pins = config.pin_sha256.empty()
+                              ? 0
+                              : 1 + std::count(config.pin_sha256.begin(), config.pin_sha256.end(), ';');
+        log_info("tls: HRAS verified against %s%s%s%s",
+                 config.ca_file.empty() ? "the system CA store" : ("ca_file " + config.ca_file).c_str(),
+                 pins ? (", public key pinned (" + std::to_string(pins) + " pin" + (pins > 1 ? "s" : "") + ")").c_str()
+                      : "",
+                 config.client_cert.empty() ? "" : ", client certificate ",
+                 config.client_cert.c_str());
+    }
+    return proxy;
+}
+
 int run(const Config &config) {
     // A peer closing a socket must be an error return, not a dead process.
     signal(SIGPIPE, SIG_IGN);
@@ -123,13 +150,22 @@ int run(const Config &config) {
         return 1;
     }
 
+    log_info("hrac-agent %s: site=%s server=%s sip_listen=%s keepalive_interval=%u s "
+             "media_ports=%s media_timeout=%u s tunnel_mode=%s",
+             hrac_version, config.site.c_str(), config.server.c_str(), config.sip_listen.c_str(),
+             config.keepalive_interval, media_ports_text(config).c_str(), config.media_timeout,
+             tunnel_mode_name(config.tunnel_mode));
+    const ProxyChoice proxy = log_path_to_hras(config);
+
     Counters counters;
     CurlLoop loop;
-    Tunnel tunnel(config, loop, counters);
-    SipRelay relay(config, tunnel, counters);
+    LanPolicy lan_policy;
+    Tunnel tunnel(config, loop, counters, proxy);
+    SipRelay relay(config, tunnel, counters, lan_policy);
     tunnel.set_frame_handler(sofw::FrameType::sip,
                              [&relay](const sofw::Frame &frame) { relay.deliver(frame); });
-    MediaRelay media(config, counters, [&tunnel](const sofw::Frame &frame) { return tunnel.send(frame); });
+    MediaRelay media(config, counters, lan_policy,
+                     [&tunnel](const sofw::Frame &frame) { return tunnel.send(frame); });
     tunnel.set_frame_handler(sofw::FrameType::control,
                              [&media](const sofw::Frame &frame) { media.on_control(frame); });
     tunnel.set_frame_handler(sofw::FrameType::media,
@@ -156,10 +192,6 @@ int run(const Config &config) {
         return 1;
     }
 
-    log_info("hrac-agent %s: site=%s server=%s sip_listen=%s keepalive_interval=%u s "
-             "media_ports=%s media_timeout=%u s",
-             hrac_version, config.site.c_str(), config.server.c_str(), config.sip_listen.c_str(),
-             config.keepalive_interval, media_ports_text(config).c_str(), config.media_timeout);
     tunnel.start();
 
     if (int err = re_main(nullptr)) {

@@ -28,8 +28,8 @@ bool same_phone(const std::optional<sofw::RaHeader> &a, const std::optional<sofw
 
 } // namespace
 
-MediaRelay::MediaRelay(const Config &config, Counters &counters, Upstream upstream)
-    : config_(config), counters_(counters), upstream_(std::move(upstream)),
+MediaRelay::MediaRelay(const Config &config, Counters &counters, const LanPolicy &policy, Upstream upstream)
+    : config_(config), counters_(counters), policy_(policy), upstream_(std::move(upstream)),
       down_buf_(mbuf_alloc(down_buf_initial)) {
     up_frame_.type = sofw::FrameType::media;
 }
@@ -53,6 +53,8 @@ void MediaRelay::on_control(const sofw::Frame &frame) {
             return;
         log_debug("media %u/%u: CLOSE_MEDIA, but not open", control->port, control->port + 1);
         return;
+    case sofw::ControlOp::stream_ok:
+        return;  // the tunnel's business; it never hands one on
     case sofw::ControlOp::media_failed:
         break;
     }
@@ -195,6 +197,17 @@ void MediaRelay::deliver(const sofw::Frame &frame) {
     if (!pair) {
         ++counters_.media_dropped_closed;
         log_debug("media for %s dropped: relay port %u is not open", ra.to_string().c_str(), ra.relay_port);
+        return;
+    }
+    // The clock is read only for pairs whose OPEN_MEDIA named no phone.
+    std::string why;
+    const uint64_t now = LanPolicy::names_phone(pair->phone) ? 0 : tmr_jiffies();
+    if (!policy_.media_to_lan(pair->phone, ra, now, why)) {
+        ++counters_.lan_refused_media;
+        uint64_t unlogged = 0;
+        if (refusal_log_.allow(now ? now : tmr_jiffies(), unlogged))
+            log_warn("LAN closed: refused media to %s from port %u: %s%s", ra.to_string().c_str(), ra.relay_port,
+                     why.c_str(), unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
         return;
     }
     pair->active = true;

@@ -3,7 +3,8 @@
 // reaches the phone, and closes it with CLOSE_MEDIA. Every datagram a phone
 // sends to P or P+1 goes up as a media frame naming its source and the
 // port; every media frame coming down leaves from the port its RA header
-// names. HRAC never parses SDP or RTP.
+// names, if the LAN policy lets it (lan_policy.hpp). HRAC never parses SDP
+// or RTP.
 //
 // Pairs outlive tunnel sessions, so calls survive a reconnect; a pair that
 // carries nothing in either direction for media_timeout is closed anyway,
@@ -11,6 +12,8 @@
 #pragma once
 #include "config.hpp"
 #include "counters.hpp"
+#include "lan_policy.hpp"
+#include "log_limiter.hpp"
 #include "media_ports.hpp"
 #include "re_handle.hpp"
 
@@ -27,7 +30,7 @@ public:
     // not queued (tunnel down, queue full).
     using Upstream = std::function<bool(const sofw::Frame &)>;
 
-    MediaRelay(const Config &config, Counters &counters, Upstream upstream);
+    MediaRelay(const Config &config, Counters &counters, const LanPolicy &policy, Upstream upstream);
     ~MediaRelay();
     MediaRelay(const MediaRelay &) = delete;
     MediaRelay &operator=(const MediaRelay &) = delete;
@@ -61,6 +64,8 @@ private:
 
     const Config &config_;
     Counters &counters_;
+    const LanPolicy &policy_;
+    LogLimiter refusal_log_{1000};
     Upstream upstream_;
     MediaPortTable table_;
     sofw::Frame up_frame_;    // reused by every datagram going up: no allocation

@@ -14,18 +14,19 @@ namespace {
 // large SIP messages.
 constexpr size_t max_datagram = 65535;
 
-// "REGISTER sip:example.com SIP/2.0", for debug logs.
+// "REGISTER sip:example.com SIP/2.0", for logs: printable, however hostile
+// the message.
 std::string first_line(const uint8_t *data, size_t len) {
-    size_t end = 0;
-    while (end < len && end < 120 && data[end] != '\r' && data[end] != '\n')
-        ++end;
-    return std::string(reinterpret_cast<const char *>(data), end);
+    std::string line;
+    for (size_t i = 0; i < len && i < 120 && data[i] != '\r' && data[i] != '\n'; ++i)
+        line += data[i] >= 0x20 && data[i] < 0x7f ? static_cast<char>(data[i]) : '?';
+    return line;
 }
 
 } // namespace
 
-SipRelay::SipRelay(const Config &config, Tunnel &tunnel, Counters &counters)
-    : config_(config), tunnel_(tunnel), counters_(counters) {}
+SipRelay::SipRelay(const Config &config, Tunnel &tunnel, Counters &counters, LanPolicy &policy)
+    : config_(config), tunnel_(tunnel), counters_(counters), policy_(policy) {}
 
 int SipRelay::open() {
     struct sa local;
@@ -50,6 +51,8 @@ void SipRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *relay_ar
     frame.payload.assign(data, data + len);
 
     const bool sent = relay.tunnel_.send(frame);
+    if (sent)
+        relay.policy_.sip_from_lan(*frame.ra, data, len, tmr_jiffies());
     if (log_enabled(LogLevel::debug)) {
         log_debug("SIP %s from %s (%zu bytes): %s", sent ? "up" : "dropped (tunnel down)",
                   frame.ra->to_string().c_str(), len, first_line(data, len).c_str());
@@ -67,6 +70,18 @@ void SipRelay::deliver(const sofw::Frame &frame) {
         ++counters_.dropped_down;
         log_debug("SIP for %s dropped: not UDP via the SIP socket (relay port %u)",
                   ra.to_string().c_str(), ra.relay_port);
+        return;
+    }
+
+    std::string why;
+    const uint64_t now = tmr_jiffies();
+    if (!policy_.sip_to_lan(ra, frame.payload.data(), frame.payload.size(), now, why)) {
+        ++counters_.lan_refused_sip;
+        uint64_t unlogged = 0;
+        if (refusal_log_.allow(now, unlogged))
+            log_warn("LAN closed: refused SIP to %s (%s): %s%s", ra.to_string().c_str(),
+                     first_line(frame.payload.data(), frame.payload.size()).c_str(), why.c_str(),
+                     unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
         return;
     }
 

@@ -1,10 +1,13 @@
 // HRAC's SIP socket on the LAN (papers §2.4): every datagram a phone sends
 // to it goes up the tunnel as a SIP frame whose RA header names the phone;
 // every SIP frame coming down is sent from this socket to the phone its RA
-// header names. HRAC does not parse SIP: HRAS does the rewriting.
+// header names, if the LAN policy lets it (lan_policy.hpp). HRAC does not
+// rewrite SIP: HRAS does.
 #pragma once
 #include "config.hpp"
 #include "counters.hpp"
+#include "lan_policy.hpp"
+#include "log_limiter.hpp"
 #include "re_handle.hpp"
 #include "tunnel.hpp"
 
@@ -14,7 +17,7 @@ namespace hrac {
 
 class SipRelay {
 public:
-    SipRelay(const Config &config, Tunnel &tunnel, Counters &counters);
+    SipRelay(const Config &config, Tunnel &tunnel, Counters &counters, LanPolicy &policy);
     SipRelay(const SipRelay &) = delete;
     SipRelay &operator=(const SipRelay &) = delete;
 
@@ -22,7 +25,8 @@ public:
     int open();
     void close();
 
-    // A downstream SIP frame: send its payload to the LAN endpoint.
+    // A downstream SIP frame: send its payload to the LAN endpoint, or
+    // refuse it (counted, logged at most once a second).
     void deliver(const sofw::Frame &frame);
 
 private:
@@ -31,6 +35,8 @@ private:
     const Config &config_;
     Tunnel &tunnel_;
     Counters &counters_;
+    LanPolicy &policy_;
+    LogLimiter refusal_log_{1000};
     ReRef<udp_sock> sock_;
 };
 

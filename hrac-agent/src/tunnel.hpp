@@ -1,17 +1,20 @@
-// The tunnel session to HRAS (docs/protocol.md): one endless GET carrying
-// frames down and one endless chunked POST carrying frames up, both signed
-// for the site and sharing a fresh session id. Either channel failing, a
-// bad server proof, a framing error or silence from HRAS for three
-// keep-alive intervals ends the session; a new one follows after a backoff.
+// The tunnel to HRAS (docs/protocol.md): one session at a time, streaming
+// or polling (tunnel_mode.hpp decides which), signed for the site under a
+// fresh session id. The tunnel keeps the session's time: keep-alives up,
+// a deadline for silence from HRAS, and the streaming probe. A failed
+// session is logged with what an administrator can do about it (HRAS,
+// proxy or TLS refusing, request_failure.hpp) and followed by a new one
+// after a backoff.
 #pragma once
 #include "backoff.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "curl_loop.hpp"
+#include "proxy_choice.hpp"
 #include "re_handle.hpp"
-#include "upload_queue.hpp"
+#include "tunnel_mode.hpp"
+#include "tunnel_session.hpp"
 
-#include <sofw/auth.hpp>
 #include <sofw/frame.hpp>
 
 #include <chrono>
@@ -22,19 +25,21 @@
 
 namespace hrac {
 
-class Tunnel {
+class Tunnel : private SessionEvents {
 public:
     // Runs inside a curl callback: it may send() (which defers), but must
     // not stop() the tunnel.
     using FrameHandler = std::function<void(const sofw::Frame &)>;
 
-    Tunnel(const Config &config, CurlLoop &loop, Counters &counters);
+    // proxy: the proxy HRAC expects to go through, for the wording of
+    // failures (libcurl decides on each request).
+    Tunnel(const Config &config, CurlLoop &loop, Counters &counters, const ProxyChoice &proxy);
     ~Tunnel();
     Tunnel(const Tunnel &) = delete;
     Tunnel &operator=(const Tunnel &) = delete;
 
     // Downstream frames of this type go to handler; frames of types nobody
-    // handles are counted and ignored.
+    // handles are counted and ignored. STREAM_OK never reaches a handler.
     void set_frame_handler(sofw::FrameType type, FrameHandler handler);
 
     void start();  // first connection attempt, now
@@ -46,41 +51,51 @@ public:
     bool send(const sofw::Frame &frame);
 
 private:
-    struct Channel;
-    struct Session;
-
     void connect();
-    bool open_channel(Channel &channel, const char *method, const char *path);
-    void drop_session(const std::string &reason, bool refused);
-    void schedule_reconnect(unsigned lived_s);
+    // Logs why (unless quiet) and drops the session. Returns how long it
+    // was up, in seconds (0: never).
+    unsigned end_session(const std::string &reason, bool error, bool quiet = false);
+    void schedule_reconnect(unsigned delay_s);
+    void fall_back_to_polling(const std::string &why);
+    void announce_up();
 
     bool queue_frame(const sofw::Frame &frame);
     void send_keepalive();
-    void flush_upload();
     void restart_downstream_deadline();
+    void on_probe_timeout();
+    void on_stream_ok();
+    void count_failure(const Failure &failure);
 
-    // Called from the channels' curl callbacks.
-    void on_channel_verified(Channel &channel);
-    bool on_downstream_bytes(Channel &channel, const char *data, size_t len);
-    void on_channel_done(Channel &channel, CURLcode result);
+    // SessionEvents: called from the session's requests.
+    void on_verified(bool downstream) override;
+    bool on_downstream_bytes(const char *data, size_t len, std::string &why) override;
+    void on_round_trip() override;
+    void on_session_failed(const Failure &failure) override;
 
-    static size_t on_header(char *buf, size_t size, size_t n, void *channel);
-    static size_t on_body(char *buf, size_t size, size_t n, void *channel);
-    static size_t on_upload_read(char *buf, size_t size, size_t n, void *channel);
+    using Clock = std::chrono::steady_clock;
 
     const Config &config_;
-    CurlLoop &loop_;
     Counters &counters_;
+    RequestContext context_;
     std::map<sofw::FrameType, FrameHandler> handlers_;
 
-    std::unique_ptr<Session> session_;
+    std::unique_ptr<TunnelSession> session_;
+    sofw::Frame down_frame_;  // reused, so its payload buffer is too
+    bool usable_ = false;     // a proven 200 arrived: frames may flow
+    bool up_ = false;         // announced "tunnel up"
+    bool probing_ = false;    // auto mode: streaming must still prove itself
+    StreamProbe probe_;
+    Clock::time_point up_since_;
+
+    ModeChooser chooser_;
     Backoff backoff_;
     bool stopping_ = false;
 
     ReTimer reconnect_timer_;
     ReTimer keepalive_timer_;           // upstream: send a keep-alive when it fires
     ReTimer downstream_deadline_timer_; // downstream: HRAS silent too long
-    ReTimer flush_timer_;               // resumes a paused upload outside curl callbacks
+    ReTimer flush_timer_;               // moves queued frames outside curl callbacks
+    ReTimer probe_timer_;               // auto mode: streaming's time to prove itself
 };
 
 } // namespace hrac

@@ -48,6 +48,35 @@ public:
         const size_t n = std::min(room, size());
         if (n)
             memcpy(out, buf_.data() + pos_, n);
+        consume(n);
+        return n;
+    }
+
+    // Moves whole frames, at most max_bytes of them (but always at least
+    // one frame), out of the queue: one polling batch, which must not cut a
+    // frame. Every byte in the queue was encoded by push(), so the frame
+    // headers can be trusted.
+    std::vector<uint8_t> take_frames(size_t max_bytes) {
+        size_t end = pos_;
+        while (end + sofw::frame_header_size <= buf_.size()) {
+            const uint8_t *h = buf_.data() + end;
+            const size_t frame = sofw::frame_header_size + h[3] +
+                                 (size_t(h[4]) << 24 | size_t(h[5]) << 16 | size_t(h[6]) << 8 | size_t(h[7]));
+            if (end > pos_ && end - pos_ + frame > max_bytes)
+                break;
+            end += frame;
+        }
+        std::vector<uint8_t> out(buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                                 buf_.begin() + static_cast<std::ptrdiff_t>(end));
+        consume(end - pos_);
+        return out;
+    }
+
+    size_t size() const { return buf_.size() - pos_; }
+    bool empty() const { return size() == 0; }
+
+private:
+    void consume(size_t n) {
         pos_ += n;
         if (pos_ == buf_.size()) {
             buf_.clear();
@@ -56,13 +85,8 @@ public:
             buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
             pos_ = 0;
         }
-        return n;
     }
 
-    size_t size() const { return buf_.size() - pos_; }
-    bool empty() const { return size() == 0; }
-
-private:
     static constexpr size_t compact_after = 64 * 1024;
     size_t limit_;
     std::vector<uint8_t> buf_;

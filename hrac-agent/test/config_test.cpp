@@ -241,3 +241,179 @@ TEST_F(ConfigTest, HelpAndVersionNeedNoSettings) {
 TEST_F(ConfigTest, MissingConfigFileIsAnError) {
     EXPECT_EQ(error_of({"-c", "/nonexistent/hrac.conf"}).rfind("cannot read config file", 0), 0u);
 }
+
+namespace {
+
+const std::vector<std::string> https_base = {"--site=x", "--secret=y", "--server=https://hras.example.com",
+                                             "--sip_listen=10.0.0.2:5060"};
+
+std::vector<std::string> with_flags(std::vector<std::string> args, const std::vector<std::string> &more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+// The pin of an all-zero key hash, and one of all 0xff bytes.
+const char *pin_zero = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+const char *pin_ones = "//////////////////////////////////////////8=";
+
+} // namespace
+
+TEST_F(ConfigTest, ProxyAndTunnelDefaults) {
+    const Config c = load(https_base);
+    EXPECT_TRUE(c.proxy_from_environment);
+    EXPECT_EQ(c.proxy, "");
+    EXPECT_EQ(c.proxy_user, "");
+    EXPECT_EQ(c.proxy_password, "");
+    EXPECT_EQ(c.proxy_auth, ProxyAuth::any);
+    EXPECT_FALSE(c.no_proxy_set);
+    EXPECT_EQ(c.ca_file, "");
+    EXPECT_EQ(c.pin_sha256, "");
+    EXPECT_EQ(c.client_cert, "");
+    EXPECT_EQ(c.tunnel_mode, TunnelMode::automatic);
+    EXPECT_EQ(c.stream_probe_timeout, 5u);
+}
+
+TEST_F(ConfigTest, ReadsProxySettingsFromTheFile) {
+    const std::string secret = write_file("proxy-secret", "pa:ss@word\n");
+    const Config c = load({"-c", write_file("hrac.conf", std::string(full_config) +
+                                                             "proxy = http://proxy.example.com:3128\n"
+                                                             "proxy_user = DOMAIN\\\\hrac\n"
+                                                             "proxy_password_file = " + secret + "\n"
+                                                             "proxy_auth = NTLM\n"
+                                                             "no_proxy = .internal, 10.0.0.0/8\n"
+                                                             "tunnel_mode = poll\n"
+                                                             "stream_probe_timeout = 12\n")});
+    EXPECT_FALSE(c.proxy_from_environment);
+    EXPECT_EQ(c.proxy, "http://proxy.example.com:3128");
+    EXPECT_EQ(c.proxy_user, "DOMAIN\\\\hrac");
+    EXPECT_EQ(c.proxy_password, "pa:ss@word");
+    EXPECT_EQ(c.proxy_auth, ProxyAuth::ntlm);
+    EXPECT_TRUE(c.no_proxy_set);
+    EXPECT_EQ(c.no_proxy, ".internal, 10.0.0.0/8");
+    EXPECT_EQ(c.tunnel_mode, TunnelMode::poll);
+    EXPECT_EQ(c.stream_probe_timeout, 12u);
+}
+
+TEST_F(ConfigTest, ProxyForms) {
+    for (const char *url : {"http://proxy:3128", "proxy:3128", "proxy", "https://proxy.example.com",
+                            "socks5h://127.0.0.1:1080", "http://[2001:db8::1]:3128", "http://u:p@proxy:3128/",
+                            "HTTP://Proxy:8080"}) {
+        const Config c = load(with_flags(https_base, {std::string("--proxy=") + url}));
+        EXPECT_EQ(c.proxy, url);
+        EXPECT_FALSE(c.proxy_from_environment);
+    }
+    const Config none = load(with_flags(https_base, {"--proxy=none"}));
+    EXPECT_FALSE(none.proxy_from_environment);
+    EXPECT_EQ(none.proxy, "");
+    EXPECT_EQ(load(with_flags(https_base, {"--proxy=NONE"})).proxy, "");
+}
+
+TEST_F(ConfigTest, BadProxySettingsAreErrors) {
+    auto error = [&](const std::vector<std::string> &more) { return error_of(with_flags(https_base, more)); };
+    EXPECT_EQ(error({"--proxy="}), "proxy is empty; leave it out to use the environment's proxy, or say none");
+    EXPECT_EQ(error({"--proxy=ftp://proxy:21"}),
+              "proxy 'ftp://proxy:21' has an unknown scheme; use http://, https://, socks5h:// (or socks4, "
+              "socks4a, socks5)");
+    for (const char *bad : {"http://", "http://:3128", "http://proxy:99999", "http://proxy:x", "http://proxy/path",
+                            "http://pro xy:3128", "http://[2001:db8::1"})
+        EXPECT_EQ(error({std::string("--proxy=") + bad}),
+                  std::string("proxy '") + bad + "' is not a proxy URL (e.g. http://proxy.example.com:3128) or none")
+            << bad;
+    // The password never appears in an error.
+    EXPECT_EQ(error({"--proxy=http://u:secret@proxy:x"}),
+              "proxy 'http://u:***@proxy:x' is not a proxy URL (e.g. http://proxy.example.com:3128) or none");
+    EXPECT_EQ(error({"--proxy_password=p"}), "proxy_password given without proxy_user");
+    EXPECT_EQ(error({"--proxy_user="}), "proxy_user is empty");
+    EXPECT_EQ(error({"--proxy=none", "--proxy_user=u"}), "proxy_user given, but proxy = none");
+    EXPECT_EQ(error({"--proxy=http://a:b@proxy:3128", "--proxy_user=u"}),
+              "proxy credentials given both in the proxy URL and as proxy_user; use one");
+    EXPECT_EQ(error({"--proxy_user=u", "--proxy_password=p", "--proxy_password_file=/x"}),
+              "both proxy_password and proxy_password_file given in the options; use one");
+    EXPECT_EQ(error({"--proxy_user=u", "--proxy_password_file=/nonexistent/pw"})
+                  .rfind("cannot read proxy_password_file '/nonexistent/pw'", 0),
+              0u);
+    EXPECT_EQ(error({"--proxy_auth=kerberos"}),
+              "proxy_auth 'kerberos' is not one of basic, digest, ntlm, negotiate, any");
+}
+
+TEST_F(ConfigTest, ProxyAuthNames) {
+    const std::pair<const char *, ProxyAuth> names[] = {{"basic", ProxyAuth::basic},
+                                                        {"Digest", ProxyAuth::digest},
+                                                        {"ntlm", ProxyAuth::ntlm},
+                                                        {"negotiate", ProxyAuth::negotiate},
+                                                        {"any", ProxyAuth::any}};
+    for (const auto &[name, auth] : names)
+        EXPECT_EQ(load(with_flags(https_base, {std::string("--proxy_auth=") + name})).proxy_auth, auth) << name;
+    EXPECT_STREQ(proxy_auth_name(ProxyAuth::digest), "digest");
+}
+
+TEST_F(ConfigTest, ProxyPasswordFlagReplacesTheFilesPasswordFile) {
+    const Config c = load({"-c", write_file("hrac.conf", std::string(full_config) +
+                                                             "proxy_user = u\nproxy_password_file = /nonexistent\n"),
+                           "--proxy_password=from-flag"});
+    EXPECT_EQ(c.proxy_password, "from-flag");
+}
+
+TEST_F(ConfigTest, TlsSettings) {
+    const std::string ca = write_file("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    const std::string cert = write_file("client.pem", "x");
+    const std::string key = write_file("client.key", "x");
+    const Config c = load(with_flags(https_base, {"--ca_file=" + ca, std::string("--pin_sha256=") + pin_zero,
+                                                  "--client_cert=" + cert, "--client_key=" + key}));
+    EXPECT_EQ(c.ca_file, ca);
+    EXPECT_EQ(c.pin_sha256, std::string("sha256//") + pin_zero);
+    EXPECT_EQ(c.client_cert, cert);
+    EXPECT_EQ(c.client_key, key);
+
+    // Several pins (key rotation), in curl's form or bare, commas or semicolons.
+    EXPECT_EQ(load(with_flags(https_base, {std::string("--pin_sha256=") + pin_zero + ", sha256//" + pin_ones}))
+                  .pin_sha256,
+              std::string("sha256//") + pin_zero + ";sha256//" + pin_ones);
+    // A client certificate file may hold the key as well.
+    EXPECT_EQ(load(with_flags(https_base, {"--client_cert=" + cert})).client_key, "");
+}
+
+TEST_F(ConfigTest, BadTlsSettingsAreErrors) {
+    auto error = [&](const std::vector<std::string> &more) { return error_of(with_flags(https_base, more)); };
+    EXPECT_EQ(error({"--ca_file=/nonexistent/ca.pem"}).rfind("cannot read ca_file '/nonexistent/ca.pem'", 0), 0u);
+    EXPECT_EQ(error({"--client_cert=/nonexistent/c.pem"}).rfind("cannot read client_cert", 0), 0u);
+    EXPECT_EQ(error({"--client_key=" + write_file("k", "x")}), "client_key given without client_cert");
+    for (const char *bad : {"AAAA", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "sha256//",
+                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=",   // stray bits: not 32 bytes
+                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",   // 31 bytes
+                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-A=",  // not base64
+                            "p4zyCfrNP5wOiVSRH1Lys4RxQi4OITBuguYN4VjvbQI"}) {  // no padding
+        const std::string e = error({std::string("--pin_sha256=") + bad});
+        EXPECT_EQ(e.rfind(std::string("pin_sha256 '") + bad + "' is not a base64 SHA-256 (44 characters", 0), 0u)
+            << bad << ": " << e;
+    }
+    EXPECT_EQ(error({"--pin_sha256="}), "pin_sha256 is empty");
+    // TLS settings need an https:// server: a pin on http:// would protect nothing.
+    EXPECT_EQ(error_of({"--site=x", "--secret=y", "--server=http://h", "--sip_listen=10.0.0.2:5060",
+                        std::string("--pin_sha256=") + pin_zero}),
+              "pin_sha256 needs an https:// server (server is http://h)");
+    EXPECT_EQ(error_of({"--site=x", "--secret=y", "--server=http://h", "--sip_listen=10.0.0.2:5060",
+                        "--ca_file=/etc/hosts"}),
+              "ca_file needs an https:// server (server is http://h)");
+}
+
+TEST_F(ConfigTest, TunnelModeSettings) {
+    EXPECT_EQ(load(with_flags(https_base, {"--tunnel_mode=stream"})).tunnel_mode, TunnelMode::stream);
+    EXPECT_EQ(load(with_flags(https_base, {"--tunnel_mode=AUTO"})).tunnel_mode, TunnelMode::automatic);
+    EXPECT_EQ(load(with_flags(https_base, {"--stream_probe_timeout=60"})).stream_probe_timeout, 60u);
+    EXPECT_EQ(error_of(with_flags(https_base, {"--tunnel_mode=websocket"})),
+              "tunnel_mode 'websocket' is not one of auto, stream, poll");
+    EXPECT_EQ(error_of(with_flags(https_base, {"--stream_probe_timeout=0"})),
+              "stream_probe_timeout 0 is out of range 1..60");
+    EXPECT_EQ(error_of(with_flags(https_base, {"--stream_probe_timeout=5s"})),
+              "stream_probe_timeout '5s' is not a number");
+    EXPECT_STREQ(tunnel_mode_name(TunnelMode::automatic), "auto");
+}
+
+TEST(RedactUrl, HidesPasswordsOnly) {
+    EXPECT_EQ(redact_url("http://user:secret@proxy:3128"), "http://user:***@proxy:3128");
+    EXPECT_EQ(redact_url("http://user:p@ss@proxy:3128"), "http://user:***@proxy:3128");
+    EXPECT_EQ(redact_url("http://user@proxy:3128"), "http://user@proxy:3128");
+    EXPECT_EQ(redact_url("u:p@proxy"), "u:***@proxy");
+    EXPECT_EQ(redact_url("http://proxy:3128"), "http://proxy:3128");
+}

@@ -121,7 +121,7 @@ protected:
         config_.sip_port = 5060;
         config_.media_port_min = 42000;
         config_.media_port_max = 42999;
-        relay_ = std::make_unique<MediaRelay>(config_, counters_, [this](const sofw::Frame &f) {
+        relay_ = std::make_unique<MediaRelay>(config_, counters_, policy_, [this](const sofw::Frame &f) {
             upstream_.push_back(f);
             if (upstream_.size() >= wanted_)
                 re_cancel();
@@ -179,6 +179,7 @@ protected:
     LibreRuntime libre_;
     Config config_;
     Counters counters_;
+    LanPolicy policy_;
     std::vector<sofw::Frame> upstream_;
     size_t wanted_ = SIZE_MAX;
     bool tunnel_up_ = true;
@@ -349,4 +350,37 @@ TEST_F(MediaRelayTest, CloseAllClosesEverything) {
     EXPECT_EQ(counters_.media_ports_open, 0u);
     EXPECT_TRUE(port_free(p));
     EXPECT_TRUE(port_free(q));
+}
+
+TEST_F(MediaRelayTest, SendsMediaOnlyWhereTheLanPolicyAllows) {
+    Phone phone;
+    const uint16_t p = free_pair();
+    control(sofw::ControlOp::open_media, p, phone.endpoint());
+    sofw::RaHeader elsewhere = *sofw::RaHeader::parse("127.0.0.2:" + std::to_string(phone.port()));
+    relay_->deliver(media_down(elsewhere, p, "not for you"));
+    EXPECT_EQ(counters_.lan_refused_media, 1u);
+    EXPECT_EQ(counters_.media_frames_down, 0u);
+    // Another port of the named phone's address: allowed (RTCP may differ).
+    Phone other_port;
+    relay_->deliver(media_down(other_port.endpoint(), static_cast<uint16_t>(p + 1), "rtcp"));
+    uint16_t from = 0;
+    EXPECT_EQ(other_port.receive(from), "rtcp");
+
+    // A pair whose OPEN_MEDIA named nobody: registered phones only.
+    const uint16_t q = free_pair();
+    control(sofw::ControlOp::open_media, q);
+    relay_->deliver(media_down(phone.endpoint(), q, "x"));
+    EXPECT_EQ(counters_.lan_refused_media, 2u);
+    const std::string reg = "REGISTER sip:x SIP/2.0\r\nCSeq: 1 REGISTER\r\n\r\n";
+    const std::string ok = "SIP/2.0 200 OK\r\nCSeq: 1 REGISTER\r\nExpires: 60\r\n\r\n";
+    const sofw::RaHeader sip_endpoint = *sofw::RaHeader::parse("127.0.0.1:5062");
+    std::string why;
+    policy_.sip_from_lan(sip_endpoint, reinterpret_cast<const uint8_t *>(reg.data()), reg.size(), tmr_jiffies());
+    ASSERT_TRUE(policy_.sip_to_lan(sip_endpoint, reinterpret_cast<const uint8_t *>(ok.data()), ok.size(),
+                                   tmr_jiffies(), why));
+    relay_->deliver(media_down(phone.endpoint(), q, "now yes"));
+    EXPECT_EQ(phone.receive(from), "now yes");
+    EXPECT_EQ(from, q);
+    EXPECT_EQ(counters_.lan_refused_media, 2u);
+    EXPECT_EQ(counters_.media_frames_down, 2u);
 }

@@ -75,3 +75,34 @@ TEST(UploadQueue, EncodesFramesStraightIn) {
     EXPECT_EQ(q.push(media, n), UploadQueue::Push::invalid);
     EXPECT_TRUE(q.empty());
 }
+
+TEST(UploadQueue, TakesWholeFramesForAPollingBatch) {
+    UploadQueue q(1 << 20);
+    auto push = [&](size_t payload) {
+        sofw::Frame f;
+        f.type = sofw::FrameType::sip;
+        f.ra = sofw::RaHeader::parse("192.168.1.10:5060");
+        f.payload.assign(payload, 'x');
+        size_t encoded = 0;
+        ASSERT_EQ(q.push(f, encoded), UploadQueue::Push::queued);
+        ASSERT_EQ(encoded, 8 + 10 + payload);
+    };
+    push(100);  // 118 bytes encoded
+    push(200);  // 218
+    push(300);  // 318
+    EXPECT_EQ(q.take_frames(400).size(), 118u + 218u);  // a third would not fit
+    EXPECT_EQ(q.size(), 318u);
+    // One frame larger than the limit still goes: a batch never stalls.
+    EXPECT_EQ(q.take_frames(10).size(), 318u);
+    EXPECT_TRUE(q.empty());
+    EXPECT_TRUE(q.take_frames(1000).empty());
+
+    push(5);
+    const std::vector<uint8_t> batch = q.take_frames(1000);
+    sofw::FrameDecoder decoder;
+    decoder.feed(batch.data(), batch.size());
+    sofw::Frame out;
+    ASSERT_EQ(decoder.next(out), sofw::FrameDecoder::Result::frame);
+    EXPECT_EQ(out.payload.size(), 5u);
+    EXPECT_EQ(decoder.buffered(), 0u);
+}

@@ -1,0 +1,75 @@
+#include "poll_session.hpp"
+
+#include <algorithm>
+
+namespace hrac {
+
+namespace {
+constexpr const char *poll_path = "/sofw/v1/poll";
+constexpr const char *send_path = "/sofw/v1/send";
+} // namespace
+
+PollSession::PollSession(RequestContext &context, SessionEvents &events) : TunnelSession(context, events) {}
+
+bool PollSession::start() { return start_poll(); }
+
+// A backstop only: the tunnel's deadline normally notices a dead HRAS
+// first. A send may take long on a slow link, a poll up to poll_wait_s.
+long PollSession::request_timeout_s() const {
+    return static_cast<long>(poll_wait_s + std::max(3 * config_.keepalive_interval, 30u));
+}
+
+bool PollSession::start_poll() {
+    auto request = std::make_unique<TunnelRequest>(context_, "poll");
+    TunnelRequest *r = request.get();
+    TunnelRequest::Handlers h;
+    h.verified = [this] { events_.on_verified(true); };
+    h.body = [this, r](const char *data, size_t len) {
+        std::string why;
+        if (events_.on_downstream_bytes(data, len, why))
+            return true;
+        r->set_failure(why);
+        return false;
+    };
+    h.done = [this](CURLcode result) { poll_done(result); };
+    poll_ = std::move(request);
+    return poll_->start("GET", poll_path, id_, TunnelRequest::Body::none, {}, request_timeout_s(), std::move(h));
+}
+
+void PollSession::poll_done(CURLcode result) {
+    if (result != CURLE_OK || !poll_->verified()) {
+        events_.on_session_failed(poll_->failure(result));
+        return;
+    }
+    events_.on_round_trip();
+    // Runs from the loop's report of finished transfers, not inside a curl
+    // callback: starting the next request here is allowed. The old request
+    // goes with the assignment inside start_poll().
+    if (!start_poll())
+        events_.on_session_failed({FailureKind::transport, "cannot start the next poll", 0});
+}
+
+void PollSession::flush() {
+    if (send_ || upload_.empty())
+        return;
+    std::vector<uint8_t> batch = upload_.take_frames(batch_limit_bytes);
+    send_ = std::make_unique<TunnelRequest>(context_, "send");
+    TunnelRequest::Handlers h;
+    h.verified = [this] { events_.on_verified(false); };
+    h.done = [this](CURLcode result) { send_done(result); };
+    if (!send_->start("POST", send_path, id_, TunnelRequest::Body::fixed, std::move(batch), request_timeout_s(),
+                      std::move(h)))
+        events_.on_session_failed({FailureKind::transport, "cannot start a send", 0});
+}
+
+void PollSession::send_done(CURLcode result) {
+    if (result != CURLE_OK || !send_->verified()) {
+        events_.on_session_failed(send_->failure(result));
+        return;
+    }
+    send_.reset();
+    events_.on_round_trip();
+    flush();  // what was queued meanwhile: the next batch
+}
+
+} // namespace hrac

@@ -1,0 +1,71 @@
+// One tunnel session (docs/protocol.md): a session id shared by all its
+// requests, the frames waiting to go up, and the decoder for what comes
+// down. StreamSession carries frames on one endless GET and one endless
+// POST; PollSession on short long-poll GETs and Content-Length POSTs.
+// Both report to the Tunnel through SessionEvents; the Tunnel owns the
+// session, keeps time (keep-alives, deadlines, the streaming probe) and
+// decides what a failure means.
+#pragma once
+#include "config.hpp"
+#include "curl_loop.hpp"
+#include "request_failure.hpp"
+#include "tunnel_request.hpp"
+#include "upload_queue.hpp"
+
+#include <sofw/auth.hpp>
+#include <sofw/frame.hpp>
+
+#include <string>
+
+namespace hrac {
+
+class SessionEvents {
+public:
+    // A request of the session got a 200 with a correct server proof.
+    // downstream: the request that carries frames down (streaming GET, poll).
+    virtual void on_verified(bool downstream) = 0;
+    // Downstream body bytes. False: the frames lost their framing (why says
+    // how); the session aborts the request.
+    virtual bool on_downstream_bytes(const char *data, size_t len, std::string &why) = 0;
+    // A poll or send round trip completed: HRAS is alive.
+    virtual void on_round_trip() = 0;
+    // The session cannot go on. The tunnel destroys it here, so the session
+    // calls this last and touches nothing afterwards.
+    virtual void on_session_failed(const Failure &failure) = 0;
+
+protected:
+    ~SessionEvents() = default;
+};
+
+class TunnelSession {
+public:
+    static constexpr size_t upload_limit_bytes = 1024 * 1024;
+
+    TunnelSession(RequestContext &context, SessionEvents &events)
+        : context_(context), config_(context.config), loop_(context.loop), events_(events) {}
+    virtual ~TunnelSession() = default;
+    TunnelSession(const TunnelSession &) = delete;
+    TunnelSession &operator=(const TunnelSession &) = delete;
+
+    virtual bool poll() const = 0;
+    // Opens the session's requests. False: could not start them.
+    virtual bool start() = 0;
+    // Frames were queued: get them moving. Never from inside a curl
+    // callback (curl must not be re-entered); may end the session.
+    virtual void flush() = 0;
+
+    const std::string &id() const { return id_; }
+    UploadQueue &upload() { return upload_; }
+    sofw::FrameDecoder &decoder() { return decoder_; }
+
+protected:
+    RequestContext &context_;
+    const Config &config_;
+    CurlLoop &loop_;
+    SessionEvents &events_;
+    const std::string id_ = sofw::random_hex(16);
+    UploadQueue upload_{upload_limit_bytes};
+    sofw::FrameDecoder decoder_;
+};
+
+} // namespace hrac
