@@ -41,3 +41,22 @@ def assert_conversation(caller, caller_wav, caller_kind, callee, callee_wav, cal
     """Each side heard what the other sent."""
     assert_audio(caller_wav, callee, caller_kind)
     assert_audio(callee_wav, caller, callee_kind)
+
+
+def rtp_times(cap, flt, port):
+    """{(ssrc, seq): time} of RTP packets matching flt, decoded on port."""
+    rows = cap.fields(flt, ["rtp.ssrc", "rtp.seq", "frame.time_epoch"], decode_as=f"udp.port=={port},rtp")
+    return {(r["rtp.ssrc"], r["rtp.seq"]): float(r["frame.time_epoch"]) for r in rows if r["rtp.seq"]}
+
+
+def added_latency(lan, wan, row):
+    """Per-packet time through the relay (HRAC + tunnel + HRAS), both ways,
+    matched by RTP SSRC and sequence number on the two captures."""
+    p, q = int(row["hrac_port"]), int(row["hras_port"])
+    out_lan = rtp_times(lan, f"udp.dstport=={p}", p)
+    out_wan = rtp_times(wan, f"udp.srcport=={q}", q)
+    in_wan = rtp_times(wan, f"udp.dstport=={q}", q)
+    in_lan = rtp_times(lan, f"udp.srcport=={p}", p)
+    d = [out_wan[k] - t for k, t in out_lan.items() if k in out_wan]
+    d += [in_lan[k] - t for k, t in in_wan.items() if k in in_lan]
+    return sorted(x * 1000 for x in d)
