@@ -23,34 +23,18 @@ Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on failure.
 
 import os
 import sys
-import time
-import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import audio  # noqa: E402
-import sofwnet  # noqa: E402
+from checks import check, finish, require_parts  # noqa: E402
 from sofwnet import Baresip, Capture, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
 from sofwparts import Hras, Hrac, WAN_DOMAIN, site_domain  # noqa: E402
 from calls import assert_audio, rat  # noqa: E402
 
-results = []
 SPEECH_S = 7
 
 
-def check(name, fn):
-    t0 = time.monotonic()
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 -- report any failure
-        results.append((name, False))
-        print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {e}", flush=True)
-        if not isinstance(e, AssertionError):
-            traceback.print_exc()
-        return False
-    results.append((name, True))
-    print(f"PASS {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-    return True
 
 
 def wait_call_closed(topo, phones, marks, timeout, hras=None):
@@ -96,9 +80,7 @@ class RtpCount:
 
 
 def main():
-    missing = sofwnet.missing_requirements()
-    if missing:
-        print(f"FAIL: cannot run, missing: {', '.join(missing)} (scripts/setup.sh installs them)")
+    if require_parts():
         return 1
     with Topology(deadline=400) as topo:
         topo.build_standard(sites=1, policy="strict")
@@ -223,11 +205,7 @@ def main():
             assert not bad, f"non-TCP packets on the firewall's WAN side: {bad[:5]}"
         check("RTP loss 0 on every relayed call; only TCP crossed the firewall", no_loss_and_only_tcp)
 
-        passed = sum(1 for _, ok in results if ok)
-        failed = len(results) - passed
-        topo.failed = failed > 0
-        print(f"{passed} passed, {failed} failed", flush=True)
-        return 1 if failed else 0
+        return finish(topo)
 
 
 if __name__ == "__main__":

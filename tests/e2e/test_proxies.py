@@ -30,35 +30,21 @@ import socket
 import struct
 import sys
 import time
-import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import audio  # noqa: E402
 import proxies  # noqa: E402
 import sofwnet  # noqa: E402
+from checks import check, finish, require_parts  # noqa: E402
 from calls import added_latency, assert_conversation, rat, talk  # noqa: E402
 from sofwnet import Baresip, Capture, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
 from sofwparts import Hras, Hrac, WAN_DOMAIN, site_domain, site_secret  # noqa: E402
 import rogue_hras  # noqa: E402
 
 SPEECH_S = 5
-results = []
 
 
-def check(name, fn):
-    t0 = time.monotonic()
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 -- report any failure
-        results.append((name, False))
-        print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {e}", flush=True)
-        if not isinstance(e, AssertionError):
-            traceback.print_exc()
-        return False
-    results.append((name, True))
-    print(f"PASS {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-    return True
 
 
 class Site:
@@ -281,9 +267,7 @@ def lan_stays_closed():
 
 
 def main():
-    missing = sofwnet.missing_requirements()
-    if missing:
-        print(f"FAIL: cannot run, missing: {', '.join(missing)} (scripts/setup.sh installs them)")
+    if require_parts():
         return 1
     check("squid forward-only (CONNECT refused), http:// tunnel: call with audio", squid_forward_only)
     check("squid CONNECT, https:// tunnel to HRAS's own TLS: call with audio", squid_connect_https)
@@ -293,10 +277,7 @@ def main():
     check("HRAC refuses an HRAS that does not verify or does not match the pin", hrac_refuses_unverified_hras)
     check("a captured tunnel request replayed later is refused", replayed_request_is_refused)
     check("the LAN stays closed to deliveries nobody registered or opened", lan_stays_closed)
-    passed = sum(1 for _, ok in results if ok)
-    failed = len(results) - passed
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

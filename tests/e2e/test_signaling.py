@@ -27,12 +27,10 @@ Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on failure.
 
 import os
 import sys
-import time
-import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sofwnet  # noqa: E402
+from checks import check, finish, require_parts  # noqa: E402
 from sofwnet import (Baresip, Capture, Topology, EXT_IP, HRAC_IP, HRAS_IP,  # noqa: E402
                      PHONE_IP)
 from sofwparts import (Hras, Hrac, WAN_DOMAIN, site_domain)  # noqa: E402
@@ -41,22 +39,8 @@ DAVE_IP = "198.51.100.21"
 HRAC_PROXY = f"sip:{HRAC_IP}:5060"
 HRAS_PROXY = f"sip:{HRAS_IP}:5060"
 
-results = []
 
 
-def check(name, fn):
-    t0 = time.monotonic()
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 -- report any failure
-        results.append((name, False))
-        print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {e}", flush=True)
-        if not isinstance(e, AssertionError):
-            traceback.print_exc()
-        return False
-    results.append((name, True))
-    print(f"PASS {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-    return True
 
 
 def call(topo, caller, callee, uri, hangup_by):
@@ -76,9 +60,7 @@ def call(topo, caller, callee, uri, hangup_by):
 
 
 def main():
-    missing = sofwnet.missing_requirements()
-    if missing:
-        print(f"FAIL: cannot run, missing: {', '.join(missing)} (scripts/setup.sh installs them)")
+    if require_parts():
         return 1
     with Topology(deadline=280) as topo:
         topo.build_standard(sites=2, policy="strict")
@@ -214,14 +196,6 @@ def main():
 
         return finish(topo)
 
-
-def finish(topo):
-    passed = sum(1 for _, ok in results if ok)
-    failed = len(results) - passed
-    if failed:
-        topo.failed = True
-    print(f"{passed} passed, {failed} failed", flush=True)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
