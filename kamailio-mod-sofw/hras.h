@@ -75,6 +75,15 @@ struct hras_rat_row {
 	long idle;                /* seconds since the last SIP or media */
 };
 
+/* One internal phone with a loopback endpoint, as published for
+ * `sofw.phones`. */
+struct hras_phone_row {
+	int site;
+	char lan[64];             /* the phone's LAN SIP address (RA header) */
+	char endpoint[64];        /* its loopback endpoint towards Kamailio */
+	long idle;                /* seconds since its last SIP message */
+};
+
 struct hras_hooks {
 	void (*log)(int level, const char *msg);
 	void (*counter_add)(int counter, unsigned long n);
@@ -83,6 +92,9 @@ struct hras_hooks {
 	 * media ports are in use on HRAS and (over all sites) on HRACs */
 	void (*rat_publish)(const struct hras_rat_row *rows, int n,
 			int hras_ports, int hrac_ports);
+	/* all internal phones, replacing what was published before (when one
+	 * comes or goes, and once a second for the idle times) */
+	void (*phones_publish)(const struct hras_phone_row *rows, int n);
 };
 
 struct hras_config {
@@ -102,6 +114,10 @@ struct hras_config {
 	const char *tls_cert;
 	const char *tls_key;
 	const char *tls_client_ca;
+	/* The status page (GET /sofw/status on the tunnel server), HTTP Basic
+	 * auth with these; both NULL or "" = no status page. */
+	const char *status_user;
+	const char *status_password;
 };
 
 /* Configuration: any process, before the fork. 0 on success. */
@@ -114,11 +130,18 @@ const char *hras_site_domain(int site);
 const char *hras_site_addr(int site);
 /* Index of the site whose loopback address is ip (len bytes), or -1. */
 int hras_site_by_addr(const char *ip, int len);
+/* Index of the site named name, or -1. */
+int hras_site_by_name(const char *name);
+/* The counter's name in the `sofw` group ("tunnel_frames_up", ...). */
+const char *hras_counter_name(int counter);
 
 /* The relay process. */
 int hras_start(char *err, int err_len);
 void hras_poll(int max_ms);
 void hras_stop(void);
+/* Closes the site's tunnel session now (HRAC reconnects). 1: a session was
+ * closed, 0: the site had none, -1: no such site or not running. */
+int hras_kick(int site);
 
 #ifdef __cplusplus
 }

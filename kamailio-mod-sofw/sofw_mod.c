@@ -24,6 +24,7 @@
 #include "core/rpc.h"
 #include "core/rpc_lookup.h"
 #include "core/pvar.h"
+#include "core/ut.h"
 #include "core/socket_info.h"
 #include "core/ip_addr.h"
 #include "core/kemi.h"
@@ -49,6 +50,9 @@ static int sofw_rat_rows = 4096;
 static char *sofw_tls_cert = "";
 static char *sofw_tls_key = "";
 static char *sofw_tls_client_ca = "";
+static char *sofw_status_user = "";
+static char *sofw_status_password = "";
+static int sofw_phone_rows = 4096;
 
 /* the Kamailio socket reserved for tunnel traffic (sip_socket) */
 static struct socket_info *sofw_sock = NULL;
@@ -63,6 +67,22 @@ static int *sofw_rat_n = NULL;
 static int *sofw_rat_total = NULL;
 static gen_lock_t *sofw_rat_lock = NULL;
 
+/* the internal phones as published by the relay process, read by
+ * sofw.phones */
+static struct hras_phone_row *sofw_phones = NULL;
+static int *sofw_phones_n = NULL; /* rows kept, rows published */
+static gen_lock_t *sofw_phones_lock = NULL;
+
+/* sofw.kick: the RPC process raises `requested`, the relay process closes
+ * the site's session and sets `done` to the request it served */
+struct sofw_kick {
+	unsigned int requested;
+	unsigned int done;
+	int result; /* of the last kick served: 1 closed, 0 no session */
+};
+static struct sofw_kick *sofw_kicks = NULL;
+static gen_lock_t *sofw_kicks_lock = NULL;
+
 static counter_handle_t sofw_cnt[HRAS_CNT_COUNT];
 
 static int mod_init(void);
@@ -76,6 +96,8 @@ static int pv_get_sofw(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx);
 static void sofw_rpc_stats(rpc_t *rpc, void *ctx);
 static void sofw_rpc_rat(rpc_t *rpc, void *ctx);
+static void sofw_rpc_phones(rpc_t *rpc, void *ctx);
+static void sofw_rpc_kick(rpc_t *rpc, void *ctx);
 
 /* clang-format off */
 static cmd_export_t cmds[] = {
@@ -102,6 +124,9 @@ static param_export_t params[] = {
 	{"tls_cert", PARAM_STRING, &sofw_tls_cert},
 	{"tls_key", PARAM_STRING, &sofw_tls_key},
 	{"tls_client_ca", PARAM_STRING, &sofw_tls_client_ca},
+	{"status_user", PARAM_STRING, &sofw_status_user},
+	{"status_password", PARAM_STRING, &sofw_status_password},
+	{"phone_rows", PARAM_INT, &sofw_phone_rows},
 	{0, 0, 0}
 };
 
@@ -118,11 +143,23 @@ static const char *sofw_rpc_stats_doc[2] = {
 static const char *sofw_rpc_rat_doc[2] = {
 	"List the Relay Agent Table: one row per media stream of each call leg.",
 	0};
+static const char *sofw_rpc_phones_doc[2] = {
+	"List the internal phones that have a loopback endpoint: site, LAN "
+	"address, endpoint towards Kamailio, seconds since their last SIP. "
+	"Optional parameter: a site name, to list only that site's phones.",
+	0};
+static const char *sofw_rpc_kick_doc[2] = {
+	"Close a site's tunnel session now; its HRAC reconnects by itself. "
+	"Parameter: the site name. Answers \"kicked\", or \"not connected\" "
+	"when the site had no session.",
+	0};
 
 static rpc_export_t sofw_rpc[] = {
 	{"sofw.sites", sofw_rpc_sites, sofw_rpc_sites_doc, RET_ARRAY},
 	{"sofw.stats", sofw_rpc_stats, sofw_rpc_stats_doc, 0},
 	{"sofw.rat", sofw_rpc_rat, sofw_rpc_rat_doc, RET_ARRAY},
+	{"sofw.phones", sofw_rpc_phones, sofw_rpc_phones_doc, RET_ARRAY},
+	{"sofw.kick", sofw_rpc_kick, sofw_rpc_kick_doc, 0},
 	{0, 0, 0, 0}
 };
 
@@ -253,8 +290,18 @@ static void sofw_rat_publish_hook(const struct hras_rat_row *rows, int n,
 	lock_release(sofw_rat_lock);
 }
 
+static void sofw_phones_publish_hook(const struct hras_phone_row *rows, int n)
+{
+	int keep = n < sofw_phone_rows ? n : sofw_phone_rows;
+	lock_get(sofw_phones_lock);
+	memcpy(sofw_phones, rows, sizeof(struct hras_phone_row) * keep);
+	sofw_phones_n[0] = keep;
+	sofw_phones_n[1] = n;
+	lock_release(sofw_phones_lock);
+}
+
 static struct hras_hooks sofw_hooks = {sofw_log_hook, sofw_counter_hook,
-		sofw_site_state_hook, sofw_rat_publish_hook};
+		sofw_site_state_hook, sofw_rat_publish_hook, sofw_phones_publish_hook};
 
 static int sofw_param_site(modparam_t type, void *val)
 {
@@ -318,7 +365,7 @@ static int mod_init(void)
 	char host[64];
 	char *colon;
 	str host_str;
-	int port, rc;
+	int port, rc, i;
 	char *tls_cert = NULL, *tls_key = NULL, *tls_client_ca = NULL;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -332,6 +379,8 @@ static int mod_init(void)
 	cfg.rtp_port_min = sofw_rtp_port_min;
 	cfg.rtp_port_max = sofw_rtp_port_max;
 	cfg.media_timeout = sofw_media_timeout;
+	cfg.status_user = sofw_status_user;
+	cfg.status_password = sofw_status_password;
 	if((*sofw_tls_cert != 0) != (*sofw_tls_key != 0)) {
 		LM_ERR("tls_cert and tls_key must be set together\n");
 		return -1;
@@ -417,6 +466,38 @@ static int mod_init(void)
 	sofw_rat_total = sofw_rat_n + 1;
 	memset(sofw_rat_n, 0, sizeof(int) * 4);
 
+	if(sofw_phone_rows < 1)
+		sofw_phone_rows = 1;
+	sofw_phones = shm_malloc(sizeof(struct hras_phone_row) * sofw_phone_rows);
+	sofw_phones_n = shm_malloc(sizeof(int) * 2);
+	sofw_phones_lock = lock_alloc();
+	if(!sofw_phones || !sofw_phones_n || !sofw_phones_lock
+			|| !lock_init(sofw_phones_lock)) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(sofw_phones_n, 0, sizeof(int) * 2);
+
+	sofw_kicks = shm_malloc(sizeof(struct sofw_kick)
+							* (hras_site_count() ? hras_site_count() : 1));
+	sofw_kicks_lock = lock_alloc();
+	if(!sofw_kicks || !sofw_kicks_lock || !lock_init(sofw_kicks_lock)) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(sofw_kicks, 0,
+			sizeof(struct sofw_kick) * (hras_site_count() ? hras_site_count() : 1));
+
+	/* the core names the counters for its status page: same names */
+	for(i = 0; i < HRAS_CNT_COUNT; i++) {
+		if(sofw_cnt_defs[i].handle != &sofw_cnt[i] || !sofw_cnt_defs[i].name
+				|| !hras_counter_name(i)
+				|| strcmp(sofw_cnt_defs[i].name, hras_counter_name(i)) != 0) {
+			LM_CRIT("sofw counter %d: glue and core disagree on its name\n", i);
+			return -1;
+		}
+	}
+
 	if(counter_register_array("sofw", sofw_cnt_defs) < 0) {
 		LM_ERR("cannot register the sofw counters\n");
 		return -1;
@@ -427,6 +508,27 @@ static int mod_init(void)
 	register_procs(1);
 	cfg_register_child(1);
 	return 0;
+}
+
+/* In the relay process: close the sessions sofw.kick asked for. */
+static void sofw_serve_kicks(void)
+{
+	int i, result;
+	unsigned int req;
+
+	for(i = 0; i < hras_site_count(); i++) {
+		lock_get(sofw_kicks_lock);
+		req = sofw_kicks[i].requested;
+		result = req != sofw_kicks[i].done;
+		lock_release(sofw_kicks_lock);
+		if(!result)
+			continue;
+		result = hras_kick(i);
+		lock_get(sofw_kicks_lock);
+		sofw_kicks[i].done = req;
+		sofw_kicks[i].result = result;
+		lock_release(sofw_kicks_lock);
+	}
 }
 
 static void sofw_relay_process(void)
@@ -445,7 +547,9 @@ static void sofw_relay_process(void)
 	}
 	for(;;) {
 		cfg_update();
+		/* returns at least every 500 ms (the core's timers) */
 		hras_poll(1000);
+		sofw_serve_kicks();
 	}
 }
 
@@ -467,6 +571,28 @@ static int child_init(int rank)
 
 static void mod_destroy(void)
 {
+	if(sofw_kicks_lock) {
+		lock_destroy(sofw_kicks_lock);
+		lock_dealloc(sofw_kicks_lock);
+		sofw_kicks_lock = NULL;
+	}
+	if(sofw_kicks) {
+		shm_free(sofw_kicks);
+		sofw_kicks = NULL;
+	}
+	if(sofw_phones_lock) {
+		lock_destroy(sofw_phones_lock);
+		lock_dealloc(sofw_phones_lock);
+		sofw_phones_lock = NULL;
+	}
+	if(sofw_phones) {
+		shm_free(sofw_phones);
+		sofw_phones = NULL;
+	}
+	if(sofw_phones_n) {
+		shm_free(sofw_phones_n);
+		sofw_phones_n = NULL;
+	}
 	if(sofw_rat_lock) {
 		lock_destroy(sofw_rat_lock);
 		lock_dealloc(sofw_rat_lock);
@@ -658,6 +784,89 @@ static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
 	}
 	if(rows)
 		pkg_free(rows);
+}
+
+static void sofw_rpc_phones(rpc_t *rpc, void *ctx)
+{
+	int i, n, total, only = -1;
+	char *name = NULL;
+	void *th;
+	struct hras_phone_row *rows;
+
+	if(rpc->scan(ctx, "*s", &name) == 1 && name) {
+		only = hras_site_by_name(name);
+		if(only < 0) {
+			rpc->fault(ctx, 404, "Unknown site");
+			return;
+		}
+	}
+	/* copy out under the lock, answer without it */
+	lock_get(sofw_phones_lock);
+	n = sofw_phones_n[0];
+	total = sofw_phones_n[1];
+	rows = n ? pkg_malloc(sizeof(*rows) * n) : NULL;
+	if(rows)
+		memcpy(rows, sofw_phones, sizeof(*rows) * n);
+	lock_release(sofw_phones_lock);
+	if(n && !rows) {
+		rpc->fault(ctx, 500, "Out of memory");
+		return;
+	}
+	if(total > n)
+		LM_WARN("sofw.phones: %d of %d phones shown (modparam phone_rows)\n", n,
+				total);
+	for(i = 0; i < n; i++) {
+		if(only >= 0 && rows[i].site != only)
+			continue;
+		if(rpc->add(ctx, "{", &th) < 0)
+			break;
+		rpc->struct_add(th, "sssd", "site", hras_site_name(rows[i].site), "lan",
+				rows[i].lan, "endpoint", rows[i].endpoint, "idle",
+				(int)rows[i].idle);
+	}
+	if(rows)
+		pkg_free(rows);
+}
+
+/* Asks the relay process to close the site's session and waits (up to 3 s,
+ * the relay process looks every 500 ms at the latest) until it has. */
+static void sofw_rpc_kick(rpc_t *rpc, void *ctx)
+{
+	char *name = NULL;
+	int site, waited, result = 0, served = 0;
+	unsigned int seq;
+
+	if(rpc->scan(ctx, "s", &name) < 1 || !name) {
+		rpc->fault(ctx, 400, "Site name expected");
+		return;
+	}
+	site = hras_site_by_name(name);
+	if(site < 0) {
+		rpc->fault(ctx, 404, "Unknown site");
+		return;
+	}
+	lock_get(sofw_kicks_lock);
+	seq = ++sofw_kicks[site].requested;
+	lock_release(sofw_kicks_lock);
+	for(waited = 0; waited <= 3000 && !served; waited += 10) {
+		lock_get(sofw_kicks_lock);
+		served = (int)(sofw_kicks[site].done - seq) >= 0;
+		result = sofw_kicks[site].result;
+		lock_release(sofw_kicks_lock);
+		if(!served)
+			sleep_us(10000);
+	}
+	if(!served) {
+		rpc->fault(ctx, 500, "The sofw relay process did not answer");
+		return;
+	}
+	if(result < 0) {
+		rpc->fault(ctx, 500, "The sofw relay process is not running");
+		return;
+	}
+	LM_INFO("sofw.kick: site '%s' %s\n", name,
+			result ? "kicked" : "had no session to close");
+	rpc->add(ctx, "s", result ? "kicked" : "not connected");
 }
 
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx)

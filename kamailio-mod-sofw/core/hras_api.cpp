@@ -8,12 +8,15 @@
 #include "site_endpoints.hpp"
 #include "site_table.hpp"
 #include "stats.hpp"
+#include "status_page.hpp"
 #include "tunnel_server.hpp"
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <memory>
+#include <vector>
 
 using namespace sofw::hras;
 
@@ -24,6 +27,20 @@ struct Relay {
     std::unique_ptr<TunnelServer> tunnel;
     std::unique_ptr<MediaRelay> media;
     std::unique_ptr<SiteEndpoints> endpoints;
+    std::unique_ptr<StatusPage> status;
+    bool phones_pending = false;
+};
+
+// Names of the `sofw` counters, in enum order (sofw_mod.c checks that its
+// counter definitions agree).
+const char *const counter_names[HRAS_CNT_COUNT] = {
+    "tunnel_frames_up", "tunnel_frames_down", "tunnel_bytes_up", "tunnel_bytes_down",
+    "keepalives_sent", "keepalives_received", "sessions_opened", "sessions_closed",
+    "auth_failures", "frame_errors", "sip_from_sites", "sip_to_sites",
+    "sip_no_tunnel", "sip_malformed", "media_packets_up", "media_packets_down",
+    "media_bytes_up", "media_bytes_down", "media_dropped", "media_wrong_source",
+    "sdp_rewritten", "sdp_parse_failures", "ports_exhausted", "hrac_media_failed",
+    "rat_created", "rat_removed", "rat_expired",
 };
 
 SiteTable g_sites;
@@ -31,8 +48,123 @@ TunnelConfig g_tunnel_cfg;
 HostPort g_sip_socket{"127.0.0.1", 5062};
 int g_phone_idle_timeout = 7200;
 MediaConfig g_media_cfg;
+std::string g_status_user, g_status_password;
 Stats g_stats;
 std::unique_ptr<Relay> g_relay;
+
+// What the relay process published last, kept for the status page. The
+// core publishes through these hooks, which pass everything on to the
+// glue's.
+const hras_hooks *g_glue = nullptr;
+std::vector<hras_site_state> g_site_states;
+std::vector<hras_rat_row> g_rat_rows;
+int g_hras_ports = 0, g_hrac_ports = 0;
+
+void publish_phones_soon();
+
+const hras_hooks g_hooks = {
+    [](int level, const char *msg) {
+        if (g_glue && g_glue->log)
+            g_glue->log(level, msg);
+        else if (getenv("SOFW_TEST_LOG"))
+            fprintf(stderr, "hras[%d]: %s\n", level, msg);
+    },
+    [](int counter, unsigned long n) {
+        if (g_glue && g_glue->counter_add)
+            g_glue->counter_add(counter, n);
+    },
+    [](int site, const hras_site_state *st) {
+        if (site >= 0) {
+            if (g_site_states.size() <= size_t(site))
+                g_site_states.resize(size_t(site) + 1);
+            g_site_states[size_t(site)] = *st;
+        }
+        if (g_glue && g_glue->site_state)
+            g_glue->site_state(site, st);
+        publish_phones_soon();  // a site state is published when a phone comes or goes
+    },
+    [](const hras_rat_row *rows, int n, int hras_ports, int hrac_ports) {
+        g_rat_rows.assign(rows, rows + (n > 0 ? n : 0));
+        g_hras_ports = hras_ports;
+        g_hrac_ports = hrac_ports;
+        if (g_glue && g_glue->rat_publish)
+            g_glue->rat_publish(rows, n, hras_ports, hrac_ports);
+    },
+    [](const hras_phone_row *rows, int n) {
+        if (g_glue && g_glue->phones_publish)
+            g_glue->phones_publish(rows, n);
+    },
+};
+
+std::vector<hras_phone_row> phone_rows()
+{
+    std::vector<hras_phone_row> rows;
+    if (!g_relay || !g_relay->endpoints)
+        return rows;
+    int64_t now = now_ms();
+    for (size_t site = 0; site < g_sites.size(); site++)
+        for (const auto *ep : g_relay->endpoints->endpoints(site)) {
+            hras_phone_row r{};
+            r.site = int(site);
+            snprintf(r.lan, sizeof r.lan, "%s", ep->real.to_string().c_str());
+            snprintf(r.endpoint, sizeof r.endpoint, "%s", ep->loop.to_string().c_str());
+            r.idle = long((now - ep->last_used) / 1000);
+            rows.push_back(r);
+        }
+    return rows;
+}
+
+void publish_phones()
+{
+    if (!g_relay)
+        return;
+    g_relay->phones_pending = false;
+    auto rows = phone_rows();
+    g_hooks.phones_publish(rows.data(), int(rows.size()));
+}
+
+// After this loop pass, once: the endpoint table is consistent by then.
+void publish_phones_soon()
+{
+    if (!g_relay || g_relay->phones_pending)
+        return;
+    g_relay->phones_pending = true;
+    g_relay->loop.defer([] { publish_phones(); });
+}
+
+StatusSnapshot status_snapshot()
+{
+    StatusSnapshot s;
+    s.now = long(time(nullptr));
+    for (size_t i = 0; i < g_sites.size(); i++) {
+        StatusSnapshot::SiteView v;
+        v.name = g_sites.at(i).name;
+        v.domain = g_sites.at(i).domain;
+        v.addr = g_sites.at(i).loop_addr;
+        if (i < g_site_states.size())
+            v.state = g_site_states[i];
+        s.sites.push_back(std::move(v));
+    }
+    s.phones = phone_rows();
+    if (g_relay && g_relay->media)
+        g_relay->media->publish();  // fresh packet counts (and in shm too)
+    s.calls = g_rat_rows;
+    for (int c = 0; c < HRAS_CNT_COUNT; c++)
+        s.counters.emplace_back(counter_names[c], g_stats.get(hras_counter(c)));
+    uint64_t calls = 0, up = 0, phones = 0;
+    for (auto &r : s.calls)
+        calls += r.stream == 0 ? 1 : 0;
+    for (auto &v : s.sites) {
+        up += v.state.up ? 1 : 0;
+        phones += v.state.phones;
+    }
+    s.counters.emplace_back("active_calls", calls);
+    s.counters.emplace_back("media_ports_hras", uint64_t(g_hras_ports));
+    s.counters.emplace_back("media_ports_hrac", uint64_t(g_hrac_ports));
+    s.counters.emplace_back("active_sites", up);
+    s.counters.emplace_back("phones", phones);
+    return s;
+}
 
 int fail(char *err, int len, const std::string &msg)
 {
@@ -80,11 +212,20 @@ int hras_configure(const struct hras_config *cfg, char *err, int err_len)
     std::string e = check_tls_config(g_tunnel_cfg);
     if (!e.empty())
         return fail(err, err_len, e);
+    g_status_user = cfg->status_user ? cfg->status_user : "";
+    g_status_password = cfg->status_password ? cfg->status_password : "";
+    e = check_status_credentials(g_status_user, g_status_password);
+    if (!e.empty())
+        return fail(err, err_len, e);
     e = g_sites.assign_addresses(cfg->loopback_base ? cfg->loopback_base : "127.1.0.0");
     return e.empty() ? 0 : fail(err, err_len, e);
 }
 
-void hras_set_hooks(const struct hras_hooks *hooks) { g_stats.set_hooks(hooks); }
+void hras_set_hooks(const struct hras_hooks *hooks)
+{
+    g_glue = hooks;
+    g_stats.set_hooks(&g_hooks);
+}
 
 int hras_site_count(void) { return int(g_sites.size()); }
 const char *hras_site_name(int site) { return g_sites.at(size_t(site)).name.c_str(); }
@@ -95,6 +236,17 @@ int hras_site_by_addr(const char *ip, int len)
 {
     auto i = g_sites.find_by_addr(std::string(ip, size_t(len)));
     return i ? int(*i) : -1;
+}
+
+int hras_site_by_name(const char *name)
+{
+    auto i = g_sites.find(name ? name : "");
+    return i ? int(*i) : -1;
+}
+
+const char *hras_counter_name(int counter)
+{
+    return counter >= 0 && counter < HRAS_CNT_COUNT ? counter_names[counter] : nullptr;
 }
 
 int hras_start(char *err, int err_len)
@@ -109,12 +261,19 @@ int hras_start(char *err, int err_len)
         if (!r->media->enabled())
             g_stats.warn("media_address is not set: SDP is passed on unchanged and no media is relayed");
         r->tunnel->set_listener(r->endpoints.get());
+        r->status = std::make_unique<StatusPage>(g_status_user, g_status_password, status_snapshot);
+        r->tunnel->set_status_page(r->status.get());
         std::string e = r->tunnel->start();
         if (!e.empty())
             return fail(err, err_len, e);
-        for (size_t i = 0; i < g_sites.size(); i++)
-            r->tunnel->publish(i);
+        if (r->status->enabled())
+            g_stats.info("status page: http" + std::string(g_tunnel_cfg.tls_cert.empty() ? "" : "s") + "://" +
+                         g_tunnel_cfg.listen + "/sofw/status (user " + g_status_user + ")");
+        // idle times of the phones move on without any event
+        r->loop.every(1000, [] { publish_phones(); });
         g_relay = std::move(r);
+        for (size_t i = 0; i < g_sites.size(); i++)
+            g_relay->tunnel->publish(i);
         return 0;
     } catch (const std::exception &ex) {
         return fail(err, err_len, ex.what());
@@ -127,9 +286,19 @@ void hras_poll(int max_ms)
         g_relay->loop.run_once(max_ms);
 }
 
+int hras_kick(int site)
+{
+    if (!g_relay || site < 0 || size_t(site) >= g_sites.size())
+        return -1;
+    bool up = g_relay->tunnel->is_up(size_t(site));
+    g_relay->tunnel->close_session(size_t(site), "closed by the admin (sofw.kick)");
+    return up ? 1 : 0;
+}
+
 void hras_stop(void)
 {
     if (g_relay) {
+        g_relay->tunnel->set_status_page(nullptr);
         g_relay->tunnel->set_listener(nullptr);
         g_relay->endpoints.reset();
         g_relay->media.reset();

@@ -41,6 +41,7 @@ struct TunnelServer::Channel {
     int refs = 1;           // MHD's request, plus the response reader for down
     FrameDecoder decoder;   // up and send
     int64_t deadline = 0;   // poll: when to answer with a keep-alive
+    std::optional<HttpAnswer> answer;  // rejected: a status page answer instead of the reason
 };
 
 struct TunnelServer::Session {
@@ -118,6 +119,17 @@ void queue_frames(MHD_Connection *c, const uint8_t *data, size_t len, const std:
     MHD_destroy_response(r);
 }
 
+void queue_answer(MHD_Connection *c, const HttpAnswer &a)
+{
+    MHD_Response *r = MHD_create_response_from_buffer(a.body.size(), const_cast<char *>(a.body.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a.content_type.c_str());
+    for (auto &h : a.headers)
+        MHD_add_response_header(r, h.first.c_str(), h.second.c_str());
+    MHD_queue_response(c, a.status, r);
+    MHD_destroy_response(r);
+}
+
 void queue_text(MHD_Connection *c, unsigned status, const std::string &text)
 {
     std::string body = text + "\n";
@@ -144,7 +156,10 @@ struct TunnelCallbacks {
             *con_cls = ch;
             srv->on_new_request(ch, url, method);
             if (ch->kind == TunnelServer::Channel::Kind::rejected) {
-                queue_text(c, ch->reject_status, ch->reject_reason);
+                if (ch->answer)
+                    queue_answer(c, *ch->answer);
+                else
+                    queue_text(c, ch->reject_status, ch->reject_reason);
                 ch->queued = true;
             }
             return MHD_YES;
@@ -413,6 +428,25 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
             ch->reject_reason = why;
             return;
         }
+    }
+    if (status_ && status_->enabled() && StatusPage::is_status_path(path)) {
+        // Not a tunnel request: answered at once, any request body discarded.
+        std::string auth = header(ch->conn, MHD_HTTP_HEADER_AUTHORIZATION);
+        ch->answer = status_->answer(method, path, auth);
+        if (ch->answer->status == MHD_HTTP_UNAUTHORIZED && !auth.empty()) {
+            // At most one line per 10 s: anyone can send wrong credentials.
+            static int64_t last_log = -10000;
+            static unsigned unlogged = 0;
+            if (now_ms() - last_log < 10000) {
+                unlogged++;
+            } else {
+                stats_.warn("status page: wrong credentials from " + peer +
+                            (unlogged ? " (and " + std::to_string(unlogged) + " more refused since)" : ""));
+                last_log = now_ms();
+                unlogged = 0;
+            }
+        }
+        return;
     }
     Kind kind = Kind::rejected;
     if (strcmp(method, "GET") == 0)

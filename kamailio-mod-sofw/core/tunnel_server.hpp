@@ -12,6 +12,7 @@
 #include "host_port.hpp"
 #include "site_table.hpp"
 #include "stats.hpp"
+#include "status_page.hpp"
 #include "sofw/auth.hpp"
 #include "sofw/frame.hpp"
 
@@ -56,6 +57,9 @@ public:
     ~TunnelServer();
 
     void set_listener(TunnelListener *l) { listener_ = l; }
+    // Serves GET /sofw/status and /sofw/status.json from this page (when it
+    // is enabled); without one those paths are unknown like any other.
+    void set_status_page(const StatusPage *p) { status_ = p; }
     std::string start();  // "" or an error text
     uint16_t port() const { return port_; }
 
@@ -94,6 +98,7 @@ private:
     TunnelConfig cfg_;
     Stats &stats_;
     TunnelListener *listener_ = nullptr;
+    const StatusPage *status_ = nullptr;
     AuthVerifier verifier_;
     MHD_Daemon *daemon_ = nullptr;
     uint16_t port_ = 0;

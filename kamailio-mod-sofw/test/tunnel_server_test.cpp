@@ -64,6 +64,7 @@ const hras_hooks test_hooks = {
     nullptr,
     [](int site, const hras_site_state *st) { g_published.states[site] = *st; },
     nullptr,
+    nullptr,
 };
 
 const std::string options = "OPTIONS sip:192.168.1.2 SIP/2.0\r\n"
