@@ -14,6 +14,8 @@ packages=(
   # test bed: namespaces, firewall, captures, phones, proxies, audio
   iproute2 nftables tcpdump tshark baresip sip-tester
   squid tinyproxy nginx sox espeak-ng procps psmisc curl
+  # the status page test looks at the page with headless Chromium
+  chromium
 )
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (apt-get, namespaces)" >&2; exit 1; }; }
