@@ -40,12 +40,11 @@ import re
 import secrets
 import shutil
 import sys
-import time
-import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sofwnet  # noqa: E402
+from checks import check, finish, require_parts  # noqa: E402
 from sofwnet import Baresip, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
 from sofwparts import Hras, Hrac, WAN_DOMAIN, parse_kamcmd_structs, site_domain  # noqa: E402
 from calls import rat  # noqa: E402
@@ -57,23 +56,6 @@ METRICS_PORT = 9090
 STATUS_USER = "admin"
 STATUS_PASSWORD = "st-" + secrets.token_urlsafe(12)   # URL-safe: goes into the URL as is
 SITE = "site-a"
-
-results = []
-
-
-def check(name, fn):
-    t0 = time.monotonic()
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 -- report any failure
-        results.append((name, False))
-        print(f"FAIL {name} ({time.monotonic() - t0:.1f}s): {e}", flush=True)
-        if not isinstance(e, AssertionError):
-            traceback.print_exc()
-        return False
-    results.append((name, True))
-    print(f"PASS {name} ({time.monotonic() - t0:.1f}s)", flush=True)
-    return True
 
 
 # -- the admin's tools ------------------------------------------------------
@@ -175,7 +157,9 @@ def phones(hras, *site):
 
 
 def main():
-    missing = sofwnet.missing_requirements() + [t for t in (CHROMIUM, CURL) if not shutil.which(t)]
+    if require_parts():
+        return 1
+    missing = [t for t in (CHROMIUM, CURL) if not shutil.which(t)]
     if missing:
         print(f"FAIL: cannot run, missing: {', '.join(missing)} (scripts/setup.sh installs them)")
         return 1
@@ -364,11 +348,7 @@ def main():
             topo.wait_for(lambda: not rat(hras), 5, "sofw.rat empty after the hang-up")
         check("after the kick, a call carries media both ways again", call_after_kick)
 
-        passed = sum(1 for _, ok in results if ok)
-        failed = len(results) - passed
-        topo.failed = failed > 0
-        print(f"{passed} passed, {failed} failed", flush=True)
-        return 1 if failed else 0
+        return finish(topo)
 
 
 if __name__ == "__main__":
