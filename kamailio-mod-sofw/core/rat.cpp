@@ -4,10 +4,15 @@ namespace sofw::hras {
 
 void Rat::set_site_ports(size_t site, uint16_t min, uint16_t max)
 {
+    pending_ranges_.erase(site);
     auto it = hrac_pools_.find(site);
     if (it != hrac_pools_.end()) {
-        if ((it->second.min() == min && it->second.max() == max) || it->second.used() > 0)
-            return;  // ports of live calls stay valid until those calls end
+        if (it->second.min() == min && it->second.max() == max)
+            return;
+        if (it->second.used() > 0) {  // ports of live calls stay valid until those calls end
+            pending_ranges_[site] = {min, max};
+            return;
+        }
         hrac_pools_.erase(it);
     }
     hrac_pools_.emplace(site, PortPool(min, max));
@@ -104,8 +109,14 @@ void Rat::release_hrac(RatEntry &e, size_t i)
         return;
     by_hrac_.erase({e.site, p});
     auto pool = hrac_pools_.find(e.site);
-    if (pool != hrac_pools_.end())
+    if (pool != hrac_pools_.end()) {
         pool->second.give(p);
+        auto pending = pending_ranges_.find(e.site);
+        if (pending != pending_ranges_.end() && pool->second.used() == 0) {
+            pool->second = PortPool(pending->second.first, pending->second.second);
+            pending_ranges_.erase(pending);
+        }
+    }
     p = 0;
 }
 

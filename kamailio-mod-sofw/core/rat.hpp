@@ -86,6 +86,9 @@ public:
 private:
     PortPool hras_pool_;
     std::map<size_t, PortPool> hrac_pools_;
+    // A range announced while the old one still had live calls: it takes
+    // over when the last of them ends.
+    std::map<size_t, std::pair<uint16_t, uint16_t>> pending_ranges_;
     std::map<Key, std::unique_ptr<RatEntry>> entries_;
     std::map<uint16_t, std::pair<RatEntry *, size_t>> by_hras_;
     std::map<std::pair<size_t, uint16_t>, std::pair<RatEntry *, size_t>> by_hrac_;

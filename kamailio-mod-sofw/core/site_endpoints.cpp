@@ -90,18 +90,21 @@ void SiteEndpoints::on_frame(size_t site, const Frame &f)
         return;
     }
     auto hrac = tunnel_.hrac_addr(site);
-    Endpoint *ep = hrac ? endpoint_for(site, *f.ra) : nullptr;
-    if (!ep)
+    if (!hrac)
         return;
-    ep->last_used = now_ms();
     std::string_view msg(reinterpret_cast<const char *>(f.payload.data()), f.payload.size());
     auto out = translate_up(msg, UpTranslation{*hrac, kamailio_});
     if (!out) {
+        // checked before the endpoint exists: garbage must not create phones
         stats_.add(HRAS_CNT_SIP_MALFORMED);
         stats_.warn("site '" + sites_.at(site).name + "': dropped a malformed SIP message from " +
                     f.ra->to_string() + " (" + std::to_string(f.payload.size()) + " bytes)");
         return;
     }
+    Endpoint *ep = endpoint_for(site, *f.ra);
+    if (!ep)
+        return;
+    ep->last_used = now_ms();
     if (media_) {
         auto m = media_->on_sip_up(site, ep->id, std::move(*out));
         if (m.reject) {

@@ -341,3 +341,18 @@ TEST(Rat, ARetiredHrasPortIsFoundByNoLookupAndNotHandedOutAgain)
     EXPECT_EQ(30002, b.streams[0].hras_port);
     EXPECT_FALSE(rat.allocate_hras(b, 1)) << "30000 stays out of use";
 }
+
+TEST(Rat, ARangeAnnouncedDuringCallsTakesOverWhenTheLastEnds)
+{
+    Rat rat(30000, 30099);
+    rat.set_site_ports(0, 20000, 20009);
+    RatEntry &a = leg(rat, 1, "a");
+    ASSERT_TRUE(rat.allocate_hrac(a, 0));
+    rat.set_site_ports(0, 22000, 22009);  // HRAC came back with a new range
+    EXPECT_EQ(20000, rat.hrac_pool(0)->min());
+    rat.remove(1, "a");                   // the last call on the old range ends
+    EXPECT_EQ(22000, rat.hrac_pool(0)->min());
+    RatEntry &b = leg(rat, 2, "b");
+    ASSERT_TRUE(rat.allocate_hrac(b, 0));
+    EXPECT_EQ(22000, b.streams[0].hrac_port);
+}
