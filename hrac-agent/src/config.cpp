@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 namespace hrac {
 
@@ -63,7 +64,7 @@ using namespace config_detail;
 
 const std::set<std::string> known_keys = {
     "site", "secret", "secret_file", "server", "sip_listen",
-    "keepalive_interval", "log_level", "media_ports", "media_timeout",
+    "keepalive_interval", "log_level", "log_target", "media_ports", "media_timeout",
     "proxy", "proxy_user", "proxy_password", "proxy_password_file", "proxy_auth", "no_proxy",
     "ca_file", "pin_sha256", "client_cert", "client_key",
     "tunnel_mode", "stream_probe_timeout",
@@ -198,10 +199,14 @@ CommandLine parse_command_line(const std::vector<std::string> &args) {
             cl.help = true;
         } else if (arg == "--version") {
             cl.version = true;
+        } else if (arg == "--check") {
+            cl.check = true;
         } else if (arg == "-c" || arg == "--config") {
             cl.config_file = next_value(arg);
+            cl.config_given = true;
         } else if (starts_with(arg, "--config=")) {
             cl.config_file = arg.substr(strlen("--config="));
+            cl.config_given = true;
         } else if (starts_with(arg, "--")) {
             const auto eq = arg.find('=');
             const std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
@@ -214,6 +219,14 @@ CommandLine parse_command_line(const std::vector<std::string> &args) {
     }
     return cl;
 }
+
+void apply_default_config_file(CommandLine &cl, const std::string &default_path,
+                               bool (*exists)(const std::string &path)) {
+    if (!cl.config_given && exists(default_path))
+        cl.config_file = default_path;
+}
+
+bool file_exists(const std::string &path) { return access(path.c_str(), F_OK) == 0; }
 
 Settings parse_config_text(const std::string &text, const std::string &origin) {
     Settings settings;
@@ -277,6 +290,11 @@ Config make_config(const Settings &file, const Settings &flags) {
         c.keepalive_interval = parse_unsigned("keepalive_interval", merged["keepalive_interval"], 1, 3600);
     if (merged.count("log_level") && !parse_log_level(merged["log_level"], c.log_level))
         throw ConfigError("log_level '" + merged["log_level"] + "' is not one of error, warn, info, debug");
+    if (merged.count("log_target")) {
+        const std::string &target = merged["log_target"];
+        if (!parse_log_target(target, c.log_target))
+            throw ConfigError("log_target '" + target + "' is not one of stderr, syslog");
+    }
     // After sip_listen: the range must not swallow the SIP port.
     if (merged.count("media_ports"))
         parse_media_ports(merged["media_ports"], c);
@@ -295,11 +313,18 @@ Config load_config(const CommandLine &cl) {
 }
 
 std::string usage_text() {
-    return "usage: hrac-agent [-c FILE] [--key=value ...]\n"
+    return "usage: hrac-agent [-c FILE] [--check] [--key=value ...]\n"
            "\n"
            "Relays the LAN's SIP phones through an HTTP tunnel to HRAS.\n"
            "\n"
-           "  -c, --config FILE        read settings from FILE ('key = value' lines, # comments)\n"
+           "  -c, --config FILE        read settings from FILE ('key = value' lines, # comments);\n"
+           "                           default: /etc/sofw/hrac-agent.conf if it exists\n"
+           "  --check                  find out whether and how the tunnel gets out (direct or\n"
+           "                           proxy, CONNECT, TLS, site authentication, streaming or\n"
+           "                           polling), say so step by step, and exit: 0 if a working\n"
+           "                           way was found, 1 if not. It opens short tunnel sessions\n"
+           "                           of its own: a running hrac-agent of the same site loses\n"
+           "                           its tunnel for a moment and reconnects.\n"
            "  --help                   show this text\n"
            "  --version                print the version\n"
            "\n"
@@ -312,6 +337,7 @@ std::string usage_text() {
            "  media_ports              LAN UDP ports for RTP/RTCP relaying, even first (20000-29999)\n"
            "  media_timeout            seconds without media before a port pair closes (120)\n"
            "  log_level                error, warn, info or debug (info)\n"
+           "  log_target               stderr or syslog (stderr; syslog: facility daemon)\n"
            "  tunnel_mode              auto, stream or poll (auto: stream, poll if streaming fails)\n"
            "  stream_probe_timeout     seconds streaming gets to prove it works in auto mode (5)\n"
            "\n"

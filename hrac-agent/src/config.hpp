@@ -13,7 +13,11 @@
 
 namespace hrac {
 
-constexpr const char *hrac_version = "0.1.0";
+// The project's version (CMake's project(VERSION)), which the packages carry too.
+#ifndef HRAC_VERSION
+#error "HRAC_VERSION must be defined by the build (hrac-agent/CMakeLists.txt)"
+#endif
+constexpr const char *hrac_version = HRAC_VERSION;
 
 // How the tunnel carries frames (docs/protocol.md "Streaming probe and the
 // polling fallback"): auto streams and falls back to polling when a probe
@@ -40,6 +44,7 @@ struct Config {
     uint16_t media_port_max = 29999;
     unsigned media_timeout = 120;     // seconds without media before a pair is closed
     LogLevel log_level = LogLevel::info;
+    LogTarget log_target = LogTarget::stderr_stream;
 
     // HTTP proxy. Without `proxy`, libcurl takes it from the environment
     // (https_proxy, http_proxy, all_proxy, no_proxy) as any curl tool does.
@@ -75,15 +80,26 @@ public:
 // key -> value, as read from one source (file or flags).
 using Settings = std::map<std::string, std::string>;
 
+// The config file read when no -c is given and it exists.
+constexpr const char *default_config_file = "/etc/sofw/hrac-agent.conf";
+
 struct CommandLine {
     std::string config_file;  // empty: settings come from flags only
+    bool config_given = false; // -c/--config named it (else it may be the default)
     Settings flags;
     bool help = false;
     bool version = false;
+    bool check = false;       // --check: diagnose the way to HRAS and exit
 };
 
 // args excludes argv[0].
 CommandLine parse_command_line(const std::vector<std::string> &args);
+
+// Without -c: default_path if exists(default_path), so that a packaged
+// hrac-agent finds /etc/sofw/hrac-agent.conf by itself.
+void apply_default_config_file(CommandLine &cl, const std::string &default_path,
+                               bool (*exists)(const std::string &path));
+bool file_exists(const std::string &path);
 
 // origin names the source in error messages ("hrac.conf").
 Settings parse_config_text(const std::string &text, const std::string &origin);

@@ -13,6 +13,23 @@
 
 namespace hrac {
 
+// curl_global_init()/curl_global_cleanup() for the lifetime of a run of the
+// agent or of --check.
+class CurlRuntime {
+public:
+    CurlRuntime() : rc_(curl_global_init(CURL_GLOBAL_DEFAULT)) {}
+    ~CurlRuntime() {
+        if (rc_ == CURLE_OK)
+            curl_global_cleanup();
+    }
+    CurlRuntime(const CurlRuntime &) = delete;
+    CurlRuntime &operator=(const CurlRuntime &) = delete;
+    bool ok() const { return rc_ == CURLE_OK; }
+
+private:
+    CURLcode rc_;
+};
+
 class CurlLoop {
 public:
     using DoneHandler = std::function<void(CURLcode result)>;

@@ -4,16 +4,23 @@
 #include <cstdio>
 #include <ctime>
 #include <sys/time.h>
+#include <syslog.h>
 
 namespace hrac {
 
 namespace {
 
 LogLevel current_level = LogLevel::info;
+LogTarget current_target = LogTarget::stderr_stream;
 
 void log_line(LogLevel level, const char *fmt, va_list ap) {
     if (!log_enabled(level))
         return;
+    if (current_target == LogTarget::syslog) {
+        // syslog stamps the time and the level itself.
+        vsyslog(syslog_priority(level), fmt, ap);
+        return;
+    }
 
     timeval now{};
     gettimeofday(&now, nullptr);
@@ -55,7 +62,41 @@ const char *log_level_name(LogLevel level) {
     return "?";
 }
 
+bool parse_log_target(const std::string &name, LogTarget &out) {
+    for (LogTarget t : {LogTarget::stderr_stream, LogTarget::syslog}) {
+        if (name == log_target_name(t)) {
+            out = t;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *log_target_name(LogTarget target) {
+    return target == LogTarget::syslog ? "syslog" : "stderr";
+}
+
+int syslog_priority(LogLevel level) {
+    switch (level) {
+    case LogLevel::error: return LOG_ERR;
+    case LogLevel::warn: return LOG_WARNING;
+    case LogLevel::info: return LOG_INFO;
+    case LogLevel::debug: return LOG_DEBUG;
+    }
+    return LOG_INFO;
+}
+
 void set_log_level(LogLevel level) { current_level = level; }
+
+void set_log_target(LogTarget target) {
+    if (target == current_target)
+        return;
+    if (target == LogTarget::syslog)
+        openlog("hrac-agent", LOG_PID, LOG_DAEMON);
+    else
+        closelog();
+    current_target = target;
+}
 
 bool log_enabled(LogLevel level) {
     return static_cast<int>(level) <= static_cast<int>(current_level);

@@ -1,6 +1,7 @@
 // hrac-agent: reads its settings, opens the LAN SIP socket and the tunnel to
 // HRAS, relays media ports on HRAS's request, and runs the libre event loop
 // until SIGTERM or SIGINT.
+#include "check.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "curl_loop.hpp"
@@ -96,22 +97,6 @@ private:
 
 int SignalPipe::write_fd = -1;
 
-// curl_global_init()/curl_global_cleanup() for the lifetime of run().
-class CurlRuntime {
-public:
-    CurlRuntime() : rc_(curl_global_init(CURL_GLOBAL_DEFAULT)) {}
-    ~CurlRuntime() {
-        if (rc_ == CURLE_OK)
-            curl_global_cleanup();
-    }
-    CurlRuntime(const CurlRuntime &) = delete;
-    CurlRuntime &operator=(const CurlRuntime &) = delete;
-    bool ok() const { return rc_ == CURLE_OK; }
-
-private:
-    CURLcode rc_;
-};
-
 // How HRAC will reach HRAS, said once at start: which proxy (the
 // environment's choices are invisible otherwise) and how TLS is verified.
 ProxyChoice log_path_to_hras(const Config &config) {
@@ -135,7 +120,7 @@ ProxyChoice log_path_to_hras(const Config &config) {
     return proxy;
 }
 
-int run(const Config &config) {
+int run(const Config &config, const std::string &config_file) {
     // A peer closing a socket must be an error return, not a dead process.
     signal(SIGPIPE, SIG_IGN);
 
@@ -150,9 +135,10 @@ int run(const Config &config) {
         return 1;
     }
 
-    log_info("hrac-agent %s: site=%s server=%s sip_listen=%s keepalive_interval=%u s "
+    log_info("hrac-agent %s: config=%s site=%s server=%s sip_listen=%s keepalive_interval=%u s "
              "media_ports=%s media_timeout=%u s tunnel_mode=%s",
-             hrac_version, config.site.c_str(), config.server.c_str(), config.sip_listen.c_str(),
+             hrac_version, config_file.empty() ? "(options only)" : config_file.c_str(), config.site.c_str(),
+             config.server.c_str(), config.sip_listen.c_str(),
              config.keepalive_interval, media_ports_text(config).c_str(), config.media_timeout,
              tunnel_mode_name(config.tunnel_mode));
     const ProxyChoice proxy = log_path_to_hras(config);
@@ -207,9 +193,11 @@ int run(const Config &config) {
 
 int main(int argc, char **argv) {
     using namespace hrac;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    CommandLine cl;
     Config config;
     try {
-        const CommandLine cl = parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+        cl = parse_command_line(args);
         if (cl.help) {
             fputs(usage_text().c_str(), stdout);
             return 0;
@@ -218,14 +206,18 @@ int main(int argc, char **argv) {
             printf("hrac-agent %s\n", hrac_version);
             return 0;
         }
+        apply_default_config_file(cl, default_config_file, &file_exists);
+        if (cl.check)
+            return run_check(cl, stdout);  // says what is wrong with the config itself
         config = load_config(cl);
     } catch (const ConfigError &e) {
         fprintf(stderr, "hrac-agent: %s\n", e.what());
         return 2;
     }
     set_log_level(config.log_level);
+    set_log_target(config.log_target);
     try {
-        return run(config);
+        return run(config, cl.config_file);
     } catch (const std::exception &e) {
         log_error("%s", e.what());
         return 1;

@@ -1,5 +1,7 @@
 #include "request_failure.hpp"
 
+#include <cctype>
+
 namespace hrac {
 
 namespace {
@@ -111,6 +113,28 @@ Failure classify(const RequestOutcome &o) {
                        ? static_cast<int>(o.connect_code)
                        : o.status;
     return f;
+}
+
+std::string refusal_reason(const std::string &body) {
+    auto trim = [](const std::string &s) -> std::string {
+        const auto begin = s.find_first_not_of(" \t\r\n");
+        if (begin == std::string::npos)
+            return "";
+        return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+    };
+    std::string line = trim(body.substr(0, body.find('\n')));
+    if (!line.empty() && line[0] == '<') {
+        const auto title = body.find("<title>");
+        const auto end = body.find("</title>");
+        line = title != std::string::npos && end != std::string::npos && end > title
+                   ? trim(body.substr(title + 7, end - title - 7))
+                   : "";
+    }
+    for (char &c : line) {
+        if (!isprint(static_cast<unsigned char>(c)))
+            c = '?';
+    }
+    return line;
 }
 
 } // namespace hrac

@@ -41,4 +41,9 @@ Failure classify(const RequestOutcome &o);
 
 const char *failure_kind_name(FailureKind kind);
 
+// The reason in the start of a refusal's body: HRAS explains a refusal in
+// a one-line body; a proxy or a web server in front of HRAS sends an HTML
+// page, whose <title> says it. Printable characters only.
+std::string refusal_reason(const std::string &body);
+
 } // namespace hrac

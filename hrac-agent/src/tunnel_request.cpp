@@ -34,24 +34,6 @@ std::string trim(const std::string &s) {
     return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
-// HRAS explains a refusal in a one-line body; a proxy or a web server in
-// front of HRAS sends an HTML page, whose <title> says it. Printable only.
-std::string refusal_reason(const std::string &body) {
-    std::string line = trim(body.substr(0, body.find('\n')));
-    if (!line.empty() && line[0] == '<') {
-        const auto title = body.find("<title>");
-        const auto end = body.find("</title>");
-        line = title != std::string::npos && end != std::string::npos && end > title
-                   ? trim(body.substr(title + 7, end - title - 7))
-                   : "";
-    }
-    for (char &c : line) {
-        if (!isprint(static_cast<unsigned char>(c)))
-            c = '?';
-    }
-    return line;
-}
-
 } // namespace
 
 TunnelRequest::TunnelRequest(RequestContext &context, std::string name)

@@ -67,6 +67,8 @@ public:
     bool verified() const { return verified_; }
     int status() const { return status_; }
     size_t bytes_sent() const { return bytes_sent_; }
+    // The reason a non-200 answer gave (refusal_reason() of its body).
+    std::string refusal() const { return refusal_reason(refusal_body_); }
     // Why the request failed, in words for the log.
     Failure failure(CURLcode result) const;
     // Set when HRAC aborts the transfer itself (bad proof, framing).

@@ -417,3 +417,38 @@ TEST(RedactUrl, HidesPasswordsOnly) {
     EXPECT_EQ(redact_url("u:p@proxy"), "u:***@proxy");
     EXPECT_EQ(redact_url("http://proxy:3128"), "http://proxy:3128");
 }
+
+TEST_F(ConfigTest, LogTargetStderrOrSyslog) {
+    const std::string path = write_file("hrac.conf", full_config);
+    EXPECT_EQ(load({"-c", path}).log_target, LogTarget::stderr_stream);
+    EXPECT_EQ(load({"-c", path, "--log_target=syslog"}).log_target, LogTarget::syslog);
+    EXPECT_EQ(error_of({"-c", path, "--log_target=journal"}), "log_target 'journal' is not one of stderr, syslog");
+}
+
+TEST(CommandLineTest, CheckAndVersionFlags) {
+    EXPECT_TRUE(parse_command_line({"--check"}).check);
+    EXPECT_FALSE(parse_command_line({}).check);
+    EXPECT_TRUE(parse_command_line({"--version"}).version);
+}
+
+namespace {
+bool exists_always(const std::string &) { return true; }
+bool exists_never(const std::string &) { return false; }
+} // namespace
+
+TEST(CommandLineTest, DefaultConfigFileOnlyWithoutDashC) {
+    CommandLine none = parse_command_line({"--site=x"});
+    apply_default_config_file(none, "/etc/sofw/hrac-agent.conf", &exists_always);
+    EXPECT_EQ(none.config_file, "/etc/sofw/hrac-agent.conf");
+
+    CommandLine absent = parse_command_line({"--site=x"});
+    apply_default_config_file(absent, "/etc/sofw/hrac-agent.conf", &exists_never);
+    EXPECT_EQ(absent.config_file, "");
+
+    CommandLine given = parse_command_line({"-c", "/tmp/other.conf"});
+    apply_default_config_file(given, "/etc/sofw/hrac-agent.conf", &exists_always);
+    EXPECT_EQ(given.config_file, "/tmp/other.conf");
+    CommandLine given_eq = parse_command_line({"--config=/tmp/x.conf"});
+    apply_default_config_file(given_eq, "/etc/sofw/hrac-agent.conf", &exists_always);
+    EXPECT_EQ(given_eq.config_file, "/tmp/x.conf");
+}

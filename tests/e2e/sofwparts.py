@@ -38,16 +38,22 @@ def parse_kamcmd_structs(text):
 
 class Hras:
     """Kamailio + sofw.so in namespace `wan`, configured with the project's
-    cfg/kamailio.cfg plus the two local files an admin writes."""
+    cfg/kamailio.cfg plus the two local files an admin writes.
+
+    cfg_source: the kamailio.cfg to copy (default: the source tree's);
+    module_paths: where sofw.so is looked for before Kamailio's own module
+    directory (default: the build tree). A test of the installed package
+    passes the packaged example and [] (Kamailio's directory only)."""
 
     def __init__(self, topo, sites=("a",), keepalive=None, min_expires=10,
-                 debug=3, tunnel_listen=f"{HRAS_IP}:80", extra_cfg=""):
+                 debug=3, tunnel_listen=f"{HRAS_IP}:80", extra_cfg="",
+                 cfg_source=None, module_paths=None):
         self.topo = topo
         self.sites = list(sites)
         self.dir = topo.path("hras")
         os.makedirs(self.dir, exist_ok=True)
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
-        shutil.copy(os.path.join(source_dir(), "cfg", "kamailio.cfg"), self.cfg)
+        shutil.copy(cfg_source or os.path.join(source_dir(), "cfg", "kamailio.cfg"), self.cfg)
         with open(os.path.join(self.dir, "sofw-local.cfg"), "w") as f:
             f.write(f'#!substdef "!PUBLIC_IP!{HRAS_IP}!g"\n'
                     f'#!substdef "!TUNNEL_LISTEN!{tunnel_listen}!g"\n'
@@ -63,8 +69,10 @@ class Hras:
             f.write(extra_cfg)
         defines = {"MIN_EXPIRES": str(min_expires), "DEBUG_LEVEL": str(debug)}
         self.tunnel_listen = tunnel_listen
+        if module_paths is None:
+            module_paths = [os.path.join(source_dir(), "build")]
         self.kam = Kamailio(topo, "wan", self.cfg, name="hras",
-                            module_paths=[os.path.join(source_dir(), "build")],
+                            module_paths=module_paths,
                             defines=defines)
 
     def start(self):
@@ -108,11 +116,17 @@ class Hras:
 
 
 class Hrac:
-    """hrac-agent for `site`, in namespace <site>-lan on HRAC_IP:5060."""
+    """hrac-agent for `site`, in namespace <site>-lan on HRAC_IP:5060.
+
+    binary: the hrac-agent to run (default: the build tree's); prefix: argv
+    words before it (e.g. setpriv to run it as another user)."""
 
     def __init__(self, topo, site, secret=None, keepalive=None, name=None,
-                 server=f"http://{HRAS_IP}:80", extra=None, env=None):
+                 server=f"http://{HRAS_IP}:80", extra=None, env=None,
+                 binary=None, prefix=()):
         self.topo = topo
+        self.binary = binary or os.path.join(build_dir(), "hrac-agent", "hrac-agent")
+        self.prefix = list(prefix)
         self.site = site
         self.name = name or f"hrac-{site}"
         self.conf = topo.path(f"{self.name}.conf")
@@ -131,8 +145,7 @@ class Hrac:
         self.proc = None
 
     def start(self, wait_up=True):
-        binary = os.path.join(build_dir(), "hrac-agent", "hrac-agent")
-        self.proc = self.topo.spawn(f"{self.site}-lan", [binary, "-c", self.conf],
+        self.proc = self.topo.spawn(f"{self.site}-lan", self.prefix + [self.binary, "-c", self.conf],
                                     name=self.name, env=self.env)
         if wait_up:
             self.wait_up()
