@@ -596,6 +596,11 @@ def limits(results, args):
                 notes.append(f"{name}: load generator {who} sent late (send lag p99 "
                              f"{lag['p99'] / 1e6:.1f} ms): it could not keep its 20 ms schedule")
         ol = r.get("other_load") or {}
+        ours = sum(c["seconds"] for c in r["cpu"].values() if c) / r["window_s"]
+        unaccounted = r["machine_busy_pct"] / 100 * NCPU - ours - ol.get("user_pct_core", 0) / 100
+        if unaccounted > 0.4:
+            notes.append(f"{name}: {unaccounted:.1f} cores of the machine's busy time belong to none "
+                         f"of our processes (kernel work, or short-lived processes of others)")
         if ol.get("user_pct_core", 0) > 5:
             notes.append(f"{name}: processes not ours used {ol['user_pct_core']:.0f}% of a core "
                          f"during the window ({ol['top_user']})")
@@ -646,7 +651,7 @@ def print_report(results, args):
     if e and cpu_ms(e, "rtpengine"):
         c = e["cpu"]["rtpengine"]
         print(f"  RTPENGINE (userspace)              {c['per_1k_packets_ms']:8.2f}   ({c['pct_core']:.1f}% of a core; "
-              f"threads waited for a CPU {c.get('runqueue_wait_pct', 0):.1f}% of the time)")
+              f"its threads together waited for a CPU {c.get('runqueue_wait_pct', 0):.0f}% of the time)")
         if s:
             print(f"  ratio SOFW (HRAC + HRAS relay) / RTPENGINE: {both / c['per_1k_packets_ms']:.2f}")
     row("SIP retransmissions (uac+uas)",

@@ -57,10 +57,20 @@ COLUMNS = [
     ("busy % d/s/e", lambda r: (get(r, "direct", "machine_busy_pct"), get(r, "sofw", "machine_busy_pct"),
                                 get(r, "rtpengine", "machine_busy_pct")), ".0f"),
     ("loadgen % (sofw uac)", lambda r: get(r, "sofw", "cpu", "uac", "pct_core"), ".0f"),
-    ("not ours %", lambda r: max(get(r, n, "other_load", "user_pct_core") or 0
-                                 for n in ("direct", "sofw", "rtpengine")), ".0f"),
+    ("relays waited for CPU %", lambda r: (get(r, "sofw", "cpu", "hrac", "runqueue_wait_pct"),
+                                           get(r, "sofw", "cpu", "hras_relay", "runqueue_wait_pct")), ".0f"),
+    ("busy not ours (cores, max)", lambda r: max(unaccounted(r, n) for n in ("direct", "sofw", "rtpengine")
+                                                 if n in r), ".2f"),
     ("commit", lambda r: r.get("commit"), "s"),
 ]
+
+
+def unaccounted(r, run):
+    """Cores of busy time not accounted to our processes during a window."""
+    x = r[run]
+    ours = sum(c["seconds"] for c in x["cpu"].values() if c) / x["window_s"]
+    cores = r["machine"]["cpus"]
+    return x["machine_busy_pct"] / 100 * cores - ours - x["other_load"]["user_pct_core"] / 100
 
 
 def fmt(v, spec):
