@@ -16,6 +16,9 @@ packages=(
   squid tinyproxy nginx sox espeak-ng procps psmisc curl
   # the status page test looks at the page with headless Chromium
   chromium
+  # the package test: hrac-agent's postinst (adduser), systemd-analyze verify
+  # of its unit, setpriv to run it as the unit does (util-linux), objdump
+  adduser systemd util-linux binutils
 )
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (apt-get, namespaces)" >&2; exit 1; }; }
