@@ -1,7 +1,11 @@
 #include "sip_relay.hpp"
 
+#include <sys/socket.h>
+
 #include "log.hpp"
 #include "ra_address.hpp"
+
+#include <sys/socket.h>
 
 #include <cstring>
 #include <string>
@@ -13,6 +17,7 @@ namespace {
 // UDP's largest payload; libre's default receive buffer (8 KiB) would cut
 // large SIP messages.
 constexpr size_t max_datagram = 65535;
+constexpr int sip_socket_buffer = 4 << 20;  // the kernel caps it at net.core.rmem_max
 
 // "REGISTER sip:example.com SIP/2.0", for logs: printable, however hostile
 // the message.
@@ -34,9 +39,27 @@ int SipRelay::open() {
         return err;
     if (int err = udp_listen(sock_.out(), &local, &SipRelay::on_datagram, this))
         return err;
+    sock_local_ = local;
     udp_rxsz_set(sock_.get(), max_datagram);
+    raise_receive_buffer();
     log_info("SIP socket listening on %s", config_.sip_listen.c_str());
     return 0;
+}
+
+// Bursts (every phone re-registering after a LAN outage, a mass hang-up)
+// overflow the kernel's default 212 KB and cost SIP retransmissions. The
+// kernel caps SO_RCVBUF at net.core.rmem_max; with CAP_NET_ADMIN the cap
+// does not apply (SO_RCVBUFFORCE).
+void SipRelay::raise_receive_buffer() {
+    int fd = udp_sock_fd(sock_.get(), sa_af(&sock_local_));
+    int size = sip_socket_buffer;
+    if (fd < 0)
+        return;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    socklen_t len = sizeof size;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &len) == 0 && size < sip_socket_buffer)
+        log_info("SIP socket: receive buffer %d bytes (raise net.core.rmem_max for bursts of many phones)", size);
 }
 
 void SipRelay::close() { sock_.reset(); }

@@ -31,6 +31,7 @@ public:
 
 private:
     static void on_datagram(const struct sa *src, struct mbuf *mb, void *relay);
+    void raise_receive_buffer();
 
     const Config &config_;
     Tunnel &tunnel_;
@@ -38,6 +39,7 @@ private:
     LanPolicy &policy_;
     LogLimiter refusal_log_{1000};
     ReRef<udp_sock> sock_;
+    struct sa sock_local_{};
 };
 
 } // namespace hrac
