@@ -1,7 +1,5 @@
 #include "sip_relay.hpp"
 
-#include <sys/socket.h>
-
 #include "log.hpp"
 #include "ra_address.hpp"
 
