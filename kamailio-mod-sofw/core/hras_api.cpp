@@ -11,6 +11,8 @@
 #include "status_page.hpp"
 #include "tunnel_server.hpp"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -193,12 +195,17 @@ int hras_configure(const struct hras_config *cfg, char *err, int err_len)
         return fail(err, err_len, "auth_window must be at least 5 seconds");
     g_tunnel_cfg.keepalive_s = cfg->keepalive_interval;
     g_tunnel_cfg.auth_window_s = cfg->auth_window;
+    if (cfg->phone_idle_timeout < 60)
+        return fail(err, err_len, "phone_idle_timeout must be at least 60 seconds (longer than any registration)");
     g_phone_idle_timeout = cfg->phone_idle_timeout;
     auto sip = HostPort::parse(cfg->sip_socket ? cfg->sip_socket : "");
     if (!sip || !sip->port)
         return fail(err, err_len, "sip_socket must be address:port");
     g_sip_socket = *sip;
     g_media_cfg.address = cfg->media_address ? cfg->media_address : "";
+    in_addr media_ip;
+    if (!g_media_cfg.address.empty() && inet_pton(AF_INET, g_media_cfg.address.c_str(), &media_ip) != 1)
+        return fail(err, err_len, "media_address '" + g_media_cfg.address + "' is not an IPv4 address");
     if (cfg->rtp_port_min < 1024 || cfg->rtp_port_max > 65535 || cfg->rtp_port_min + 1 >= cfg->rtp_port_max)
         return fail(err, err_len, "rtp_port_min/rtp_port_max must be a range within 1024..65535");
     g_media_cfg.port_min = uint16_t(cfg->rtp_port_min);
