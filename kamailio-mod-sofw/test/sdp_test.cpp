@@ -11,8 +11,11 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include "text_util.hpp"
 
 using namespace sofw::hras;
+
+using sofw::test::crlf;
 
 namespace {
 
@@ -35,16 +38,6 @@ std::string corpus_file(const std::string &name)
     return read_file(corpus_dir() + "/" + name);
 }
 
-std::string crlf(std::string_view s)
-{
-    std::string r;
-    for (char c : s) {
-        if (c == '\n')
-            r += '\r';
-        r += c;
-    }
-    return r;
-}
 
 // "ADDR:PORT/RTCP" or "-"
 SdpTarget parse_target(const std::string &s)

@@ -4,21 +4,14 @@
 #include "core/sip_message.hpp"
 
 #include <gtest/gtest.h>
+#include "text_util.hpp"
 
 using namespace sofw::hras;
 
+using sofw::test::crlf;
+
 namespace {
 
-std::string crlf(const std::string &s)
-{
-    std::string r;
-    for (char c : s) {
-        if (c == '\n')
-            r += '\r';
-        r += c;
-    }
-    return r;
-}
 
 const std::string sdp_body = "v=0\r\n"
                              "o=- 1 1 IN IP4 198.51.100.20\r\n"

@@ -3,24 +3,17 @@
 #include "core/sip_translate.hpp"
 
 #include <gtest/gtest.h>
+#include "text_util.hpp"
 
 using namespace sofw::hras;
+
+using sofw::test::crlf;
 
 namespace {
 
 const DownTranslation down{{"127.0.0.1", 5062}, {"192.168.1.2", 5060}, {"127.1.0.1", 40001}, {"192.168.1.10", 5060}};
 const UpTranslation up{{"192.168.1.2", 5060}, {"127.0.0.1", 5062}};
 
-std::string crlf(std::string s)
-{
-    std::string r;
-    for (char c : s) {
-        if (c == '\n')
-            r += '\r';
-        r += c;
-    }
-    return r;
-}
 
 } // namespace
 

@@ -6,6 +6,7 @@
 #include "tunnel_client.hpp"
 
 #include <gtest/gtest.h>
+#include "text_util.hpp"
 
 using namespace sofw;
 using namespace sofw::hras;
@@ -19,16 +20,6 @@ const std::string acme_hrac = "10.0.0.2:5060";
 const std::string beta_hrac = "10.0.1.2:5070";
 constexpr int prompt_ms = 500;  // well under the 1 s tick
 
-std::string crlf(const std::string &s)
-{
-    std::string r;
-    for (char c : s) {
-        if (c == '\n')
-            r += '\r';
-        r += c;
-    }
-    return r;
-}
 
 Frame sip_frame(const std::string &ra, const std::string &payload)
 {
