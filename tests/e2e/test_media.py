@@ -14,9 +14,11 @@ content with what the other side sent.
      (the relay's packet counters grow in both directions);
   4. LAN -> LAN call (alice and bob, same site): audio both ways, and not one
      media frame crossed the tunnel;
-  5. a call CANCELled while ringing and a call rejected with 486: the RAT is
+  5. a call survives its tunnel being cut (sofw.kick): HRAC reconnects
+     and media flows both ways again in the same call;
+  6. a call CANCELled while ringing and a call rejected with 486: the RAT is
      empty afterwards and every media port is back in its pool;
-  6. the capture on the firewall's WAN side shows nothing but TCP.
+  7. the capture on the firewall's WAN side shows nothing but TCP.
 
 Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on failure.
 """
@@ -94,7 +96,7 @@ def main():
         wancap = Capture(topo, "wan", "br0", name="wan", bpf="udp").start()
 
         hras = Hras(topo, sites=("a",)).start()
-        Hrac(topo, "a").start()
+        hrac = Hrac(topo, "a").start()
         alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
                         outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
         bob = Baresip(topo, "a-ph2", "bob", PHONE_IP["ph2"], f"sip:bob@{site_domain('a')}",
@@ -171,6 +173,31 @@ def main():
             for k in ("media_packets_up", "media_packets_down"):
                 assert st1[k] == st0[k], f"{k} moved during a LAN call: {st0[k]} -> {st1[k]}"
         check("LAN -> LAN call: audio both ways, no media frame in the tunnel", lan_to_lan)
+
+        def call_survives_reconnect():
+            # carol and bob both play long tones: the call lasts until hung up
+            m = {p.name: p.mark() for p in phones}
+            carol.dial(f"sip:bob@{site_domain('a')}")
+            bob.wait_incoming(10, since=m["bob"])
+            bob.answer()
+            carol.wait_established(10, since=m["carol"])
+
+            def flowing(since):
+                rows = rat(hras)
+                return rows and int(rows[0]["packets_up"]) > since[0] + 50 and \
+                    int(rows[0]["packets_down"]) > since[1] + 50
+            topo.wait_for(lambda: flowing((0, 0)), 5, "media flowing before the tunnel is cut")
+            ups = hrac.ups()
+            assert "kicked" in hras.kamcmd("sofw.kick", "site-a")
+            hrac.wait_up(count=ups + 1, timeout=15)
+            row = rat(hras)[0]
+            before = (int(row["packets_up"]), int(row["packets_down"]))
+            topo.wait_for(lambda: flowing(before), 5, "media flowing again on the new tunnel session")
+            assert carol.active_calls() == 1 and bob.active_calls() == 1, "the call did not survive"
+            carol.hangup()
+            wait_call_closed(topo, [carol, bob], m, 10, hras)
+        check("a call survives the tunnel being cut: media flows again after HRAC reconnects",
+              call_survives_reconnect)
 
         def cancel_and_reject():
             # carol gives up while alice's phone rings
