@@ -47,12 +47,7 @@ bool is_ip_literal(const std::string &host) {
 
 // "host[:port]" of a URL after its scheme; userinfo and path stripped.
 Endpoint endpoint_of(const std::string &url, uint16_t default_port) {
-    const auto sep = url.find("://");
-    std::string authority = url.substr(sep == std::string::npos ? 0 : sep + 3);
-    authority = authority.substr(0, authority.find('/'));
-    const auto at = authority.rfind('@');
-    if (at != std::string::npos)
-        authority = authority.substr(at + 1);
+    const std::string authority = url_authority(url);
     Endpoint e;
     e.port = default_port;
     std::string port;

@@ -36,13 +36,6 @@ std::vector<uint8_t> keepalive_frame() {
     return sofw::encode_frame(frame);
 }
 
-bool is_stream_ok(const sofw::Frame &frame) {
-    if (frame.type != sofw::FrameType::control)
-        return false;
-    const auto control = sofw::decode_control(frame.payload.data(), frame.payload.size());
-    return control && control->op == sofw::ControlOp::stream_ok;
-}
-
 } // namespace
 
 std::string address_text(const Address &a) {
@@ -352,7 +345,7 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s) {
                 down.set_failure(std::string("downstream decode error: ") + sofw::decode_error_name(decoder.error()));
                 return false;
             }
-            if (is_stream_ok(frame) && !stream_ok) {
+            if (sofw::is_stream_ok(frame) && !stream_ok) {
                 stream_ok = true;
                 r.ms = ms_since(start);
                 finish();

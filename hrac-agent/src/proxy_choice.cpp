@@ -38,13 +38,16 @@ bool cidr_match(const std::string &addr, const std::string &net, unsigned bits, 
 
 } // namespace
 
-std::string url_host(const std::string &url) {
+std::string url_authority(const std::string &url) {
     const auto sep = url.find("://");
     std::string authority = url.substr(sep == std::string::npos ? 0 : sep + 3);
     authority = authority.substr(0, authority.find('/'));
     const auto at = authority.rfind('@');
-    if (at != std::string::npos)
-        authority = authority.substr(at + 1);
+    return at == std::string::npos ? authority : authority.substr(at + 1);
+}
+
+std::string url_host(const std::string &url) {
+    const std::string authority = url_authority(url);
     if (!authority.empty() && authority[0] == '[')
         return authority.substr(1, authority.find(']') - 1);
     return authority.substr(0, authority.find(':'));

@@ -24,6 +24,9 @@ ProxyChoice choose_proxy(const Config &config, const GetEnv &getenv);
 // IP addresses and CIDR ranges; entries separated by commas or spaces.
 bool no_proxy_matches(const std::string &host, const std::string &no_proxy);
 
+// The "host[:port]" of a URL: after the scheme, without userinfo and path.
+std::string url_authority(const std::string &url);
+
 // The host part of an http(s):// URL, IPv6 without brackets.
 std::string url_host(const std::string &url);
 

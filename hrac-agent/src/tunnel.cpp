@@ -22,13 +22,6 @@ bool has_credentials(const Config &config, const ProxyChoice &proxy) {
     return !config.proxy_user.empty() || proxy.url.find('@') != std::string::npos;
 }
 
-bool is_stream_ok(const sofw::Frame &frame) {
-    if (frame.type != sofw::FrameType::control)
-        return false;
-    const auto control = sofw::decode_control(frame.payload.data(), frame.payload.size());
-    return control && control->op == sofw::ControlOp::stream_ok;
-}
-
 } // namespace
 
 Tunnel::Tunnel(const Config &config, CurlLoop &loop, Counters &counters, const ProxyChoice &proxy)
@@ -261,7 +254,7 @@ bool Tunnel::on_downstream_bytes(const char *data, size_t len, std::string &why)
             ++counters_.keepalives_received;
             continue;
         }
-        if (is_stream_ok(frame)) {
+        if (sofw::is_stream_ok(frame)) {
             on_stream_ok();
             continue;
         }

@@ -45,7 +45,7 @@ Frame sip_frame(const std::string &ra, const std::string &payload)
     return f;
 }
 
-bool is_stream_ok(const Frame &f)
+bool is_exact_stream_ok(const Frame &f)
 {
     if (f.type != FrameType::control || f.ra)
         return false;
@@ -482,7 +482,7 @@ TEST_F(TunnelServerTest, KeepalivesFlowAndKeepTheSessionUp)
     EXPECT_FALSE(c.down->closed());
     EXPECT_GE(c.count(FrameType::keepalive), 2u);
     ASSERT_FALSE(c.frames.empty());
-    EXPECT_TRUE(is_stream_ok(c.frames[0]));  // the answer to the first keep-alive up
+    EXPECT_TRUE(is_exact_stream_ok(c.frames[0]));  // the answer to the first keep-alive up
     EXPECT_EQ(c.frames.size() - 1, c.count(FrameType::keepalive));
     for (auto &f : c.frames) {
         if (f.type != FrameType::keepalive)
@@ -548,7 +548,7 @@ TEST_F(TunnelServerTest, StreamOkFollowsTheFirstUpstreamFrameOnce)
     EXPECT_EQ(0u, c.count(FrameType::control)) << "STREAM_OK before anything came up";
     c.send_frame(Frame{});  // HRAC's probe: a keep-alive at once
     ASSERT_TRUE(soon([&] { return c.count(FrameType::control) == 1; }));
-    EXPECT_TRUE(is_stream_ok(c.frames.back()));
+    EXPECT_TRUE(is_exact_stream_ok(c.frames.back()));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAMES_DOWN));
     // More frames up, any type: no second STREAM_OK.
     c.send_frame(sip_frame("192.168.1.10:5060", options));
@@ -568,7 +568,7 @@ TEST_F(TunnelServerTest, StreamOkWaitsForTheDownstream)
     ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == 1; }));
     c.open_down();
     ASSERT_TRUE(soon([&] { return server->is_up(0) && c.count(FrameType::control) == 1; }));
-    EXPECT_TRUE(is_stream_ok(c.frames.front()));
+    EXPECT_TRUE(is_exact_stream_ok(c.frames.front()));
     EXPECT_TRUE(c.down_ok());
 }
 
@@ -582,7 +582,7 @@ TEST_F(TunnelServerTest, EachStreamingSessionGetsItsOwnStreamOk)
     ASSERT_TRUE(open(b));
     b.send_frame(Frame{});
     ASSERT_TRUE(soon([&] { return b.count(FrameType::control) == 1; }));
-    EXPECT_TRUE(is_stream_ok(b.frames.front()));
+    EXPECT_TRUE(is_exact_stream_ok(b.frames.front()));
 }
 
 // --- polling ----------------------------------------------------------------
@@ -1170,7 +1170,7 @@ TEST_F(TunnelServerTlsTest, StreamingOverHttpsEndToEnd)
     EXPECT_TRUE(c.down->tls_handshaken());
     c.send_frame(Frame{});
     ASSERT_TRUE(soon([&] { return c.count(FrameType::control) == 1; }));
-    EXPECT_TRUE(is_stream_ok(c.frames[0]));
+    EXPECT_TRUE(is_exact_stream_ok(c.frames[0]));
     Frame f = sip_frame("192.168.1.10:5060", options);
     ASSERT_TRUE(server->send(0, f));
     ASSERT_TRUE(soon([&] { return c.count(FrameType::sip) == 1; }));

@@ -49,4 +49,11 @@ Frame make_control_frame(const Control &c, std::optional<RaHeader> ra) {
     return f;
 }
 
+bool is_stream_ok(const Frame &f) {
+    if (f.type != FrameType::control)
+        return false;
+    const auto c = decode_control(f.payload.data(), f.payload.size());
+    return c && c->op == ControlOp::stream_ok;
+}
+
 } // namespace sofw

@@ -113,3 +113,12 @@ TEST(ControlOpName, NamesEveryOp) {
     EXPECT_STREQ(control_op_name(ControlOp::media_failed), "MEDIA_FAILED");
     EXPECT_STREQ(control_op_name(ControlOp::stream_ok), "STREAM_OK");
 }
+
+TEST(Control, RecognisesStreamOkOnly)
+{
+    EXPECT_TRUE(is_stream_ok(make_control_frame({ControlOp::stream_ok, 0})));
+    EXPECT_FALSE(is_stream_ok(make_control_frame({ControlOp::open_media, 20000})));
+    Frame keepalive;
+    keepalive.type = FrameType::keepalive;
+    EXPECT_FALSE(is_stream_ok(keepalive));
+}

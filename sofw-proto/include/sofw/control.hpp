@@ -40,5 +40,7 @@ std::optional<Control> decode_control(const uint8_t *p, size_t n);
 
 // A control frame; ra carries the phone's media endpoint for OPEN_MEDIA.
 Frame make_control_frame(const Control &c, std::optional<RaHeader> ra = std::nullopt);
+// True for HRAS's answer to the streaming probe (control op STREAM_OK).
+bool is_stream_ok(const Frame &f);
 
 } // namespace sofw
