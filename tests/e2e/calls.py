@@ -17,17 +17,24 @@ def assert_audio(sent_wav, phone, kind):
     assert r["ok"], f"{phone.name}: {r['summary']}"
 
 
-def talk(topo, caller, callee, uri, hras=None, timeout=20, on_established=None):
-    """caller dials uri, callee answers; the call runs until the shorter of
-    the two microphone files ends and that phone hangs up. Waits until both
-    sides are idle and, with hras, until the call's RAT entry is gone.
-    on_established() runs once both sides have the call up."""
+def connect(caller, callee, uri):
+    """caller dials uri, callee answers, both sides have the call up.
+    Returns the two phones' event marks from before the dial."""
     mc, me = caller.mark(), callee.mark()
     caller.dial(uri)
     callee.wait_incoming(10, since=me)
     callee.answer()
     caller.wait_established(10, since=mc)
     callee.wait_established(10, since=me)
+    return mc, me
+
+
+def talk(topo, caller, callee, uri, hras=None, timeout=20, on_established=None):
+    """caller dials uri, callee answers; the call runs until the shorter of
+    the two microphone files ends and that phone hangs up. Waits until both
+    sides are idle and, with hras, until the call's RAT entry is gone.
+    on_established() runs once both sides have the call up."""
+    mc, me = connect(caller, callee, uri)
     if on_established:
         on_established()
     for p, m in ((caller, mc), (callee, me)):

@@ -47,7 +47,7 @@ import sofwnet  # noqa: E402
 from checks import check, finish, require_parts  # noqa: E402
 from sofwnet import Baresip, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
 from sofwparts import Hras, Hrac, WAN_DOMAIN, parse_kamcmd_structs, site_domain  # noqa: E402
-from calls import rat  # noqa: E402
+from calls import connect, rat  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CURL = "/usr/bin/curl"
@@ -208,12 +208,7 @@ def main():
               scrape_before)
 
         def call_up(caller, callee, uri):
-            mc, me = caller.mark(), callee.mark()
-            caller.dial(uri)
-            callee.wait_incoming(10, since=me)
-            callee.answer()
-            caller.wait_established(10, since=mc)
-            callee.wait_established(10, since=me)
+            mc, me = connect(caller, callee, uri)
             rows = topo.wait_for(lambda: [r for r in rat(hras) if int(r["packets_up"]) > 0
                                           and int(r["packets_down"]) > 0], 5,
                                  "sofw.rat: media relayed both ways")

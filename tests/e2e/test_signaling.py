@@ -30,6 +30,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from calls import connect  # noqa: E402
 from checks import check, finish, require_parts  # noqa: E402
 from sofwnet import (Baresip, Capture, Topology, EXT_IP, HRAC_IP, HRAS_IP,  # noqa: E402
                      PHONE_IP)
@@ -46,12 +47,7 @@ HRAS_PROXY = f"sip:{HRAS_IP}:5060"
 def call(topo, caller, callee, uri, hangup_by):
     """caller dials uri, callee answers, both established, hangup_by hangs
     up, both sides see the call closed and no call is left."""
-    mc, me = caller.mark(), callee.mark()
-    caller.dial(uri)
-    callee.wait_incoming(10, since=me)
-    callee.answer()
-    caller.wait_established(10, since=mc)
-    callee.wait_established(10, since=me)
+    mc, me = connect(caller, callee, uri)
     hangup_by.hangup()
     caller.wait_closed(10, since=mc)
     callee.wait_closed(10, since=me)
