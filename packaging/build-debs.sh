@@ -70,6 +70,9 @@ doc="$m/usr/share/doc/kamailio-sofw-module"
 install -d "$m/DEBIAN" "$m/usr/lib/$multiarch/kamailio/modules" "$doc/examples"
 install -m 0644 "$top/build/sofw.so" "$m/usr/lib/$multiarch/kamailio/modules/sofw.so"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$m/usr/lib/$multiarch/kamailio/modules/sofw.so"
+# The packed module, not only the built one, must be what the installed
+# kamailio loads (version and compile flags).
+python3 "$top/scripts/check-module-flags.py" "$m/usr/lib/$multiarch/kamailio/modules/sofw.so"
 install -m 0644 "$top/cfg/kamailio.cfg" "$top/cfg/sofw-local.cfg.sample" "$top/cfg/sofw-sites.cfg.sample" \
   "$doc/examples/"
 install -m 0644 "$top/kamailio-mod-sofw/README" "$doc/README"

@@ -7,8 +7,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 packages=(
   # build
-  build-essential cmake pkg-config bison flex dpkg-dev
+  build-essential cmake pkg-config bison flex dpkg-dev python3 git
   libmicrohttpd-dev libcurl4-openssl-dev libre-dev nettle-dev libgtest-dev googletest libgnutls28-dev openssl
+  # Kamailio's Makefile.defs turns on KSR_PTHREAD_MUTEX_SHARED only when
+  # pkg-config finds libssl: Debian built its core that way, so must we.
+  libssl-dev
   # HRAS runtime: Debian's Kamailio
   kamailio kamailio-extra-modules
   # test bed: namespaces, firewall, captures, phones, proxies, audio
@@ -49,6 +52,9 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup.sh: installing ${missing[*]}"
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Kamailio's build configuration (src/config.mak) records what was
+  # installed when it was made (libssl decides a compile flag): make it anew.
+  rm -f "$top/build/kamailio-src/tree/src/config.mak"
 fi
 
 # Distribution services must not hold the ports tests and demo use.
