@@ -57,7 +57,7 @@ namespace loadgen {
 namespace {
 
 constexpr int64_t ms = 1000000;
-constexpr uint32_t magic = 0x53465742;  // "SFWB"
+constexpr uint32_t magic = 0x53465742;   // "SFWB"
 constexpr size_t payload_min = 12 + 20;  // RTP header + our fields
 
 int64_t clock_ns(clockid_t id)
@@ -86,14 +86,14 @@ uint64_t get64(const uint8_t *p) { return uint64_t(get32(p)) << 32 | get32(p + 4
 
 struct Options {
     std::string role;
-    std::string sip_local;          // ip:port
-    std::string proxy;              // ip:port: outbound proxy (uac) / registrar (uas)
-    std::string domain;             // the callee users' domain
-    std::string from_domain;        // uac: the callers' domain
+    std::string sip_local;    // ip:port
+    std::string proxy;        // ip:port: outbound proxy (uac) / registrar (uas)
+    std::string domain;       // the callee users' domain
+    std::string from_domain;  // uac: the callers' domain
     std::string prefix = "bench";
     int calls = 10;
     double cps = 100;
-    std::string rtp_ip;             // default: the SIP address
+    std::string rtp_ip;  // default: the SIP address
     int rtp_base = 40000;
     int ptime_ms = 20;
     int packet = 172;
@@ -120,11 +120,11 @@ struct Call {
     std::string invite_branch, invite_ruri, invite_route;
     uint32_t cseq = 1;
     Txn txn;
-    std::string ack_msg;           // uac: the ACK of the 2xx, for its retransmissions
+    std::string ack_msg;  // uac: the ACK of the 2xx, for its retransmissions
     sockaddr_in ack_dst{};
     std::vector<std::string> route_set;
     std::string remote_target;
-    bool acked = false;            // uas
+    bool acked = false;  // uas
     int final_status = 0;
     // media
     int fd = -1;
@@ -552,12 +552,22 @@ void App::send_register(int i)
     r.call_id = "reg-" + run_id_ + "-" + std::to_string(i) + "@" + local_ip_;
     std::string msg = "REGISTER sip:" + o_.domain + " SIP/2.0\r\n" + via(branch()) +
                       "Max-Forwards: 70\r\n"
-                      "From: <sip:" + user + "@" + o_.domain + ">;tag=" + run_id_ + "r" + std::to_string(i) + "\r\n"
-                      "To: <sip:" + user + "@" + o_.domain + ">\r\n"
-                      "Call-ID: " + r.call_id + "\r\n"
+                      "From: <sip:" +
+                      user + "@" + o_.domain + ">;tag=" + run_id_ + "r" + std::to_string(i) +
+                      "\r\n"
+                      "To: <sip:" +
+                      user + "@" + o_.domain +
+                      ">\r\n"
+                      "Call-ID: " +
+                      r.call_id +
+                      "\r\n"
                       "CSeq: 1 REGISTER\r\n"
-                      "Contact: <sip:" + user + "@" + local_ip_ + ":" + std::to_string(local_port_) + ">\r\n"
-                      "Expires: " + std::to_string(o_.expires) + "\r\n"
+                      "Contact: <sip:" +
+                      user + "@" + local_ip_ + ":" + std::to_string(local_port_) +
+                      ">\r\n"
+                      "Expires: " +
+                      std::to_string(o_.expires) +
+                      "\r\n"
                       "User-Agent: sofw-loadgen\r\n"
                       "Content-Length: 0\r\n\r\n";
     by_call_id_[r.call_id] = i;
@@ -576,17 +586,17 @@ void App::place_call(Call &c)
     c.invite_branch = branch();
     c.cseq = 1;
     std::string body = sdp(c);
-    std::string msg = "INVITE " + c.invite_ruri + " SIP/2.0\r\n" + via(c.invite_branch) +
-                      "Max-Forwards: 70\r\n" + c.invite_route + "From: " + c.from_hdr + "\r\nTo: " + c.to_hdr +
-                      "\r\nCall-ID: " + c.call_id +
+    std::string msg = "INVITE " + c.invite_ruri + " SIP/2.0\r\n" + via(c.invite_branch) + "Max-Forwards: 70\r\n" +
+                      c.invite_route + "From: " + c.from_hdr + "\r\nTo: " + c.to_hdr + "\r\nCall-ID: " + c.call_id +
                       "\r\nCSeq: 1 INVITE\r\n"
-                      "Contact: <sip:caller" + std::to_string(c.idx) + "@" + local_ip_ + ":" +
-                      std::to_string(local_port_) +
+                      "Contact: <sip:caller" +
+                      std::to_string(c.idx) + "@" + local_ip_ + ":" + std::to_string(local_port_) +
                       ">\r\n"
                       "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
                       "User-Agent: sofw-loadgen\r\n"
                       "Content-Type: application/sdp\r\n"
-                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+                      "Content-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body;
     by_call_id_[c.call_id] = c.idx;
     c.st = Call::St::inviting;
     txn_start(c.txn, msg, proxy_, Txn::invite);
@@ -612,7 +622,8 @@ void App::send_bye(Call &c)
         routes += "Route: " + r + "\r\n";
     std::string msg = "BYE " + c.remote_target + " SIP/2.0\r\n" + via(branch()) + "Max-Forwards: 70\r\n" + routes +
                       "From: " + c.from_hdr + "\r\nTo: " + c.to_hdr + "\r\nCall-ID: " + c.call_id +
-                      "\r\nCSeq: " + std::to_string(++c.cseq) + " BYE\r\nUser-Agent: sofw-loadgen\r\nContent-Length: 0\r\n\r\n";
+                      "\r\nCSeq: " + std::to_string(++c.cseq) +
+                      " BYE\r\nUser-Agent: sofw-loadgen\r\nContent-Length: 0\r\n\r\n";
     stop_media(c);
     c.st = Call::St::byeing;
     bye_sent_++;
@@ -665,8 +676,8 @@ void App::on_sip()
 void App::on_request(const SipMsg &m, const sockaddr_in &src)
 {
     auto it = by_call_id_.find(m.call_id());
-    Call *c = it != by_call_id_.end() && it->second < int(calls_.size()) && !calls_[size_t(it->second)].call_id.empty() &&
-                      calls_[size_t(it->second)].call_id == m.call_id()
+    Call *c = it != by_call_id_.end() && it->second < int(calls_.size()) &&
+                      !calls_[size_t(it->second)].call_id.empty() && calls_[size_t(it->second)].call_id == m.call_id()
                   ? &calls_[size_t(it->second)]
                   : nullptr;
     if (m.method == "INVITE" && !uac_) {
@@ -999,10 +1010,10 @@ void App::write_report(const std::string &path)
             "{\"REGISTER\": %" PRIu64 ", \"INVITE\": %" PRIu64 ", \"BYE\": %" PRIu64 ", \"200\": %" PRIu64 "}},\n",
             o_.role.c_str(), o_.calls, established, failed, codes.c_str(), acked, reg_ok, reg_failed, bye_sent_,
             bye_ok_, bye_failed_, win0_ == INT64_MAX ? 0 : win0_, win1_ == INT64_MAX ? 0 : win1_, pkt_.size(),
-            o_.ptime_ms, tx_total_, tx_window_, tx_errors_, send_lag_.json().c_str(), rx_total_, rx_window_,
-            rx_dup_, rx_reordered_, lost_by_seq, rx_foreign_, rx_wrong_src_, rx_kernel_ts_, rx_negative_,
-            lat_kernel_.json().c_str(), lat_user_.json().c_str(), sip_tx_, sip_rx_, sip_rtx_, sip_bad_,
-            sip_unknown_, rtx_kind_[Txn::reg], rtx_kind_[Txn::invite], rtx_kind_[Txn::bye], rtx_kind_[Txn::ok2xx]);
+            o_.ptime_ms, tx_total_, tx_window_, tx_errors_, send_lag_.json().c_str(), rx_total_, rx_window_, rx_dup_,
+            rx_reordered_, lost_by_seq, rx_foreign_, rx_wrong_src_, rx_kernel_ts_, rx_negative_,
+            lat_kernel_.json().c_str(), lat_user_.json().c_str(), sip_tx_, sip_rx_, sip_rtx_, sip_bad_, sip_unknown_,
+            rtx_kind_[Txn::reg], rtx_kind_[Txn::invite], rtx_kind_[Txn::bye], rtx_kind_[Txn::ok2xx]);
     // [send time ns, one-way latency ns, call] of every packet slower than 1 ms
     fprintf(f, "  \"slow\": [");
     for (size_t i = 0; i < slow_.size(); i++)
@@ -1013,28 +1024,33 @@ void App::write_report(const std::string &path)
 
 void usage()
 {
-    fprintf(stderr,
-            "usage: sofw-loadgen --role uac|uas --sip IP:PORT --proxy IP:PORT --domain D\n"
-            "       [--from-domain D] [--calls N] [--cps R] [--prefix bench] [--rtp-ip IP]\n"
-            "       [--rtp-base PORT] [--ptime MS] [--packet BYTES]\n"
-            "Commands on stdin: call | window T0 T1 | stop | bye | report PATH | quit\n");
+    fprintf(stderr, "usage: sofw-loadgen --role uac|uas --sip IP:PORT --proxy IP:PORT --domain D\n"
+                    "       [--from-domain D] [--calls N] [--cps R] [--prefix bench] [--rtp-ip IP]\n"
+                    "       [--rtp-base PORT] [--ptime MS] [--packet BYTES]\n"
+                    "Commands on stdin: call | window T0 T1 | stop | bye | report PATH | quit\n");
 }
 
-} // namespace
-} // namespace loadgen
+}  // namespace
+}  // namespace loadgen
 
 int main(int argc, char **argv)
 {
     using loadgen::Options;
     Options o;
-    static option longopts[] = {
-        {"role", required_argument, nullptr, 'r'},     {"sip", required_argument, nullptr, 's'},
-        {"proxy", required_argument, nullptr, 'p'},    {"domain", required_argument, nullptr, 'd'},
-        {"from-domain", required_argument, nullptr, 'f'}, {"calls", required_argument, nullptr, 'n'},
-        {"cps", required_argument, nullptr, 'c'},      {"prefix", required_argument, nullptr, 'u'},
-        {"rtp-ip", required_argument, nullptr, 'i'},   {"rtp-base", required_argument, nullptr, 'b'},
-        {"ptime", required_argument, nullptr, 't'},    {"packet", required_argument, nullptr, 'l'},
-        {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0}};
+    static option longopts[] = {{"role", required_argument, nullptr, 'r'},
+                                {"sip", required_argument, nullptr, 's'},
+                                {"proxy", required_argument, nullptr, 'p'},
+                                {"domain", required_argument, nullptr, 'd'},
+                                {"from-domain", required_argument, nullptr, 'f'},
+                                {"calls", required_argument, nullptr, 'n'},
+                                {"cps", required_argument, nullptr, 'c'},
+                                {"prefix", required_argument, nullptr, 'u'},
+                                {"rtp-ip", required_argument, nullptr, 'i'},
+                                {"rtp-base", required_argument, nullptr, 'b'},
+                                {"ptime", required_argument, nullptr, 't'},
+                                {"packet", required_argument, nullptr, 'l'},
+                                {"help", no_argument, nullptr, 'h'},
+                                {nullptr, 0, nullptr, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
         switch (ch) {

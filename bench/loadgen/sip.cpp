@@ -75,7 +75,7 @@ std::vector<std::string> split_top(const std::string &v)
     return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string SipMsg::get(const std::string &name) const
 {
@@ -294,4 +294,4 @@ std::string addr_text(const sockaddr_in &a)
     return std::string(buf) + ":" + std::to_string(ntohs(a.sin_port));
 }
 
-} // namespace loadgen
+}  // namespace loadgen

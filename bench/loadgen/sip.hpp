@@ -14,9 +14,9 @@ namespace loadgen {
 
 struct SipMsg {
     bool is_request = false;
-    std::string method;       // requests
-    std::string ruri;         // requests
-    int status = 0;           // responses
+    std::string method;  // requests
+    std::string ruri;    // requests
+    int status = 0;      // responses
     // (canonical lower-case long name, value) in the order received
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
@@ -55,4 +55,4 @@ std::optional<sockaddr_in> make_addr(const std::string &ip, uint16_t port);
 std::optional<sockaddr_in> parse_hostport(const std::string &s);
 std::string addr_text(const sockaddr_in &a);
 
-} // namespace loadgen
+}  // namespace loadgen

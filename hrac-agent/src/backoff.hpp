@@ -15,7 +15,8 @@ public:
     // Call when a session (or a connection attempt) ends; lived_s is how
     // long it was up (0 if it never came up). Returns the delay before the
     // next attempt.
-    unsigned next_delay(unsigned lived_s) {
+    unsigned next_delay(unsigned lived_s)
+    {
         if (lived_s >= healthy_session_s)
             next_ = first_delay_s;
         const unsigned delay = next_;
@@ -27,4 +28,4 @@ private:
     unsigned next_ = first_delay_s;
 };
 
-} // namespace hrac
+}  // namespace hrac

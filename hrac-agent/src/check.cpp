@@ -23,13 +23,15 @@ constexpr unsigned poll_timeout_s = 25;
 
 bool starts_with(const std::string &s, const char *prefix) { return s.rfind(prefix, 0) == 0; }
 
-std::string lower(std::string s) {
+std::string lower(std::string s)
+{
     for (char &c : s)
         c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
     return s;
 }
 
-std::string ms_text(double ms) {
+std::string ms_text(double ms)
+{
     char text[32];
     if (ms < 10)
         snprintf(text, sizeof text, "%.1f ms", ms);
@@ -40,13 +42,15 @@ std::string ms_text(double ms) {
     return text;
 }
 
-bool is_ip_literal(const std::string &host) {
+bool is_ip_literal(const std::string &host)
+{
     unsigned char scratch[16];
     return inet_pton(AF_INET, host.c_str(), scratch) == 1 || inet_pton(AF_INET6, host.c_str(), scratch) == 1;
 }
 
 // "host[:port]" of a URL after its scheme; userinfo and path stripped.
-Endpoint endpoint_of(const std::string &url, uint16_t default_port) {
+Endpoint endpoint_of(const std::string &url, uint16_t default_port)
+{
     const std::string authority = url_authority(url);
     Endpoint e;
     e.port = default_port;
@@ -71,7 +75,8 @@ Endpoint endpoint_of(const std::string &url, uint16_t default_port) {
 }
 
 // What the proxy step says to do when the proxy is out of reach.
-std::string tcp_short(const TcpOutcome &o, unsigned timeout_s) {
+std::string tcp_short(const TcpOutcome &o, unsigned timeout_s)
+{
     switch (o.kind) {
     case TcpOutcome::works: return "works";
     case TcpOutcome::timeout: return "no answer within " + std::to_string(timeout_s) + " s";
@@ -83,18 +88,20 @@ std::string tcp_short(const TcpOutcome &o, unsigned timeout_s) {
 }
 
 // Why direct TCP failing blocks the tunnel when no proxy is set.
-std::string direct_blocked(const TcpOutcome &o, const std::string &server) {
+std::string direct_blocked(const TcpOutcome &o, const std::string &server)
+{
     const std::string set_proxy =
         "set proxy = http://<the company proxy>:<port> in the config (or https_proxy/http_proxy in the environment)";
     switch (o.kind) {
     case TcpOutcome::works: return "";
     case TcpOutcome::timeout:
-        return "the firewall blocks direct TCP to " + server + " (no answer within " +
-               std::to_string(tcp_timeout_s) + " s) and no proxy is set: " + set_proxy;
+        return "the firewall blocks direct TCP to " + server + " (no answer within " + std::to_string(tcp_timeout_s) +
+               " s) and no proxy is set: " + set_proxy;
     case TcpOutcome::refused:
         return "nothing accepts TCP connections at " + server +
                " (connection refused): is HRAS running there, and is server its tunnel_listen address and "
-               "port? (If a firewall on the way refuses it instead: " + set_proxy + ")";
+               "port? (If a firewall on the way refuses it instead: " +
+               set_proxy + ")";
     case TcpOutcome::unreachable:
         return server + " is unreachable from here (" + o.detail + "): check this box's route, or " + set_proxy;
     case TcpOutcome::error: break;
@@ -108,13 +115,15 @@ class Report {
 public:
     explicit Report(FILE *out) : out_(out) {}
 
-    void step(const char *name, const std::string &text) {
+    void step(const char *name, const std::string &text)
+    {
         fprintf(out_, "%-11s %s\n", (std::string(name) + ":").c_str(), text.c_str());
         fflush(out_);
         done_ = name;
     }
 
-    int blocked(const std::string &what) {
+    int blocked(const std::string &what)
+    {
         bool after = done_.empty();
         for (const char *name : steps) {
             if (after)
@@ -127,21 +136,23 @@ public:
         return 1;
     }
 
-    int ok(const std::string &path, const std::string &mode) {
+    int ok(const std::string &path, const std::string &mode)
+    {
         fprintf(out_, "%s\n", verdict_ok(path, mode).c_str());
         fflush(out_);
         return 0;
     }
 
 private:
-    static constexpr const char *steps[] = {"config", "address", "direct",  "proxy",     "forwarding",
-                                            "connect", "tls",    "auth",    "streaming", "polling"};
+    static constexpr const char *steps[] = {"config",  "address", "direct", "proxy",     "forwarding",
+                                            "connect", "tls",     "auth",   "streaming", "polling"};
     FILE *out_;
     std::string done_;
 };
 
 // The proxy's own refusals, in the agent's words (request_failure.cpp).
-Failure proxy_failure(const Config &config, const check::EasyOutcome &o, bool credentials) {
+Failure proxy_failure(const Config &config, const check::EasyOutcome &o, bool credentials)
+{
     RequestOutcome r;
     r.result = o.result;
     r.connect_code = o.connect_code;
@@ -157,7 +168,8 @@ Failure proxy_failure(const Config &config, const check::EasyOutcome &o, bool cr
     return classify(r);
 }
 
-std::string tls_verified_text(const Config &config) {
+std::string tls_verified_text(const Config &config)
+{
     std::string text = "HRAS certificate verified against " +
                        (config.ca_file.empty() ? std::string("the system CA store") : "ca_file " + config.ca_file);
     if (!config.pin_sha256.empty())
@@ -168,7 +180,8 @@ std::string tls_verified_text(const Config &config) {
 }
 
 // What to do about a failed TLS connection to HRAS.
-std::string tls_hint(const Config &config, CURLcode result, const std::string &server) {
+std::string tls_hint(const Config &config, CURLcode result, const std::string &server)
+{
     switch (result) {
     case CURLE_PEER_FAILED_VERIFICATION:
         return "; ca_file must name the CA that issued HRAS's certificate (now: " +
@@ -180,30 +193,32 @@ std::string tls_hint(const Config &config, CURLcode result, const std::string &s
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_COULDNT_CONNECT:
     case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-        return " (TLS connection to " + server + ")";
-    default:
-        return "";
+    case CURLE_SEND_ERROR: return " (TLS connection to " + server + ")";
+    default: return "";
     }
 }
 
-} // namespace
+}  // namespace
 
-Endpoint server_endpoint(const std::string &server_url) {
+Endpoint server_endpoint(const std::string &server_url)
+{
     return endpoint_of(server_url, starts_with(lower(server_url), "https://") ? 443 : 80);
 }
 
-Endpoint proxy_endpoint(const std::string &proxy_url) {
+Endpoint proxy_endpoint(const std::string &proxy_url)
+{
     // curl: CURL_DEFAULT_PROXY_PORT 1080, 443 for an HTTPS proxy.
     return endpoint_of(proxy_url, starts_with(lower(proxy_url), "https://") ? 443 : 1080);
 }
 
-std::string endpoint_text(const Endpoint &e) {
+std::string endpoint_text(const Endpoint &e)
+{
     const bool v6 = e.host.find(':') != std::string::npos;
     return (v6 ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port);
 }
 
-std::string describe_tcp(const TcpOutcome &o, unsigned timeout_s) {
+std::string describe_tcp(const TcpOutcome &o, unsigned timeout_s)
+{
     switch (o.kind) {
     case TcpOutcome::works: return "works (TCP to " + o.address + " connected in " + ms_text(o.ms) + ")";
     case TcpOutcome::timeout:
@@ -215,10 +230,13 @@ std::string describe_tcp(const TcpOutcome &o, unsigned timeout_s) {
     return "failed (" + (o.address.empty() ? std::string() : o.address + ": ") + o.detail + ")";
 }
 
-std::string auth_hint(const std::string &reason, const std::string &site) {
+std::string auth_hint(const std::string &reason, const std::string &site)
+{
     if (reason == "unknown_site")
-        return "HRAS has no site '" + site + "': check site here, or add the site on HRAS "
-               "(modparam(\"sofw\", \"site\", \"name=" + site + ";...\"))";
+        return "HRAS has no site '" + site +
+               "': check site here, or add the site on HRAS "
+               "(modparam(\"sofw\", \"site\", \"name=" +
+               site + ";...\"))";
     if (reason == "bad_signature")
         return "the secret here differs from the one HRAS has for site '" + site + "': check secret/secret_file";
     if (reason == "stale")
@@ -231,7 +249,8 @@ std::string auth_hint(const std::string &reason, const std::string &site) {
     return "";
 }
 
-ModeVerdict choose_mode(TunnelMode configured, bool stream_works, bool poll_works) {
+ModeVerdict choose_mode(TunnelMode configured, bool stream_works, bool poll_works)
+{
     switch (configured) {
     case TunnelMode::stream:
         if (stream_works)
@@ -244,8 +263,7 @@ ModeVerdict choose_mode(TunnelMode configured, bool stream_works, bool poll_work
         if (poll_works)
             return {"poll", ""};
         return {"", "polling does not get through (tunnel_mode = poll)"};
-    case TunnelMode::automatic:
-        break;
+    case TunnelMode::automatic: break;
     }
     if (stream_works)
         return {"stream", ""};
@@ -254,13 +272,15 @@ ModeVerdict choose_mode(TunnelMode configured, bool stream_works, bool poll_work
     return {"", "neither streaming nor polling gets through"};
 }
 
-std::string verdict_ok(const std::string &path, const std::string &mode) {
+std::string verdict_ok(const std::string &path, const std::string &mode)
+{
     return "verdict: OK \u2014 tunnel via " + path + ", mode " + mode;
 }
 
 std::string verdict_blocked(const std::string &what) { return "verdict: BLOCKED \u2014 " + what; }
 
-int run_check(const CommandLine &cl, FILE *out) {
+int run_check(const CommandLine &cl, FILE *out)
+{
     using namespace check;
     Report report(out);
 
@@ -304,8 +324,8 @@ int run_check(const CommandLine &cl, FILE *out) {
         }
         report.step("address", server.host + " is " + list + " (DNS, " + ms_text(address.ms) + ")");
     } else if (via_proxy) {
-        report.step("address", "cannot resolve " + server.host + " here (" + address.error +
-                                   "); the proxy resolves it itself");
+        report.step("address",
+                    "cannot resolve " + server.host + " here (" + address.error + "); the proxy resolves it itself");
     } else {
         report.step("address", "cannot resolve " + server.host + " (" + address.error + ")");
         return report.blocked("cannot resolve " + server.host + " (" + address.error +
@@ -339,13 +359,14 @@ int run_check(const CommandLine &cl, FILE *out) {
         const TcpOutcome reach = tcp_connect(proxy_address.addresses, tcp_timeout_s);
         if (reach.kind != TcpOutcome::works) {
             report.step("proxy", named + ": " + describe_tcp(reach, tcp_timeout_s));
-            return report.blocked(
-                "cannot connect to the proxy " + proxy.url + " (" + tcp_short(reach, tcp_timeout_s) +
-                "): check proxy (is the proxy running, are its host and port right?)" +
-                (direct.kind == TcpOutcome::works ? "; direct TCP to " + server_text + " works, so proxy = none would go direct"
-                                                  : ""));
+            return report.blocked("cannot connect to the proxy " + proxy.url + " (" + tcp_short(reach, tcp_timeout_s) +
+                                  "): check proxy (is the proxy running, are its host and port right?)" +
+                                  (direct.kind == TcpOutcome::works
+                                       ? "; direct TCP to " + server_text + " works, so proxy = none would go direct"
+                                       : ""));
         }
-        report.step("proxy", named + ": reachable (TCP to " + reach.address + " connected in " + ms_text(reach.ms) + ")");
+        report.step("proxy",
+                    named + ": reachable (TCP to " + reach.address + " connected in " + ms_text(reach.ms) + ")");
     }
 
     // Through the proxy: plain forwarding (http://) or CONNECT (https://).
@@ -401,8 +422,8 @@ int run_check(const CommandLine &cl, FILE *out) {
         if (code >= 200 && code <= 299) {
             report.step("connect", "the proxy allows CONNECT to " + server_text);
         } else if (code == 502 || code == 503 || code == 504) {
-            report.step("connect", "the proxy allows CONNECT but cannot reach " + server_text + " (" +
-                                       std::to_string(code) + ")");
+            report.step("connect",
+                        "the proxy allows CONNECT but cannot reach " + server_text + " (" + std::to_string(code) + ")");
             return report.blocked("the proxy " + proxy.url + " cannot reach " + server_text + " (" +
                                   std::to_string(code) + "): is HRAS up, and may the proxy connect there?");
         } else if (code != 0) {
@@ -498,4 +519,4 @@ int run_check(const CommandLine &cl, FILE *out) {
     return report.ok(via_proxy ? "proxy " + proxy.url : "direct", mode.mode);
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -68,4 +68,4 @@ std::string verdict_blocked(const std::string &what);
 // prints to out. Returns the exit code: 0 a working way found, 1 not.
 int run_check(const CommandLine &cl, FILE *out);
 
-} // namespace hrac
+}  // namespace hrac

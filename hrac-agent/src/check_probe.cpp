@@ -26,19 +26,22 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point start) {
+double ms_since(Clock::time_point start)
+{
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::vector<uint8_t> keepalive_frame() {
+std::vector<uint8_t> keepalive_frame()
+{
     sofw::Frame frame;
     frame.type = sofw::FrameType::keepalive;
     return sofw::encode_frame(frame);
 }
 
-} // namespace
+}  // namespace
 
-std::string address_text(const Address &a) {
+std::string address_text(const Address &a)
+{
     char host[INET6_ADDRSTRLEN] = "?";
     uint16_t port = 0;
     if (a.addr.ss_family == AF_INET) {
@@ -53,7 +56,8 @@ std::string address_text(const Address &a) {
     return "[" + std::string(host) + "]:" + std::to_string(port);
 }
 
-Resolution resolve(const std::string &host, uint16_t port, unsigned timeout_s) {
+Resolution resolve(const std::string &host, uint16_t port, unsigned timeout_s)
+{
     // getaddrinfo() has no timeout of its own: it runs in a thread, and a
     // thread that takes too long is abandoned (the check exits soon anyway).
     struct Shared {
@@ -111,7 +115,8 @@ Resolution resolve(const std::string &host, uint16_t port, unsigned timeout_s) {
     return r;
 }
 
-TcpOutcome tcp_connect(const std::vector<Address> &addresses, unsigned timeout_s) {
+TcpOutcome tcp_connect(const std::vector<Address> &addresses, unsigned timeout_s)
+{
     TcpOutcome o;
     o.kind = TcpOutcome::error;
     o.detail = "no address to try";
@@ -171,7 +176,8 @@ struct EasyState {
     std::string body;
 };
 
-size_t easy_header(char *buf, size_t size, size_t n, void *arg) {
+size_t easy_header(char *buf, size_t size, size_t n, void *arg)
+{
     auto &state = *static_cast<EasyState *>(arg);
     const size_t len = size * n;
     const std::string line(buf, len);
@@ -189,7 +195,8 @@ size_t easy_header(char *buf, size_t size, size_t n, void *arg) {
     return len;
 }
 
-size_t easy_body(char *buf, size_t size, size_t n, void *arg) {
+size_t easy_body(char *buf, size_t size, size_t n, void *arg)
+{
     auto &state = *static_cast<EasyState *>(arg);
     const size_t len = size * n;
     if (state.body.size() < 512)
@@ -197,9 +204,10 @@ size_t easy_body(char *buf, size_t size, size_t n, void *arg) {
     return len;
 }
 
-} // namespace
+}  // namespace
 
-EasyOutcome easy_request(const Config &config, const std::string &url, EasyKind kind, long timeout_s) {
+EasyOutcome easy_request(const Config &config, const std::string &url, EasyKind kind, long timeout_s)
+{
     EasyOutcome o;
     std::unique_ptr<CURL, void (*)(CURL *)> easy(curl_easy_init(), curl_easy_cleanup);
     if (!easy) {
@@ -220,8 +228,8 @@ EasyOutcome easy_request(const Config &config, const std::string &url, EasyKind 
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &easy_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &state);
     // Never from a cache: a proxy must ask the server.
-    std::unique_ptr<curl_slist, void (*)(curl_slist *)> headers(
-        curl_slist_append(nullptr, "Cache-Control: no-cache"), curl_slist_free_all);
+    std::unique_ptr<curl_slist, void (*)(curl_slist *)> headers(curl_slist_append(nullptr, "Cache-Control: no-cache"),
+                                                                curl_slist_free_all);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
     if (kind != EasyKind::get)
         curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
@@ -239,9 +247,11 @@ EasyOutcome easy_request(const Config &config, const std::string &url, EasyKind 
 }
 
 TunnelProbes::TunnelProbes(const Config &config, bool via_proxy, bool proxy_credentials)
-    : context_{config, loop_, via_proxy, proxy_credentials, ProxyAuthMemory(config.proxy_auth, proxy_credentials)} {}
+    : context_{config, loop_, via_proxy, proxy_credentials, ProxyAuthMemory(config.proxy_auth, proxy_credentials)}
+{}
 
-bool TunnelProbes::run(const bool &finished, uint64_t timeout_ms) {
+bool TunnelProbes::run(const bool &finished, uint64_t timeout_ms)
+{
     if (finished)
         return true;
     bool expired = false;
@@ -254,7 +264,8 @@ bool TunnelProbes::run(const bool &finished, uint64_t timeout_ms) {
     return !expired || finished;
 }
 
-TunnelProbes::Result TunnelProbes::authenticate(unsigned timeout_s) {
+TunnelProbes::Result TunnelProbes::authenticate(unsigned timeout_s)
+{
     Result r;
     bool finished = false;
     TunnelRequest send(context_, "send");
@@ -280,7 +291,8 @@ TunnelProbes::Result TunnelProbes::authenticate(unsigned timeout_s) {
     return r;
 }
 
-TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s) {
+TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
+{
     Result r;
     bool finished = false;
     bool down_proven = false;
@@ -373,7 +385,8 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s) {
     return r;
 }
 
-TunnelProbes::Result TunnelProbes::poll(unsigned timeout_s) {
+TunnelProbes::Result TunnelProbes::poll(unsigned timeout_s)
+{
     // HRAS answers a long poll when it has frames or after its poll_wait
     // (20 s); a fresh session has none. But it answers a poll at once
     // (empty, proven) when a newer poll of the same session replaces it, so
@@ -418,4 +431,4 @@ TunnelProbes::Result TunnelProbes::poll(unsigned timeout_s) {
     return r;
 }
 
-} // namespace hrac::check
+}  // namespace hrac::check

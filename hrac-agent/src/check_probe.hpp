@@ -37,11 +37,11 @@ TcpOutcome tcp_connect(const std::vector<Address> &addresses, unsigned timeout_s
 // One curl request with the agent's proxy and TLS options.
 struct EasyOutcome {
     CURLcode result = CURLE_OK;
-    long status = 0;        // final response status
-    long connect_code = 0;  // the proxy's answer to CONNECT
-    bool proxy_error = false;   // the proxy said it made the answer itself (X-Squid-Error)
+    long status = 0;           // final response status
+    long connect_code = 0;     // the proxy's answer to CONNECT
+    bool proxy_error = false;  // the proxy said it made the answer itself (X-Squid-Error)
     bool auth_challenge = false;
-    std::string refusal;    // refusal_reason() of the body
+    std::string refusal;  // refusal_reason() of the body
     std::string curl_error;
     double ms = 0;
 };
@@ -60,10 +60,10 @@ public:
 
     struct Result {
         bool works = false;
-        Failure failure;   // when !works
-        double ms = 0;     // until it worked
-        int status = 0;    // HTTP status of the answer, if any
-        std::string refusal; // the reason a refusal gave ("bad_signature")
+        Failure failure;      // when !works
+        double ms = 0;        // until it worked
+        int status = 0;       // HTTP status of the answer, if any
+        std::string refusal;  // the reason a refusal gave ("bad_signature")
     };
     // One signed POST /sofw/v1/send with a keep-alive frame.
     Result authenticate(unsigned timeout_s);
@@ -81,4 +81,4 @@ private:
     RequestContext context_;
 };
 
-} // namespace hrac::check
+}  // namespace hrac::check

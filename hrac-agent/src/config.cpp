@@ -13,7 +13,8 @@ namespace hrac {
 
 namespace config_detail {
 
-std::string trim(const std::string &s) {
+std::string trim(const std::string &s)
+{
     const char *space = " \t\r\n";
     const auto begin = s.find_first_not_of(space);
     if (begin == std::string::npos)
@@ -22,11 +23,10 @@ std::string trim(const std::string &s) {
     return s.substr(begin, end - begin + 1);
 }
 
-bool starts_with(const std::string &s, const std::string &prefix) {
-    return s.compare(0, prefix.size(), prefix) == 0;
-}
+bool starts_with(const std::string &s, const std::string &prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
-std::string read_first_line(const std::string &path, const char *what) {
+std::string read_first_line(const std::string &path, const char *what)
+{
     std::ifstream in(path);
     if (!in)
         throw ConfigError(std::string("cannot read ") + what + " '" + path + "': " + strerror(errno));
@@ -37,7 +37,8 @@ std::string read_first_line(const std::string &path, const char *what) {
     return line;
 }
 
-void require_readable(const std::string &key, const std::string &path) {
+void require_readable(const std::string &key, const std::string &path)
+{
     if (path.empty())
         throw ConfigError(key + " is empty");
     std::ifstream in(path);
@@ -45,39 +46,44 @@ void require_readable(const std::string &key, const std::string &path) {
         throw ConfigError("cannot read " + key + " '" + path + "': " + strerror(errno));
 }
 
-unsigned parse_unsigned(const std::string &key, const std::string &value, unsigned min,
-                        unsigned max) {
+unsigned parse_unsigned(const std::string &key, const std::string &value, unsigned min, unsigned max)
+{
     if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos)
         throw ConfigError(key + " '" + value + "' is not a number");
     const unsigned long n = std::stoul(value);
     if (n < min || n > max)
-        throw ConfigError(key + " " + value + " is out of range " + std::to_string(min) + ".." +
-                          std::to_string(max));
+        throw ConfigError(key + " " + value + " is out of range " + std::to_string(min) + ".." + std::to_string(max));
     return static_cast<unsigned>(n);
 }
 
-} // namespace config_detail
+}  // namespace config_detail
 
 namespace {
 
 using namespace config_detail;
 
 const std::set<std::string> known_keys = {
-    "site", "secret", "secret_file", "server", "sip_listen",
-    "keepalive_interval", "log_level", "log_target", "media_ports", "media_timeout",
-    "proxy", "proxy_user", "proxy_password", "proxy_password_file", "proxy_auth", "no_proxy",
-    "ca_file", "pin_sha256", "client_cert", "client_key",
-    "tunnel_mode", "stream_probe_timeout",
+    "site",           "secret",
+    "secret_file",    "server",
+    "sip_listen",     "keepalive_interval",
+    "log_level",      "log_target",
+    "media_ports",    "media_timeout",
+    "proxy",          "proxy_user",
+    "proxy_password", "proxy_password_file",
+    "proxy_auth",     "no_proxy",
+    "ca_file",        "pin_sha256",
+    "client_cert",    "client_key",
+    "tunnel_mode",    "stream_probe_timeout",
 };
 
 // Takes the secret from whichever of secret / secret_file one layer sets.
 // Returns false if the layer sets neither.
-bool secret_from(const Settings &layer, const char *layer_name, std::string &secret) {
+bool secret_from(const Settings &layer, const char *layer_name, std::string &secret)
+{
     const auto inline_secret = layer.find("secret");
     const auto secret_file = layer.find("secret_file");
     if (inline_secret != layer.end() && secret_file != layer.end())
-        throw ConfigError(std::string("both secret and secret_file given in ") + layer_name +
-                          "; use one");
+        throw ConfigError(std::string("both secret and secret_file given in ") + layer_name + "; use one");
     if (inline_secret != layer.end()) {
         secret = inline_secret->second;
         return true;
@@ -90,7 +96,8 @@ bool secret_from(const Settings &layer, const char *layer_name, std::string &sec
 }
 
 // Visible ASCII only: the site name travels in an HTTP header.
-bool valid_site_name(const std::string &s) {
+bool valid_site_name(const std::string &s)
+{
     if (s.empty())
         return false;
     for (unsigned char c : s) {
@@ -101,14 +108,15 @@ bool valid_site_name(const std::string &s) {
 }
 
 // "http(s)://host[:port][/prefix]" -> base without trailing '/' and its path.
-void parse_server(const std::string &value, Config &c) {
+void parse_server(const std::string &value, Config &c)
+{
     std::string url = value;
     while (!url.empty() && url.back() == '/')
         url.pop_back();
     const bool http = starts_with(url, "http://") || starts_with(url, "https://");
     const auto host_begin = url.find("://");
-    if (!http || host_begin == std::string::npos || host_begin + 3 >= url.size() ||
-        url[host_begin + 3] == '/' || url.find_first_of(" \t?#") != std::string::npos)
+    if (!http || host_begin == std::string::npos || host_begin + 3 >= url.size() || url[host_begin + 3] == '/' ||
+        url.find_first_of(" \t?#") != std::string::npos)
         throw ConfigError("server '" + value +
                           "' is not an http:// or https:// base URL (e.g. http://198.51.100.1:80)");
     const auto path_begin = url.find('/', host_begin + 3);
@@ -118,7 +126,8 @@ void parse_server(const std::string &value, Config &c) {
 
 // "10.0.0.2:5060" or "[2001:db8::2]:5060". Must be a concrete address:
 // it is what phones register to and what HRAS is told as X-SoFW-Lan.
-void parse_sip_listen(const std::string &value, Config &c) {
+void parse_sip_listen(const std::string &value, Config &c)
+{
     const std::string bad = "sip_listen '" + value + "' is not a LAN address:port (e.g. 10.0.0.2:5060)";
     std::string host, port;
     if (starts_with(value, "[")) {
@@ -141,8 +150,7 @@ void parse_sip_listen(const std::string &value, Config &c) {
         throw ConfigError(bad);
     static const unsigned char zero[16] = {};
     if (memcmp(addr, zero, v6 ? 16 : 4) == 0)
-        throw ConfigError("sip_listen '" + value +
-                          "' must name HRAC's LAN address, not the unspecified address");
+        throw ConfigError("sip_listen '" + value + "' must name HRAC's LAN address, not the unspecified address");
     try {
         c.sip_port = static_cast<uint16_t>(parse_unsigned("sip_listen port", port, 1, 65535));
     } catch (const ConfigError &) {
@@ -154,7 +162,8 @@ void parse_sip_listen(const std::string &value, Config &c) {
 
 // "min-max": the LAN ports HRAS may open pairs in. min is even so that
 // every even port of the range has its RTCP partner P+1 inside it too.
-void parse_media_ports(const std::string &value, Config &c) {
+void parse_media_ports(const std::string &value, Config &c)
+{
     const std::string bad = "media_ports '" + value + "' is not a port range (e.g. 20000-29999)";
     const auto dash = value.find('-');
     if (dash == std::string::npos)
@@ -179,13 +188,15 @@ void parse_media_ports(const std::string &value, Config &c) {
     c.media_port_max = static_cast<uint16_t>(max);
 }
 
-} // namespace
+}  // namespace
 
-std::string media_ports_text(const Config &c) {
+std::string media_ports_text(const Config &c)
+{
     return std::to_string(c.media_port_min) + "-" + std::to_string(c.media_port_max);
 }
 
-CommandLine parse_command_line(const std::vector<std::string> &args) {
+CommandLine parse_command_line(const std::vector<std::string> &args)
+{
     CommandLine cl;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string &arg = args[i];
@@ -221,14 +232,16 @@ CommandLine parse_command_line(const std::vector<std::string> &args) {
 }
 
 void apply_default_config_file(CommandLine &cl, const std::string &default_path,
-                               bool (*exists)(const std::string &path)) {
+                               bool (*exists)(const std::string &path))
+{
     if (!cl.config_given && exists(default_path))
         cl.config_file = default_path;
 }
 
 bool file_exists(const std::string &path) { return access(path.c_str(), F_OK) == 0; }
 
-Settings parse_config_text(const std::string &text, const std::string &origin) {
+Settings parse_config_text(const std::string &text, const std::string &origin)
+{
     Settings settings;
     std::istringstream in(text);
     std::string raw;
@@ -251,7 +264,8 @@ Settings parse_config_text(const std::string &text, const std::string &origin) {
     return settings;
 }
 
-Settings read_config_file(const std::string &path) {
+Settings read_config_file(const std::string &path)
+{
     std::ifstream in(path);
     if (!in)
         throw ConfigError("cannot read config file '" + path + "': " + strerror(errno));
@@ -260,7 +274,8 @@ Settings read_config_file(const std::string &path) {
     return parse_config_text(text.str(), path);
 }
 
-Config make_config(const Settings &file, const Settings &flags) {
+Config make_config(const Settings &file, const Settings &flags)
+{
     Settings merged = file;
     for (const auto &[key, value] : flags)
         merged[key] = value;
@@ -307,12 +322,14 @@ Config make_config(const Settings &file, const Settings &flags) {
     return c;
 }
 
-Config load_config(const CommandLine &cl) {
+Config load_config(const CommandLine &cl)
+{
     const Settings file = cl.config_file.empty() ? Settings{} : read_config_file(cl.config_file);
     return make_config(file, cl.flags);
 }
 
-std::string usage_text() {
+std::string usage_text()
+{
     return "usage: hrac-agent [-c FILE] [--check] [--key=value ...]\n"
            "\n"
            "Relays the LAN's SIP phones through an HTTP tunnel to HRAS.\n"
@@ -356,4 +373,4 @@ std::string usage_text() {
            "Signals: SIGUSR1 logs the counters; SIGTERM/SIGINT stop cleanly.\n";
 }
 
-} // namespace hrac
+}  // namespace hrac

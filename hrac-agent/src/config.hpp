@@ -30,40 +30,40 @@ enum class ProxyAuth { any, basic, digest, ntlm, negotiate };
 const char *proxy_auth_name(ProxyAuth auth);
 
 struct Config {
-    std::string site;              // site name, X-SoFW-Site
-    std::string secret;            // site secret shared with HRAS
-    std::string server;            // HRAS base URL without trailing '/'
-    std::string server_path;       // path part of server ("" or "/prefix")
-    std::string sip_listen;        // "10.0.0.2:5060": bind address and X-SoFW-Lan
-    std::string sip_host;          // address part, IPv6 without brackets
+    std::string site;         // site name, X-SoFW-Site
+    std::string secret;       // site secret shared with HRAS
+    std::string server;       // HRAS base URL without trailing '/'
+    std::string server_path;  // path part of server ("" or "/prefix")
+    std::string sip_listen;   // "10.0.0.2:5060": bind address and X-SoFW-Lan
+    std::string sip_host;     // address part, IPv6 without brackets
     uint16_t sip_port = 0;
-    unsigned keepalive_interval = 15; // seconds
+    unsigned keepalive_interval = 15;  // seconds
     // LAN UDP ports HRAS may ask to open for RTP (even P) and RTCP (P+1),
     // announced to HRAS as X-SoFW-Media-Ports.
     uint16_t media_port_min = 20000;
     uint16_t media_port_max = 29999;
-    unsigned media_timeout = 120;     // seconds without media before a pair is closed
+    unsigned media_timeout = 120;  // seconds without media before a pair is closed
     LogLevel log_level = LogLevel::info;
     LogTarget log_target = LogTarget::stderr_stream;
 
     // HTTP proxy. Without `proxy`, libcurl takes it from the environment
     // (https_proxy, http_proxy, all_proxy, no_proxy) as any curl tool does.
     bool proxy_from_environment = true;
-    std::string proxy;             // URL (may hold user:password@); empty: direct ("proxy = none")
-    std::string proxy_user;        // proxy_user; empty: none, or the URL's
-    std::string proxy_password;    // proxy_password or proxy_password_file
+    std::string proxy;           // URL (may hold user:password@); empty: direct ("proxy = none")
+    std::string proxy_user;      // proxy_user; empty: none, or the URL's
+    std::string proxy_password;  // proxy_password or proxy_password_file
     ProxyAuth proxy_auth = ProxyAuth::any;
-    bool no_proxy_set = false;     // no_proxy given: replaces the environment's
-    std::string no_proxy;          // hosts reached directly, curl's syntax
+    bool no_proxy_set = false;  // no_proxy given: replaces the environment's
+    std::string no_proxy;       // hosts reached directly, curl's syntax
 
     // TLS for https:// servers. Verification is always on.
-    std::string ca_file;           // PEM CA bundle; empty: the system store
-    std::string pin_sha256;        // CURLOPT_PINNEDPUBLICKEY form "sha256//...;sha256//..."; empty: no pin
-    std::string client_cert;       // PEM client certificate (and key, unless client_key)
-    std::string client_key;        // PEM key of client_cert
+    std::string ca_file;      // PEM CA bundle; empty: the system store
+    std::string pin_sha256;   // CURLOPT_PINNEDPUBLICKEY form "sha256//...;sha256//..."; empty: no pin
+    std::string client_cert;  // PEM client certificate (and key, unless client_key)
+    std::string client_key;   // PEM key of client_cert
 
     TunnelMode tunnel_mode = TunnelMode::automatic;
-    unsigned stream_probe_timeout = 5; // seconds for the GET's 200 and STREAM_OK
+    unsigned stream_probe_timeout = 5;  // seconds for the GET's 200 and STREAM_OK
 };
 
 // The proxy URL with any password replaced by "***", for logs.
@@ -84,12 +84,12 @@ using Settings = std::map<std::string, std::string>;
 constexpr const char *default_config_file = "/etc/sofw/hrac-agent.conf";
 
 struct CommandLine {
-    std::string config_file;  // empty: settings come from flags only
-    bool config_given = false; // -c/--config named it (else it may be the default)
+    std::string config_file;    // empty: settings come from flags only
+    bool config_given = false;  // -c/--config named it (else it may be the default)
     Settings flags;
     bool help = false;
     bool version = false;
-    bool check = false;       // --check: diagnose the way to HRAS and exit
+    bool check = false;  // --check: diagnose the way to HRAS and exit
 };
 
 // args excludes argv[0].
@@ -113,4 +113,4 @@ Config load_config(const CommandLine &cl);
 
 std::string usage_text();
 
-} // namespace hrac
+}  // namespace hrac

@@ -21,4 +21,4 @@ unsigned parse_unsigned(const std::string &key, const std::string &value, unsign
 // settings with flags applied. Needs c.server parsed already.
 void parse_tunnel_settings(const Settings &file, const Settings &flags, const Settings &merged, Config &c);
 
-} // namespace hrac::config_detail
+}  // namespace hrac::config_detail

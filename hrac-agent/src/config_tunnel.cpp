@@ -12,7 +12,8 @@ using namespace config_detail;
 
 namespace {
 
-std::string lower(std::string s) {
+std::string lower(std::string s)
+{
     for (char &c : s)
         c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
     return s;
@@ -25,10 +26,11 @@ struct ProxyUrl {
     size_t userinfo_begin = 0;
     std::string host;
     std::string port;
-    std::string rest;      // path and beyond
+    std::string rest;  // path and beyond
 };
 
-ProxyUrl split_proxy_url(const std::string &url) {
+ProxyUrl split_proxy_url(const std::string &url)
+{
     ProxyUrl u;
     size_t authority = 0;
     const auto sep = url.find("://");
@@ -65,7 +67,8 @@ ProxyUrl split_proxy_url(const std::string &url) {
     return u;
 }
 
-void parse_proxy(const Settings &merged, Config &c) {
+void parse_proxy(const Settings &merged, Config &c)
+{
     const auto it = merged.find("proxy");
     if (it == merged.end())
         return;
@@ -73,8 +76,8 @@ void parse_proxy(const Settings &merged, Config &c) {
     c.proxy_from_environment = false;
     if (lower(value) == "none")
         return;  // direct, whatever the environment says
-    const std::string bad = "proxy '" + redact_url(value) +
-                            "' is not a proxy URL (e.g. http://proxy.example.com:3128) or none";
+    const std::string bad =
+        "proxy '" + redact_url(value) + "' is not a proxy URL (e.g. http://proxy.example.com:3128) or none";
     if (value.empty())
         throw ConfigError("proxy is empty; leave it out to use the environment's proxy, or say none");
     if (value.find_first_of(" \t") != std::string::npos)
@@ -101,12 +104,13 @@ void parse_proxy(const Settings &merged, Config &c) {
 
 // Takes the proxy password from whichever of proxy_password /
 // proxy_password_file one layer sets; false if it sets neither.
-bool proxy_password_from(const Settings &layer, const char *layer_name, std::string &password) {
+bool proxy_password_from(const Settings &layer, const char *layer_name, std::string &password)
+{
     const auto inline_password = layer.find("proxy_password");
     const auto password_file = layer.find("proxy_password_file");
     if (inline_password != layer.end() && password_file != layer.end())
-        throw ConfigError(std::string("both proxy_password and proxy_password_file given in ") +
-                          layer_name + "; use one");
+        throw ConfigError(std::string("both proxy_password and proxy_password_file given in ") + layer_name +
+                          "; use one");
     if (inline_password != layer.end()) {
         password = inline_password->second;
         return true;
@@ -118,8 +122,8 @@ bool proxy_password_from(const Settings &layer, const char *layer_name, std::str
     return false;
 }
 
-void parse_proxy_credentials(const Settings &file, const Settings &flags, const Settings &merged,
-                             Config &c) {
+void parse_proxy_credentials(const Settings &file, const Settings &flags, const Settings &merged, Config &c)
+{
     const auto user = merged.find("proxy_user");
     const bool has_password = proxy_password_from(flags, "the options", c.proxy_password) ||
                               proxy_password_from(file, "the config file", c.proxy_password);
@@ -138,8 +142,7 @@ void parse_proxy_credentials(const Settings &file, const Settings &flags, const 
     const auto auth = merged.find("proxy_auth");
     if (auth == merged.end())
         return;
-    for (ProxyAuth a : {ProxyAuth::any, ProxyAuth::basic, ProxyAuth::digest, ProxyAuth::ntlm,
-                        ProxyAuth::negotiate}) {
+    for (ProxyAuth a : {ProxyAuth::any, ProxyAuth::basic, ProxyAuth::digest, ProxyAuth::ntlm, ProxyAuth::negotiate}) {
         if (lower(auth->second) == proxy_auth_name(a)) {
             c.proxy_auth = a;
             return;
@@ -148,13 +151,12 @@ void parse_proxy_credentials(const Settings &file, const Settings &flags, const 
     throw ConfigError("proxy_auth '" + auth->second + "' is not one of basic, digest, ntlm, negotiate, any");
 }
 
-bool is_base64_char(char ch) {
-    return isalnum(static_cast<unsigned char>(ch)) || ch == '+' || ch == '/';
-}
+bool is_base64_char(char ch) { return isalnum(static_cast<unsigned char>(ch)) || ch == '+' || ch == '/'; }
 
 // "a,b" or "sha256//a;sha256//b" -> "sha256//a;sha256//b". Each pin is the
 // standard base64 of 32 bytes: 43 characters and one '='.
-std::string parse_pins(const std::string &value) {
+std::string parse_pins(const std::string &value)
+{
     std::string pins;
     std::string item;
     auto take = [&](std::string pin) {
@@ -169,8 +171,7 @@ std::string parse_pins(const std::string &value) {
         // 32 bytes leave two spare bits in the last character: only
         // characters whose value ends in 00 are canonical.
         if (ok) {
-            static const std::string alphabet =
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
             ok = alphabet.find(pin[42]) % 4 == 0;
         }
         if (!ok)
@@ -194,7 +195,8 @@ std::string parse_pins(const std::string &value) {
     return pins;
 }
 
-void parse_tls(const Settings &merged, Config &c) {
+void parse_tls(const Settings &merged, Config &c)
+{
     const bool https = starts_with(c.server, "https://");
     for (const char *key : {"ca_file", "pin_sha256", "client_cert", "client_key"}) {
         if (merged.count(key) && !https)
@@ -218,7 +220,8 @@ void parse_tls(const Settings &merged, Config &c) {
     }
 }
 
-void parse_mode(const Settings &merged, Config &c) {
+void parse_mode(const Settings &merged, Config &c)
+{
     if (merged.count("tunnel_mode")) {
         const std::string value = lower(merged.at("tunnel_mode"));
         bool found = false;
@@ -235,9 +238,10 @@ void parse_mode(const Settings &merged, Config &c) {
         c.stream_probe_timeout = parse_unsigned("stream_probe_timeout", merged.at("stream_probe_timeout"), 1, 60);
 }
 
-} // namespace
+}  // namespace
 
-const char *tunnel_mode_name(TunnelMode mode) {
+const char *tunnel_mode_name(TunnelMode mode)
+{
     switch (mode) {
     case TunnelMode::automatic: return "auto";
     case TunnelMode::stream: return "stream";
@@ -246,7 +250,8 @@ const char *tunnel_mode_name(TunnelMode mode) {
     return "?";
 }
 
-const char *proxy_auth_name(ProxyAuth auth) {
+const char *proxy_auth_name(ProxyAuth auth)
+{
     switch (auth) {
     case ProxyAuth::any: return "any";
     case ProxyAuth::basic: return "basic";
@@ -257,7 +262,8 @@ const char *proxy_auth_name(ProxyAuth auth) {
     return "?";
 }
 
-std::string redact_url(const std::string &url) {
+std::string redact_url(const std::string &url)
+{
     const ProxyUrl u = split_proxy_url(url);
     const auto colon = u.userinfo.find(':');
     if (u.userinfo.empty() || colon == std::string::npos)
@@ -269,7 +275,8 @@ std::string redact_url(const std::string &url) {
 
 namespace config_detail {
 
-void parse_tunnel_settings(const Settings &file, const Settings &flags, const Settings &merged, Config &c) {
+void parse_tunnel_settings(const Settings &file, const Settings &flags, const Settings &merged, Config &c)
+{
     parse_proxy(merged, c);
     parse_proxy_credentials(file, flags, merged, c);
     if (merged.count("no_proxy")) {
@@ -280,6 +287,6 @@ void parse_tunnel_settings(const Settings &file, const Settings &flags, const Se
     parse_mode(merged, c);
 }
 
-} // namespace config_detail
+}  // namespace config_detail
 
-} // namespace hrac
+}  // namespace hrac

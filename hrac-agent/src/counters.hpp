@@ -7,48 +7,49 @@
 namespace hrac {
 
 struct Counters {
-    uint64_t frames_up = 0;          // every frame queued to HRAS, keep-alives included
-    uint64_t bytes_up = 0;           // encoded frame bytes queued to HRAS
-    uint64_t frames_down = 0;        // every frame decoded from HRAS, keep-alives included
-    uint64_t bytes_down = 0;         // body bytes received on the downstream channel
+    uint64_t frames_up = 0;    // every frame queued to HRAS, keep-alives included
+    uint64_t bytes_up = 0;     // encoded frame bytes queued to HRAS
+    uint64_t frames_down = 0;  // every frame decoded from HRAS, keep-alives included
+    uint64_t bytes_down = 0;   // body bytes received on the downstream channel
     uint64_t keepalives_sent = 0;
     uint64_t keepalives_received = 0;
-    uint64_t sessions_up = 0;        // sessions whose downstream proof verified
-    uint64_t reconnects = 0;         // connection attempts after the first
+    uint64_t sessions_up = 0;  // sessions whose downstream proof verified
+    uint64_t reconnects = 0;   // connection attempts after the first
     uint64_t decode_errors = 0;
-    uint64_t dropped_no_session = 0; // LAN datagrams dropped while the tunnel was down
-    uint64_t dropped_queue_full = 0; // frames dropped because HRAS was not reading
-    uint64_t dropped_down = 0;       // downstream SIP frames HRAC could not deliver
-    uint64_t ignored_down = 0;       // downstream frames of a type nobody handles
+    uint64_t dropped_no_session = 0;  // LAN datagrams dropped while the tunnel was down
+    uint64_t dropped_queue_full = 0;  // frames dropped because HRAS was not reading
+    uint64_t dropped_down = 0;        // downstream SIP frames HRAC could not deliver
+    uint64_t ignored_down = 0;        // downstream frames of a type nobody handles
 
     // How the tunnel gets through (tunnel.hpp).
-    uint64_t polling = 0;            // 1 while the session polls, 0 while it streams (a gauge)
-    uint64_t stream_fallbacks = 0;   // streaming did not get through: switched to polling
-    uint64_t proxy_refusals = 0;     // a proxy answered 407, or refused CONNECT or the request
-    uint64_t tls_failures = 0;       // HRAS's certificate or pin did not verify, or the handshake failed
-    uint64_t hras_refusals = 0;      // HRAS answered a tunnel request with other than 200
+    uint64_t polling = 0;           // 1 while the session polls, 0 while it streams (a gauge)
+    uint64_t stream_fallbacks = 0;  // streaming did not get through: switched to polling
+    uint64_t proxy_refusals = 0;    // a proxy answered 407, or refused CONNECT or the request
+    uint64_t tls_failures = 0;      // HRAS's certificate or pin did not verify, or the handshake failed
+    uint64_t hras_refusals = 0;     // HRAS answered a tunnel request with other than 200
 
     // The LAN stays closed (lan_policy.hpp).
     uint64_t lan_refused_sip = 0;    // SIP from HRAS for a LAN endpoint that did not register through HRAC
     uint64_t lan_refused_media = 0;  // media from HRAS for an address its port pair does not serve
 
     // Media relay (media_relay.hpp).
-    uint64_t media_frames_up = 0;     // RTP/RTCP datagrams from the LAN queued to HRAS
-    uint64_t media_bytes_up = 0;      // their payload bytes
-    uint64_t media_frames_down = 0;   // media frames from HRAS sent into the LAN
-    uint64_t media_bytes_down = 0;    // their payload bytes
-    uint64_t media_ports_open = 0;    // RTP/RTCP port pairs open now (a gauge)
-    uint64_t media_opens = 0;         // pairs opened by OPEN_MEDIA
-    uint64_t media_updates = 0;       // OPEN_MEDIA for an open pair (re-INVITE): endpoint updated
-    uint64_t media_closes = 0;        // pairs closed by CLOSE_MEDIA
-    uint64_t media_timeouts = 0;      // pairs closed after media_timeout without traffic
-    uint64_t media_open_failures = 0; // OPEN_MEDIA answered with MEDIA_FAILED
-    uint64_t media_dropped_up = 0;    // LAN media not queued: tunnel down or queue full
-    uint64_t media_dropped_closed = 0;// media from HRAS for a port that is not open
-    uint64_t media_dropped_down = 0;  // media from HRAS that could not be sent (bad RA, send error)
-    uint64_t control_invalid = 0;     // control frames HRAC cannot act on
+    uint64_t media_frames_up = 0;       // RTP/RTCP datagrams from the LAN queued to HRAS
+    uint64_t media_bytes_up = 0;        // their payload bytes
+    uint64_t media_frames_down = 0;     // media frames from HRAS sent into the LAN
+    uint64_t media_bytes_down = 0;      // their payload bytes
+    uint64_t media_ports_open = 0;      // RTP/RTCP port pairs open now (a gauge)
+    uint64_t media_opens = 0;           // pairs opened by OPEN_MEDIA
+    uint64_t media_updates = 0;         // OPEN_MEDIA for an open pair (re-INVITE): endpoint updated
+    uint64_t media_closes = 0;          // pairs closed by CLOSE_MEDIA
+    uint64_t media_timeouts = 0;        // pairs closed after media_timeout without traffic
+    uint64_t media_open_failures = 0;   // OPEN_MEDIA answered with MEDIA_FAILED
+    uint64_t media_dropped_up = 0;      // LAN media not queued: tunnel down or queue full
+    uint64_t media_dropped_closed = 0;  // media from HRAS for a port that is not open
+    uint64_t media_dropped_down = 0;    // media from HRAS that could not be sent (bad RA, send error)
+    uint64_t control_invalid = 0;       // control frames HRAC cannot act on
 
-    std::string summary() const {
+    std::string summary() const
+    {
         const std::pair<const char *, uint64_t> items[] = {
             {"frames_up", frames_up},
             {"bytes_up", bytes_up},
@@ -92,4 +93,4 @@ struct Counters {
     }
 };
 
-} // namespace hrac
+}  // namespace hrac

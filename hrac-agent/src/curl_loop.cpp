@@ -8,7 +8,8 @@
 
 namespace hrac {
 
-CurlLoop::CurlLoop() : multi_(curl_multi_init()) {
+CurlLoop::CurlLoop() : multi_(curl_multi_init())
+{
     if (!multi_)
         throw std::runtime_error("curl_multi_init failed");
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlLoop::on_socket);
@@ -17,7 +18,8 @@ CurlLoop::CurlLoop() : multi_(curl_multi_init()) {
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
 }
 
-CurlLoop::~CurlLoop() {
+CurlLoop::~CurlLoop()
+{
     for (const auto &transfer : transfers_)
         curl_multi_remove_handle(multi_, transfer.first);
     transfers_.clear();
@@ -30,7 +32,8 @@ CurlLoop::~CurlLoop() {
     curl_multi_cleanup(multi_);
 }
 
-bool CurlLoop::add(CURL *easy, DoneHandler on_done) {
+bool CurlLoop::add(CURL *easy, DoneHandler on_done)
+{
     const CURLMcode rc = curl_multi_add_handle(multi_, easy);
     if (rc != CURLM_OK) {
         log_error("curl_multi_add_handle: %s", curl_multi_strerror(rc));
@@ -40,14 +43,16 @@ bool CurlLoop::add(CURL *easy, DoneHandler on_done) {
     return true;
 }
 
-void CurlLoop::remove(CURL *easy) {
+void CurlLoop::remove(CURL *easy)
+{
     if (transfers_.erase(easy))
         curl_multi_remove_handle(multi_, easy);
 }
 
 void CurlLoop::kick() { act(CURL_SOCKET_TIMEOUT, 0); }
 
-int CurlLoop::on_socket(CURL *, curl_socket_t fd, int what, void *loop_arg, void *) {
+int CurlLoop::on_socket(CURL *, curl_socket_t fd, int what, void *loop_arg, void *)
+{
     auto *loop = static_cast<CurlLoop *>(loop_arg);
     if (what == CURL_POLL_REMOVE) {
         loop->sockets_.erase(fd);  // FdWatch's destructor calls fd_close()
@@ -67,18 +72,19 @@ int CurlLoop::on_socket(CURL *, curl_socket_t fd, int what, void *loop_arg, void
     return 0;
 }
 
-int CurlLoop::on_timer(CURLM *, long timeout_ms, void *loop_arg) {
+int CurlLoop::on_timer(CURLM *, long timeout_ms, void *loop_arg)
+{
     auto *loop = static_cast<CurlLoop *>(loop_arg);
     // curl forbids calling socket_action from here: run it from the timer.
     if (timeout_ms < 0)
         loop->timer_.cancel();
     else
-        loop->timer_.start(static_cast<uint64_t>(timeout_ms),
-                           [loop] { loop->act(CURL_SOCKET_TIMEOUT, 0); });
+        loop->timer_.start(static_cast<uint64_t>(timeout_ms), [loop] { loop->act(CURL_SOCKET_TIMEOUT, 0); });
     return 0;
 }
 
-void CurlLoop::on_fd_event(int flags, void *watch_arg) {
+void CurlLoop::on_fd_event(int flags, void *watch_arg)
+{
     // Copy what we need: curl may drop this socket (and its watch) while
     // handling the event.
     const auto *watch = static_cast<SocketWatch *>(watch_arg);
@@ -94,7 +100,8 @@ void CurlLoop::on_fd_event(int flags, void *watch_arg) {
     loop->act(fd, events);
 }
 
-void CurlLoop::act(curl_socket_t fd, int curl_events) {
+void CurlLoop::act(curl_socket_t fd, int curl_events)
+{
     int running = 0;
     const CURLMcode rc = curl_multi_socket_action(multi_, fd, curl_events, &running);
     if (rc != CURLM_OK)
@@ -102,7 +109,8 @@ void CurlLoop::act(curl_socket_t fd, int curl_events) {
     report_finished();
 }
 
-void CurlLoop::report_finished() {
+void CurlLoop::report_finished()
+{
     int queued = 0;
     while (CURLMsg *msg = curl_multi_info_read(multi_, &queued)) {
         if (msg->msg != CURLMSG_DONE)
@@ -121,4 +129,4 @@ void CurlLoop::report_finished() {
     }
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -18,7 +18,8 @@ namespace hrac {
 class CurlRuntime {
 public:
     CurlRuntime() : rc_(curl_global_init(CURL_GLOBAL_DEFAULT)) {}
-    ~CurlRuntime() {
+    ~CurlRuntime()
+    {
         if (rc_ == CURLE_OK)
             curl_global_cleanup();
     }
@@ -34,7 +35,7 @@ class CurlLoop {
 public:
     using DoneHandler = std::function<void(CURLcode result)>;
 
-    CurlLoop();   // throws std::runtime_error if curl_multi_init() fails
+    CurlLoop();  // throws std::runtime_error if curl_multi_init() fails
     ~CurlLoop();
     CurlLoop(const CurlLoop &) = delete;
     CurlLoop &operator=(const CurlLoop &) = delete;
@@ -69,4 +70,4 @@ private:
     std::map<CURL *, DoneHandler> transfers_;
 };
 
-} // namespace hrac
+}  // namespace hrac

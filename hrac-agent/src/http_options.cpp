@@ -8,7 +8,8 @@ namespace {
 
 constexpr long connect_timeout_s = 10;
 
-void apply_proxy(CURL *easy, const Config &c, unsigned long proxy_auth_mask) {
+void apply_proxy(CURL *easy, const Config &c, unsigned long proxy_auth_mask)
+{
     if (!c.proxy_from_environment) {
         // "" (proxy = none) makes curl go direct even if the environment
         // names a proxy.
@@ -36,7 +37,8 @@ void apply_proxy(CURL *easy, const Config &c, unsigned long proxy_auth_mask) {
     curl_easy_setopt(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 }
 
-void apply_tls(CURL *easy, const Config &c) {
+void apply_tls(CURL *easy, const Config &c)
+{
     // Verification is curl's default; say so anyway, so no later change can
     // turn it off by accident.
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -55,9 +57,10 @@ void apply_tls(CURL *easy, const Config &c) {
     }
 }
 
-} // namespace
+}  // namespace
 
-void ProxyAuthMemory::accepted_after(unsigned long offered) {
+void ProxyAuthMemory::accepted_after(unsigned long offered)
+{
     if (configured_ != CURLAUTH_ANY)
         return;
     for (unsigned long scheme : {CURLAUTH_NEGOTIATE, CURLAUTH_DIGEST, CURLAUTH_NTLM, CURLAUTH_BASIC}) {
@@ -68,7 +71,8 @@ void ProxyAuthMemory::accepted_after(unsigned long offered) {
     }
 }
 
-unsigned long curl_proxy_auth(ProxyAuth auth) {
+unsigned long curl_proxy_auth(ProxyAuth auth)
+{
     switch (auth) {
     case ProxyAuth::any: return CURLAUTH_ANY;
     case ProxyAuth::basic: return CURLAUTH_BASIC;
@@ -79,7 +83,8 @@ unsigned long curl_proxy_auth(ProxyAuth auth) {
     return CURLAUTH_ANY;
 }
 
-void apply_http_options(CURL *easy, const Config &c, unsigned long proxy_auth_mask) {
+void apply_http_options(CURL *easy, const Config &c, unsigned long proxy_auth_mask)
+{
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
     curl_easy_setopt(easy, CURLOPT_USERAGENT, (std::string("hrac-agent/") + hrac_version).c_str());
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -90,4 +95,4 @@ void apply_http_options(CURL *easy, const Config &c, unsigned long proxy_auth_ma
     apply_tls(easy, c);
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -26,7 +26,8 @@ class ProxyAuthMemory {
 public:
     // credentials: HRAC has some for the proxy (proxy_user, or in its URL).
     ProxyAuthMemory(ProxyAuth configured, bool credentials)
-        : configured_(curl_proxy_auth(configured)), credentials_(credentials) {}
+        : configured_(curl_proxy_auth(configured)), credentials_(credentials)
+    {}
 
     unsigned long mask() const { return learned_ ? learned_ : configured_; }
     // Whether a request that uploads endlessly should wait until another
@@ -47,4 +48,4 @@ private:
 // proxy_auth_mask: ProxyAuthMemory::mask().
 void apply_http_options(CURL *easy, const Config &config, unsigned long proxy_auth_mask);
 
-} // namespace hrac
+}  // namespace hrac

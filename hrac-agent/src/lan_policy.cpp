@@ -10,18 +10,21 @@ namespace {
 
 constexpr uint64_t purge_every_ms = 10 * 1000;
 
-bool unspecified(const sofw::RaHeader &ra) {
+bool unspecified(const sofw::RaHeader &ra)
+{
     static const uint8_t zero[16] = {};
     return memcmp(ra.addr, zero, ra.family == 6 ? 16 : 4) == 0;
 }
 
-bool same_ip(const sofw::RaHeader &a, const sofw::RaHeader &b) {
+bool same_ip(const sofw::RaHeader &a, const sofw::RaHeader &b)
+{
     return a.family == b.family && memcmp(a.addr, b.addr, a.family == 6 ? 16 : 4) == 0;
 }
 
-} // namespace
+}  // namespace
 
-LanPolicy::Endpoint LanPolicy::endpoint_of(const sofw::RaHeader &ra) {
+LanPolicy::Endpoint LanPolicy::endpoint_of(const sofw::RaHeader &ra)
+{
     Endpoint e;
     e.family = ra.family;
     memcpy(e.addr.data(), ra.addr, ra.family == 6 ? 16 : 4);
@@ -29,7 +32,8 @@ LanPolicy::Endpoint LanPolicy::endpoint_of(const sofw::RaHeader &ra) {
     return e;
 }
 
-void LanPolicy::purge(uint64_t now_ms) {
+void LanPolicy::purge(uint64_t now_ms)
+{
     if (now_ms - last_purge_ms_ < purge_every_ms)
         return;
     last_purge_ms_ = now_ms;
@@ -39,7 +43,8 @@ void LanPolicy::purge(uint64_t now_ms) {
         it = now_ms >= it->second ? registered_.erase(it) : std::next(it);
 }
 
-void LanPolicy::sip_from_lan(const sofw::RaHeader &src, const uint8_t *msg, size_t len, uint64_t now_ms) {
+void LanPolicy::sip_from_lan(const sofw::RaHeader &src, const uint8_t *msg, size_t len, uint64_t now_ms)
+{
     purge(now_ms);
     const Endpoint e = endpoint_of(src);
     auto it = senders_.find(e);
@@ -57,8 +62,8 @@ void LanPolicy::sip_from_lan(const sofw::RaHeader &src, const uint8_t *msg, size
     }
 }
 
-bool LanPolicy::sip_to_lan(const sofw::RaHeader &dst, const uint8_t *msg, size_t len, uint64_t now_ms,
-                           std::string &why) {
+bool LanPolicy::sip_to_lan(const sofw::RaHeader &dst, const uint8_t *msg, size_t len, uint64_t now_ms, std::string &why)
+{
     purge(now_ms);
     const Endpoint e = endpoint_of(dst);
     const auto peek = peek_sip(msg, len);
@@ -90,17 +95,17 @@ bool LanPolicy::sip_to_lan(const sofw::RaHeader &dst, const uint8_t *msg, size_t
     return false;
 }
 
-bool LanPolicy::registered(const sofw::RaHeader &endpoint, uint64_t now_ms) const {
+bool LanPolicy::registered(const sofw::RaHeader &endpoint, uint64_t now_ms) const
+{
     const auto it = registered_.find(endpoint_of(endpoint));
     return it != registered_.end() && now_ms < it->second;
 }
 
-bool LanPolicy::names_phone(const std::optional<sofw::RaHeader> &phone) {
-    return phone && !unspecified(*phone);
-}
+bool LanPolicy::names_phone(const std::optional<sofw::RaHeader> &phone) { return phone && !unspecified(*phone); }
 
-bool LanPolicy::media_to_lan(const std::optional<sofw::RaHeader> &phone, const sofw::RaHeader &dst,
-                             uint64_t now_ms, std::string &why) const {
+bool LanPolicy::media_to_lan(const std::optional<sofw::RaHeader> &phone, const sofw::RaHeader &dst, uint64_t now_ms,
+                             std::string &why) const
+{
     if (names_phone(phone)) {
         if (same_ip(*phone, dst))
             return true;
@@ -116,4 +121,4 @@ bool LanPolicy::media_to_lan(const std::optional<sofw::RaHeader> &phone, const s
     return false;
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -47,8 +47,7 @@ public:
     // Whether a SIP message from HRAS may go to dst. Records a
     // registration when it is the 2xx to dst's REGISTER. why: the reason
     // of a refusal.
-    bool sip_to_lan(const sofw::RaHeader &dst, const uint8_t *msg, size_t len, uint64_t now_ms,
-                    std::string &why);
+    bool sip_to_lan(const sofw::RaHeader &dst, const uint8_t *msg, size_t len, uint64_t now_ms, std::string &why);
 
     // Whether an OPEN_MEDIA's RA header names a phone (not 0.0.0.0 / ::).
     static bool names_phone(const std::optional<sofw::RaHeader> &phone);
@@ -67,7 +66,8 @@ private:
         uint8_t family = 4;
         std::array<uint8_t, 16> addr{};
         uint16_t port = 0;
-        bool operator<(const Endpoint &o) const {
+        bool operator<(const Endpoint &o) const
+        {
             if (family != o.family)
                 return family < o.family;
             if (addr != o.addr)
@@ -90,4 +90,4 @@ private:
     uint64_t last_purge_ms_ = 0;
 };
 
-} // namespace hrac
+}  // namespace hrac

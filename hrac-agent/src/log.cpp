@@ -13,7 +13,8 @@ namespace {
 LogLevel current_level = LogLevel::info;
 LogTarget current_target = LogTarget::stderr_stream;
 
-void log_line(LogLevel level, const char *fmt, va_list ap) {
+void log_line(LogLevel level, const char *fmt, va_list ap)
+{
     if (!log_enabled(level))
         return;
     if (current_target == LogTarget::syslog) {
@@ -34,15 +35,16 @@ void log_line(LogLevel level, const char *fmt, va_list ap) {
     char message[2048];
     vsnprintf(message, sizeof message, fmt, ap);
     char line[2200];
-    const int n = snprintf(line, sizeof line, "%s.%03ldZ %-5s %s\n", stamp,
-                           static_cast<long>(now.tv_usec / 1000), log_level_name(level), message);
+    const int n = snprintf(line, sizeof line, "%s.%03ldZ %-5s %s\n", stamp, static_cast<long>(now.tv_usec / 1000),
+                           log_level_name(level), message);
     if (n > 0)
         fwrite(line, 1, static_cast<size_t>(n) < sizeof line ? n : sizeof line - 1, stderr);
 }
 
-} // namespace
+}  // namespace
 
-bool parse_log_level(const std::string &name, LogLevel &out) {
+bool parse_log_level(const std::string &name, LogLevel &out)
+{
     for (LogLevel l : {LogLevel::error, LogLevel::warn, LogLevel::info, LogLevel::debug}) {
         if (name == log_level_name(l)) {
             out = l;
@@ -52,7 +54,8 @@ bool parse_log_level(const std::string &name, LogLevel &out) {
     return false;
 }
 
-const char *log_level_name(LogLevel level) {
+const char *log_level_name(LogLevel level)
+{
     switch (level) {
     case LogLevel::error: return "error";
     case LogLevel::warn: return "warn";
@@ -62,7 +65,8 @@ const char *log_level_name(LogLevel level) {
     return "?";
 }
 
-bool parse_log_target(const std::string &name, LogTarget &out) {
+bool parse_log_target(const std::string &name, LogTarget &out)
+{
     for (LogTarget t : {LogTarget::stderr_stream, LogTarget::syslog}) {
         if (name == log_target_name(t)) {
             out = t;
@@ -72,11 +76,10 @@ bool parse_log_target(const std::string &name, LogTarget &out) {
     return false;
 }
 
-const char *log_target_name(LogTarget target) {
-    return target == LogTarget::syslog ? "syslog" : "stderr";
-}
+const char *log_target_name(LogTarget target) { return target == LogTarget::syslog ? "syslog" : "stderr"; }
 
-int syslog_priority(LogLevel level) {
+int syslog_priority(LogLevel level)
+{
     switch (level) {
     case LogLevel::error: return LOG_ERR;
     case LogLevel::warn: return LOG_WARNING;
@@ -88,7 +91,8 @@ int syslog_priority(LogLevel level) {
 
 void set_log_level(LogLevel level) { current_level = level; }
 
-void set_log_target(LogTarget target) {
+void set_log_target(LogTarget target)
+{
     if (target == current_target)
         return;
     if (target == LogTarget::syslog)
@@ -98,16 +102,15 @@ void set_log_target(LogTarget target) {
     current_target = target;
 }
 
-bool log_enabled(LogLevel level) {
-    return static_cast<int>(level) <= static_cast<int>(current_level);
-}
+bool log_enabled(LogLevel level) { return static_cast<int>(level) <= static_cast<int>(current_level); }
 
-#define HRAC_DEFINE_LOG(name, level)                                                               \
-    void name(const char *fmt, ...) {                                                              \
-        va_list ap;                                                                                \
-        va_start(ap, fmt);                                                                         \
-        log_line(level, fmt, ap);                                                                  \
-        va_end(ap);                                                                                \
+#define HRAC_DEFINE_LOG(name, level)                                                                                   \
+    void name(const char *fmt, ...)                                                                                    \
+    {                                                                                                                  \
+        va_list ap;                                                                                                    \
+        va_start(ap, fmt);                                                                                             \
+        log_line(level, fmt, ap);                                                                                      \
+        va_end(ap);                                                                                                    \
     }
 
 HRAC_DEFINE_LOG(log_error, LogLevel::error)
@@ -115,4 +118,4 @@ HRAC_DEFINE_LOG(log_warn, LogLevel::warn)
 HRAC_DEFINE_LOG(log_info, LogLevel::info)
 HRAC_DEFINE_LOG(log_debug, LogLevel::debug)
 
-} // namespace hrac
+}  // namespace hrac

@@ -12,7 +12,8 @@ public:
 
     // True if a line may be logged now; suppressed then holds how many
     // events were not logged since the last line.
-    bool allow(uint64_t now_ms, uint64_t &suppressed) {
+    bool allow(uint64_t now_ms, uint64_t &suppressed)
+    {
         if (logged_ && now_ms - last_ms_ < interval_ms_) {
             ++suppressed_;
             return false;
@@ -31,4 +32,4 @@ private:
     uint64_t suppressed_ = 0;
 };
 
-} // namespace hrac
+}  // namespace hrac

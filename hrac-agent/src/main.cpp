@@ -36,7 +36,8 @@ public:
     using Handler = std::function<void(int signo)>;
 
     explicit SignalPipe(Handler handler) : handler_(std::move(handler)) {}
-    ~SignalPipe() {
+    ~SignalPipe()
+    {
         for (int signo : watched_)
             signal(signo, SIG_DFL);
         watch_.stop();
@@ -50,7 +51,8 @@ public:
     SignalPipe &operator=(const SignalPipe &) = delete;
 
     // Returns 0 or an errno value.
-    int open(std::initializer_list<int> signals) {
+    int open(std::initializer_list<int> signals)
+    {
         int fds[2];
         if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0)
             return errno;
@@ -71,7 +73,8 @@ public:
     }
 
 private:
-    static void on_signal(int signo) {
+    static void on_signal(int signo)
+    {
         const int saved_errno = errno;
         const unsigned char byte = static_cast<unsigned char>(signo);
         if (write(write_fd, &byte, 1) < 0) {
@@ -80,7 +83,8 @@ private:
         errno = saved_errno;
     }
 
-    static void on_readable(int, void *arg) {
+    static void on_readable(int, void *arg)
+    {
         auto &self = *static_cast<SignalPipe *>(arg);
         unsigned char signals[64];
         const ssize_t n = read(self.read_fd_, signals, sizeof signals);
@@ -99,7 +103,8 @@ int SignalPipe::write_fd = -1;
 
 // How HRAC will reach HRAS, said once at start: which proxy (the
 // environment's choices are invisible otherwise) and how TLS is verified.
-ProxyChoice log_path_to_hras(const Config &config) {
+ProxyChoice log_path_to_hras(const Config &config)
+{
     const ProxyChoice proxy = choose_proxy(config, [](const char *name) { return getenv(name); });
     if (proxy.url.empty() || config.proxy_user.empty())
         log_info("%s", describe(proxy).c_str());
@@ -107,20 +112,19 @@ ProxyChoice log_path_to_hras(const Config &config) {
         log_info("%s, user %s, proxy_auth %s", describe(proxy).c_str(), config.proxy_user.c_str(),
                  proxy_auth_name(config.proxy_auth));
     if (config.server.compare(0, 8, "https://") == 0) {
-        const auto pins = config.pin_sha256.empty()
-                              ? 0
-                              : 1 + std::count(config.pin_sha256.begin(), config.pin_sha256.end(), ';');
+        const auto pins =
+            config.pin_sha256.empty() ? 0 : 1 + std::count(config.pin_sha256.begin(), config.pin_sha256.end(), ';');
         log_info("tls: HRAS verified against %s%s%s%s",
                  config.ca_file.empty() ? "the system CA store" : ("ca_file " + config.ca_file).c_str(),
                  pins ? (", public key pinned (" + std::to_string(pins) + " pin" + (pins > 1 ? "s" : "") + ")").c_str()
                       : "",
-                 config.client_cert.empty() ? "" : ", client certificate ",
-                 config.client_cert.c_str());
+                 config.client_cert.empty() ? "" : ", client certificate ", config.client_cert.c_str());
     }
     return proxy;
 }
 
-int run(const Config &config, const std::string &config_file) {
+int run(const Config &config, const std::string &config_file)
+{
     // A peer closing a socket must be an error return, not a dead process.
     signal(SIGPIPE, SIG_IGN);
 
@@ -138,9 +142,8 @@ int run(const Config &config, const std::string &config_file) {
     log_info("hrac-agent %s: config=%s site=%s server=%s sip_listen=%s keepalive_interval=%u s "
              "media_ports=%s media_timeout=%u s tunnel_mode=%s",
              hrac_version, config_file.empty() ? "(options only)" : config_file.c_str(), config.site.c_str(),
-             config.server.c_str(), config.sip_listen.c_str(),
-             config.keepalive_interval, media_ports_text(config).c_str(), config.media_timeout,
-             tunnel_mode_name(config.tunnel_mode));
+             config.server.c_str(), config.sip_listen.c_str(), config.keepalive_interval,
+             media_ports_text(config).c_str(), config.media_timeout, tunnel_mode_name(config.tunnel_mode));
     const ProxyChoice proxy = log_path_to_hras(config);
 
     Counters counters;
@@ -148,14 +151,10 @@ int run(const Config &config, const std::string &config_file) {
     LanPolicy lan_policy;
     Tunnel tunnel(config, loop, counters, proxy);
     SipRelay relay(config, tunnel, counters, lan_policy);
-    tunnel.set_frame_handler(sofw::FrameType::sip,
-                             [&relay](const sofw::Frame &frame) { relay.deliver(frame); });
-    MediaRelay media(config, counters, lan_policy,
-                     [&tunnel](const sofw::Frame &frame) { return tunnel.send(frame); });
-    tunnel.set_frame_handler(sofw::FrameType::control,
-                             [&media](const sofw::Frame &frame) { media.on_control(frame); });
-    tunnel.set_frame_handler(sofw::FrameType::media,
-                             [&media](const sofw::Frame &frame) { media.deliver(frame); });
+    tunnel.set_frame_handler(sofw::FrameType::sip, [&relay](const sofw::Frame &frame) { relay.deliver(frame); });
+    MediaRelay media(config, counters, lan_policy, [&tunnel](const sofw::Frame &frame) { return tunnel.send(frame); });
+    tunnel.set_frame_handler(sofw::FrameType::control, [&media](const sofw::Frame &frame) { media.on_control(frame); });
+    tunnel.set_frame_handler(sofw::FrameType::media, [&media](const sofw::Frame &frame) { media.deliver(frame); });
 
     if (int err = relay.open()) {
         log_error("cannot open the SIP socket on %s: %s", config.sip_listen.c_str(), strerror(err));
@@ -188,10 +187,11 @@ int run(const Config &config, const std::string &config_file) {
     return 0;
 }
 
-} // namespace
-} // namespace hrac
+}  // namespace
+}  // namespace hrac
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     using namespace hrac;
     const std::vector<std::string> args(argv + 1, argv + argc);
     CommandLine cl;

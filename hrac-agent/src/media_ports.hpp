@@ -37,7 +37,7 @@ struct MediaPair {
     // Set by every packet in either direction; the idle check clears it.
     // A flag rather than a timestamp keeps clock reads off the hot path.
     bool active = false;
-    uint64_t quiet_since_ms = 0;          // the open, or the last check that found traffic
+    uint64_t quiet_since_ms = 0;  // the open, or the last check that found traffic
     uint64_t packets_up = 0;
     uint64_t packets_down = 0;
     MediaSocket rtp;
@@ -50,17 +50,17 @@ struct MediaPair {
 class MediaPortTable {
 public:
     // The pair relay_port (P or P+1) belongs to, or nullptr.
-    MediaPair *find(uint16_t relay_port) {
+    MediaPair *find(uint16_t relay_port)
+    {
         const auto it = pairs_.find(static_cast<uint16_t>(relay_port & ~1u));
         return it == pairs_.end() ? nullptr : it->second.get();
     }
-    const MediaPair *find(uint16_t relay_port) const {
-        return const_cast<MediaPortTable *>(this)->find(relay_port);
-    }
+    const MediaPair *find(uint16_t relay_port) const { return const_cast<MediaPortTable *>(this)->find(relay_port); }
 
     // A new pair for the even port P, which must not be in the table yet.
     // Its sockets are not bound. The reference stays valid until remove().
-    MediaPair &add(uint16_t port, uint64_t now_ms) {
+    MediaPair &add(uint16_t port, uint64_t now_ms)
+    {
         auto &slot = pairs_[port];
         slot = std::make_unique<MediaPair>();
         MediaPair &pair = *slot;
@@ -79,7 +79,8 @@ public:
     // traffic for at least timeout_ms. A pair's traffic is noticed at the
     // first check after it, so a pair is never called idle early, and is
     // called idle at most two check intervals late.
-    std::vector<uint16_t> idle(uint64_t now_ms, uint64_t timeout_ms) {
+    std::vector<uint16_t> idle(uint64_t now_ms, uint64_t timeout_ms)
+    {
         std::vector<uint16_t> ports;
         for (auto &[port, pair] : pairs_) {
             if (pair->active) {
@@ -92,7 +93,8 @@ public:
         return ports;
     }
 
-    std::vector<uint16_t> ports() const {
+    std::vector<uint16_t> ports() const
+    {
         std::vector<uint16_t> out;
         for (const auto &entry : pairs_)
             out.push_back(entry.first);
@@ -105,7 +107,8 @@ private:
     std::map<uint16_t, std::unique_ptr<MediaPair>> pairs_;
 };
 
-inline const char *media_port_problem(uint16_t port, uint16_t min, uint16_t max) {
+inline const char *media_port_problem(uint16_t port, uint16_t min, uint16_t max)
+{
     if (port % 2 != 0)
         return "odd port (RTP ports are even)";
     if (port < min || uint32_t(port) + 1 > max)
@@ -113,4 +116,4 @@ inline const char *media_port_problem(uint16_t port, uint16_t min, uint16_t max)
     return nullptr;
 }
 
-} // namespace hrac
+}  // namespace hrac

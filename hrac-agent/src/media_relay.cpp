@@ -16,27 +16,31 @@ namespace {
 // Room for a typical RTP packet; the buffer grows (once) for larger ones.
 constexpr size_t down_buf_initial = 2048;
 
-std::string endpoint_text(const std::optional<sofw::RaHeader> &phone) {
+std::string endpoint_text(const std::optional<sofw::RaHeader> &phone)
+{
     return phone ? phone->to_string() : std::string("(not named)");
 }
 
-bool same_phone(const std::optional<sofw::RaHeader> &a, const std::optional<sofw::RaHeader> &b) {
+bool same_phone(const std::optional<sofw::RaHeader> &a, const std::optional<sofw::RaHeader> &b)
+{
     if (!a || !b)
         return !a && !b;
     return a->same_endpoint(*b);
 }
 
-} // namespace
+}  // namespace
 
 MediaRelay::MediaRelay(const Config &config, Counters &counters, const LanPolicy &policy, Upstream upstream)
     : config_(config), counters_(counters), policy_(policy), upstream_(std::move(upstream)),
-      down_buf_(mbuf_alloc(down_buf_initial)) {
+      down_buf_(mbuf_alloc(down_buf_initial))
+{
     up_frame_.type = sofw::FrameType::media;
 }
 
 MediaRelay::~MediaRelay() { counters_.media_ports_open = 0; }
 
-void MediaRelay::on_control(const sofw::Frame &frame) {
+void MediaRelay::on_control(const sofw::Frame &frame)
+{
     const auto control = sofw::decode_control(frame.payload.data(), frame.payload.size());
     if (!control) {
         ++counters_.control_invalid;
@@ -45,24 +49,21 @@ void MediaRelay::on_control(const sofw::Frame &frame) {
         return;
     }
     switch (control->op) {
-    case sofw::ControlOp::open_media:
-        open(control->port, frame.ra);
-        return;
+    case sofw::ControlOp::open_media: open(control->port, frame.ra); return;
     case sofw::ControlOp::close_media:
         if (close(control->port))
             return;
         log_debug("media %u/%u: CLOSE_MEDIA, but not open", control->port, control->port + 1);
         return;
-    case sofw::ControlOp::stream_ok:
-        return;  // the tunnel's business; it never hands one on
-    case sofw::ControlOp::media_failed:
-        break;
+    case sofw::ControlOp::stream_ok: return;  // the tunnel's business; it never hands one on
+    case sofw::ControlOp::media_failed: break;
     }
     ++counters_.control_invalid;
     log_warn("ignored a %s from HRAS: only HRAC sends it", sofw::control_op_name(control->op));
 }
 
-void MediaRelay::open(uint16_t port, const std::optional<sofw::RaHeader> &phone) {
+void MediaRelay::open(uint16_t port, const std::optional<sofw::RaHeader> &phone)
+{
     if (const char *problem = media_port_problem(port, config_.media_port_min, config_.media_port_max)) {
         refuse(port, problem);
         return;
@@ -94,12 +95,12 @@ void MediaRelay::open(uint16_t port, const std::optional<sofw::RaHeader> &phone)
     }
     ++counters_.media_opens;
     counters_.media_ports_open = table_.size();
-    log_info("media %u/%u open on %s for %s", port, port + 1, config_.sip_host.c_str(),
-             endpoint_text(phone).c_str());
+    log_info("media %u/%u open on %s for %s", port, port + 1, config_.sip_host.c_str(), endpoint_text(phone).c_str());
     schedule_idle_check();
 }
 
-bool MediaRelay::close(uint16_t port) {
+bool MediaRelay::close(uint16_t port)
+{
     if (port % 2 != 0 || !table_.find(port))
         return false;
     ++counters_.media_closes;
@@ -107,13 +108,15 @@ bool MediaRelay::close(uint16_t port) {
     return true;
 }
 
-void MediaRelay::close_all(const char *why) {
+void MediaRelay::close_all(const char *why)
+{
     for (uint16_t port : table_.ports())
         remove(port, why);
     idle_timer_.cancel();
 }
 
-void MediaRelay::close_idle(uint64_t now_ms) {
+void MediaRelay::close_idle(uint64_t now_ms)
+{
     const uint64_t timeout_ms = config_.media_timeout * 1000ull;
     const std::string why = "no media for " + std::to_string(config_.media_timeout) + " s";
     for (uint16_t port : table_.idle(now_ms, timeout_ms)) {
@@ -122,18 +125,19 @@ void MediaRelay::close_idle(uint64_t now_ms) {
     }
 }
 
-void MediaRelay::remove(uint16_t port, const char *why) {
+void MediaRelay::remove(uint16_t port, const char *why)
+{
     const MediaPair *pair = table_.find(port);
     if (!pair)
         return;
     log_info("media %u/%u closed (%s): %llu packets up, %llu down", port, port + 1, why,
-             static_cast<unsigned long long>(pair->packets_up),
-             static_cast<unsigned long long>(pair->packets_down));
+             static_cast<unsigned long long>(pair->packets_up), static_cast<unsigned long long>(pair->packets_down));
     table_.remove(port);
     counters_.media_ports_open = table_.size();
 }
 
-int MediaRelay::bind(MediaSocket &socket) {
+int MediaRelay::bind(MediaSocket &socket)
+{
     socket.relay = this;
     struct sa local;
     if (int err = sa_set_str(&local, config_.sip_host.c_str(), socket.port))
@@ -142,15 +146,17 @@ int MediaRelay::bind(MediaSocket &socket) {
     return udp_listen(socket.sock.out(), &local, &MediaRelay::on_datagram, &socket);
 }
 
-void MediaRelay::refuse(uint16_t port, const char *reason) {
+void MediaRelay::refuse(uint16_t port, const char *reason)
+{
     ++counters_.media_open_failures;
     const bool told = upstream_(sofw::make_control_frame({sofw::ControlOp::media_failed, port}));
-    log_warn("media %u/%u: cannot open on %s (media_ports %s): %s; %s", port, port + 1,
-             config_.sip_host.c_str(), media_ports_text(config_).c_str(), reason,
+    log_warn("media %u/%u: cannot open on %s (media_ports %s): %s; %s", port, port + 1, config_.sip_host.c_str(),
+             media_ports_text(config_).c_str(), reason,
              told ? "MEDIA_FAILED sent" : "MEDIA_FAILED not sent (tunnel down)");
 }
 
-void MediaRelay::schedule_idle_check() {
+void MediaRelay::schedule_idle_check()
+{
     if (idle_timer_.running())
         return;
     // A quarter of the timeout: a pair is closed between one and one and a
@@ -165,7 +171,8 @@ void MediaRelay::schedule_idle_check() {
 }
 
 // The hot path up: one copy into the reused frame, one into the upload queue.
-void MediaRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *socket_arg) {
+void MediaRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *socket_arg)
+{
     MediaSocket &socket = *static_cast<MediaSocket *>(socket_arg);
     MediaRelay &relay = *socket.relay;
     MediaPair &pair = *socket.pair;
@@ -186,7 +193,8 @@ void MediaRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *socket
 }
 
 // The hot path down: one table lookup, one copy into the reused mbuf.
-void MediaRelay::deliver(const sofw::Frame &frame) {
+void MediaRelay::deliver(const sofw::Frame &frame)
+{
     if (!frame.ra || frame.ra->transport != sofw::Transport::udp) {
         ++counters_.media_dropped_down;
         log_debug("media frame without a UDP RA header dropped");
@@ -235,4 +243,4 @@ void MediaRelay::deliver(const sofw::Frame &frame) {
     counters_.media_bytes_down += frame.payload.size();
 }
 
-} // namespace hrac
+}  // namespace hrac

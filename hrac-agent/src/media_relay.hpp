@@ -68,9 +68,9 @@ private:
     LogLimiter refusal_log_{1000};
     Upstream upstream_;
     MediaPortTable table_;
-    sofw::Frame up_frame_;    // reused by every datagram going up: no allocation
-    ReRef<mbuf> down_buf_;    // reused by every datagram going down
+    sofw::Frame up_frame_;  // reused by every datagram going up: no allocation
+    ReRef<mbuf> down_buf_;  // reused by every datagram going down
     ReTimer idle_timer_;
 };
 
-} // namespace hrac
+}  // namespace hrac

@@ -7,7 +7,7 @@ namespace hrac {
 namespace {
 constexpr const char *poll_path = "/sofw/v1/poll";
 constexpr const char *send_path = "/sofw/v1/send";
-} // namespace
+}  // namespace
 
 PollSession::PollSession(RequestContext &context, SessionEvents &events) : TunnelSession(context, events) {}
 
@@ -15,11 +15,13 @@ bool PollSession::start() { return start_poll(); }
 
 // A backstop only: the tunnel's deadline normally notices a dead HRAS
 // first. A send may take long on a slow link, a poll up to poll_wait_s.
-long PollSession::request_timeout_s() const {
+long PollSession::request_timeout_s() const
+{
     return static_cast<long>(poll_wait_s + std::max(3 * config_.keepalive_interval, 30u));
 }
 
-bool PollSession::start_poll() {
+bool PollSession::start_poll()
+{
     auto request = std::make_unique<TunnelRequest>(context_, "poll");
     TunnelRequest *r = request.get();
     TunnelRequest::Handlers h;
@@ -36,7 +38,8 @@ bool PollSession::start_poll() {
     return poll_->start("GET", poll_path, id_, TunnelRequest::Body::none, {}, request_timeout_s(), std::move(h));
 }
 
-void PollSession::poll_done(CURLcode result) {
+void PollSession::poll_done(CURLcode result)
+{
     if (result != CURLE_OK || !poll_->verified()) {
         events_.on_session_failed(poll_->failure(result));
         return;
@@ -49,7 +52,8 @@ void PollSession::poll_done(CURLcode result) {
         events_.on_session_failed({FailureKind::transport, "cannot start the next poll", 0});
 }
 
-void PollSession::flush() {
+void PollSession::flush()
+{
     if (send_ || upload_.empty())
         return;
     std::vector<uint8_t> batch = upload_.take_frames(batch_limit_bytes);
@@ -62,7 +66,8 @@ void PollSession::flush() {
         events_.on_session_failed({FailureKind::transport, "cannot start a send", 0});
 }
 
-void PollSession::send_done(CURLcode result) {
+void PollSession::send_done(CURLcode result)
+{
     if (result != CURLE_OK || !send_->verified()) {
         events_.on_session_failed(send_->failure(result));
         return;
@@ -72,4 +77,4 @@ void PollSession::send_done(CURLcode result) {
     flush();  // what was queued meanwhile: the next batch
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -36,4 +36,4 @@ private:
     std::unique_ptr<TunnelRequest> send_;  // null: no POST in flight
 };
 
-} // namespace hrac
+}  // namespace hrac

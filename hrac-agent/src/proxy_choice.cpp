@@ -11,14 +11,16 @@ namespace hrac {
 namespace {
 
 // curl ignores empty variables as if unset.
-const char *env(const GetEnv &getenv, const char *name) {
+const char *env(const GetEnv &getenv, const char *name)
+{
     const char *value = getenv(name);
     return value && *value ? value : nullptr;
 }
 
 // Whether addr lies in net/bits (bits 0: the whole address), as curl's
 // Curl_cidr4_match/Curl_cidr6_match.
-bool cidr_match(const std::string &addr, const std::string &net, unsigned bits, bool v6) {
+bool cidr_match(const std::string &addr, const std::string &net, unsigned bits, bool v6)
+{
     unsigned char a[16], n[16];
     const int family = v6 ? AF_INET6 : AF_INET;
     const unsigned size = v6 ? 16 : 4;
@@ -36,9 +38,10 @@ bool cidr_match(const std::string &addr, const std::string &net, unsigned bits, 
     return (a[whole] & mask) == (n[whole] & mask);
 }
 
-} // namespace
+}  // namespace
 
-std::string url_authority(const std::string &url) {
+std::string url_authority(const std::string &url)
+{
     const auto sep = url.find("://");
     std::string authority = url.substr(sep == std::string::npos ? 0 : sep + 3);
     authority = authority.substr(0, authority.find('/'));
@@ -46,14 +49,16 @@ std::string url_authority(const std::string &url) {
     return at == std::string::npos ? authority : authority.substr(at + 1);
 }
 
-std::string url_host(const std::string &url) {
+std::string url_host(const std::string &url)
+{
     const std::string authority = url_authority(url);
     if (!authority.empty() && authority[0] == '[')
         return authority.substr(1, authority.find(']') - 1);
     return authority.substr(0, authority.find(':'));
 }
 
-bool no_proxy_matches(const std::string &host_in, const std::string &no_proxy) {
+bool no_proxy_matches(const std::string &host_in, const std::string &no_proxy)
+{
     if (no_proxy.empty())
         return false;
     if (no_proxy == "*")
@@ -98,7 +103,8 @@ bool no_proxy_matches(const std::string &host_in, const std::string &no_proxy) {
     return false;
 }
 
-ProxyChoice choose_proxy(const Config &config, const GetEnv &getenv) {
+ProxyChoice choose_proxy(const Config &config, const GetEnv &getenv)
+{
     const std::string host = url_host(config.server);
     std::string no_proxy;
     std::string no_proxy_origin;
@@ -130,8 +136,8 @@ ProxyChoice choose_proxy(const Config &config, const GetEnv &getenv) {
     // HTTP_PROXY, which curl ignores (a CGI program gets it from a request
     // header).
     const bool https = config.server.compare(0, 8, "https://") == 0;
-    const char *names[] = {https ? "https_proxy" : "http_proxy", https ? "HTTPS_PROXY" : nullptr,
-                           "all_proxy", "ALL_PROXY"};
+    const char *names[] = {https ? "https_proxy" : "http_proxy", https ? "HTTPS_PROXY" : nullptr, "all_proxy",
+                           "ALL_PROXY"};
     for (const char *name : names) {
         if (!name)
             continue;
@@ -141,10 +147,11 @@ ProxyChoice choose_proxy(const Config &config, const GetEnv &getenv) {
     return {"", "no proxy setting and no proxy in the environment"};
 }
 
-std::string describe(const ProxyChoice &choice) {
+std::string describe(const ProxyChoice &choice)
+{
     if (choice.url.empty())
         return "proxy: none, direct (" + choice.why + ")";
     return "proxy: " + choice.url + " (" + choice.why + ")";
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -33,4 +33,4 @@ std::string url_host(const std::string &url);
 // "proxy: http://proxy:3128 (proxy setting)", "proxy: none, direct (...)".
 std::string describe(const ProxyChoice &choice);
 
-} // namespace hrac
+}  // namespace hrac

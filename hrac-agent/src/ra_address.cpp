@@ -2,7 +2,8 @@
 
 namespace hrac {
 
-sofw::RaHeader ra_from_sa(const struct sa *src, uint16_t relay_port) {
+sofw::RaHeader ra_from_sa(const struct sa *src, uint16_t relay_port)
+{
     sofw::RaHeader ra;
     ra.transport = sofw::Transport::udp;
     ra.port = sa_port(src);
@@ -21,7 +22,8 @@ sofw::RaHeader ra_from_sa(const struct sa *src, uint16_t relay_port) {
     return ra;
 }
 
-void sa_from_ra(const sofw::RaHeader &ra, struct sa *dst) {
+void sa_from_ra(const sofw::RaHeader &ra, struct sa *dst)
+{
     if (ra.family == 6) {
         sa_set_in6(dst, ra.addr, ra.port);
     } else {
@@ -31,4 +33,4 @@ void sa_from_ra(const sofw::RaHeader &ra, struct sa *dst) {
     }
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -16,4 +16,4 @@ sofw::RaHeader ra_from_sa(const struct sa *src, uint16_t relay_port);
 // The LAN destination an RA header names.
 void sa_from_ra(const sofw::RaHeader &ra, struct sa *dst);
 
-} // namespace hrac
+}  // namespace hrac

@@ -21,7 +21,8 @@ public:
     ReRef(const ReRef &) = delete;
     ReRef &operator=(const ReRef &) = delete;
     ReRef(ReRef &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
-    ReRef &operator=(ReRef &&o) noexcept {
+    ReRef &operator=(ReRef &&o) noexcept
+    {
         if (this != &o) {
             reset();
             p_ = std::exchange(o.p_, nullptr);
@@ -33,7 +34,8 @@ public:
     explicit operator bool() const { return p_ != nullptr; }
     void reset() { p_ = static_cast<T *>(mem_deref(p_)); }
     // For libre's allocating calls: udp_listen(ref.out(), ...).
-    T **out() {
+    T **out()
+    {
         reset();
         return &p_;
     }
@@ -52,7 +54,8 @@ public:
     ReTimer &operator=(const ReTimer &) = delete;
 
     // (Re)starts the timer; a running timer is rescheduled.
-    void start(uint64_t delay_ms, std::function<void()> on_expire) {
+    void start(uint64_t delay_ms, std::function<void()> on_expire)
+    {
         on_expire_ = std::move(on_expire);
         tmr_start(&tmr_, delay_ms, &ReTimer::trampoline, this);
     }
@@ -60,7 +63,8 @@ public:
     bool running() const { return tmr_isrunning(&tmr_); }
 
 private:
-    static void trampoline(void *arg) {
+    static void trampoline(void *arg)
+    {
         auto *self = static_cast<ReTimer *>(arg);
         // Copy first: the callback may restart this timer with a new one.
         auto callback = self->on_expire_;
@@ -81,13 +85,15 @@ public:
     FdWatch &operator=(const FdWatch &) = delete;
 
     // flags: FD_READ | FD_WRITE | FD_EXCEPT. Returns 0 or an errno value.
-    int listen(int fd, int flags, fd_h *handler, void *arg) {
+    int listen(int fd, int flags, fd_h *handler, void *arg)
+    {
         const int err = fd_listen(fd, flags, handler, arg);
         if (!err)
             fd_ = fd;
         return err;
     }
-    void stop() {
+    void stop()
+    {
         if (fd_ >= 0)
             fd_close(fd_);
         fd_ = -1;
@@ -102,7 +108,8 @@ private:
 class LibreRuntime {
 public:
     LibreRuntime() : err_(libre_init()) {}
-    ~LibreRuntime() {
+    ~LibreRuntime()
+    {
         if (!err_)
             libre_close();
     }
@@ -114,4 +121,4 @@ private:
     int err_;
 };
 
-} // namespace hrac
+}  // namespace hrac

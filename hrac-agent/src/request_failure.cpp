@@ -7,10 +7,10 @@ namespace hrac {
 namespace {
 
 // code: "407", or how a proxy said the same otherwise.
-std::string proxy_407(const RequestOutcome &o, const std::string &code = "407") {
+std::string proxy_407(const RequestOutcome &o, const std::string &code = "407")
+{
     if (o.proxy_credentials)
-        return "proxy refused the credentials (" + code +
-               ") \u2014 check proxy_user/proxy_password (and proxy_auth)";
+        return "proxy refused the credentials (" + code + ") \u2014 check proxy_user/proxy_password (and proxy_auth)";
     return "proxy requires authentication (" + code + ") \u2014 set proxy_user/proxy_password";
 }
 
@@ -18,9 +18,10 @@ std::string proxy_407(const RequestOutcome &o, const std::string &code = "407") 
 // challenge) rather than 407.
 const char *tinyproxy_401 = "401, as tinyproxy answers instead of 407";
 
-} // namespace
+}  // namespace
 
-const char *failure_kind_name(FailureKind kind) {
+const char *failure_kind_name(FailureKind kind)
+{
     switch (kind) {
     case FailureKind::transport: return "transport";
     case FailureKind::hras_refused: return "hras_refused";
@@ -33,7 +34,8 @@ const char *failure_kind_name(FailureKind kind) {
 
 namespace {
 
-Failure classify_outcome(const RequestOutcome &o) {
+Failure classify_outcome(const RequestOutcome &o)
+{
     // A CONNECT that did not get a 2xx: the proxy speaks, not HRAS.
     if (o.connect_code != 0 && (o.connect_code < 200 || o.connect_code > 299)) {
         if (o.connect_code == 407)
@@ -44,25 +46,19 @@ Failure classify_outcome(const RequestOutcome &o) {
             return {FailureKind::proxy_refused,
                     "proxy refused CONNECT (403): the proxy may allow CONNECT only to 443 or not at all; "
                     "try an http:// server URL"};
-        return {FailureKind::proxy_refused,
-                "proxy refused CONNECT (" + std::to_string(o.connect_code) + ")" +
-                    (o.refusal.empty() ? "" : ": " + o.refusal)};
+        return {FailureKind::proxy_refused, "proxy refused CONNECT (" + std::to_string(o.connect_code) + ")" +
+                                                (o.refusal.empty() ? "" : ": " + o.refusal)};
     }
 
     switch (o.result) {
-    case CURLE_PEER_FAILED_VERIFICATION:
-        return {FailureKind::tls, "HRAS certificate does not verify: " + o.curl_error};
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        return {FailureKind::tls, "HRAS public key does not match pin_sha256"};
-    case CURLE_SSL_CACERT_BADFILE:
-        return {FailureKind::tls, "cannot use ca_file: " + o.curl_error};
-    case CURLE_SSL_CERTPROBLEM:
-        return {FailureKind::tls, "cannot use client_cert/client_key: " + o.curl_error};
+    case CURLE_PEER_FAILED_VERIFICATION: return {FailureKind::tls, "HRAS certificate does not verify: " + o.curl_error};
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return {FailureKind::tls, "HRAS public key does not match pin_sha256"};
+    case CURLE_SSL_CACERT_BADFILE: return {FailureKind::tls, "cannot use ca_file: " + o.curl_error};
+    case CURLE_SSL_CERTPROBLEM: return {FailureKind::tls, "cannot use client_cert/client_key: " + o.curl_error};
     case CURLE_SSL_CONNECT_ERROR:
-        return {FailureKind::tls, "TLS handshake with HRAS failed (does it want a client certificate?): " +
-                                      o.curl_error};
-    default:
-        break;
+        return {FailureKind::tls,
+                "TLS handshake with HRAS failed (does it want a client certificate?): " + o.curl_error};
+    default: break;
     }
 
     // TLS 1.3 sends the server's verdict on the client certificate after
@@ -76,9 +72,8 @@ Failure classify_outcome(const RequestOutcome &o) {
     if (o.status != 0 && o.status != 200) {
         const std::string code = std::to_string(o.status);
         // An HTML title often repeats the code ("400 Bad Request").
-        const std::string reason = o.refusal.compare(0, code.size() + 1, code + " ") == 0
-                                       ? o.refusal.substr(code.size() + 1)
-                                       : o.refusal;
+        const std::string reason =
+            o.refusal.compare(0, code.size() + 1, code + " ") == 0 ? o.refusal.substr(code.size() + 1) : o.refusal;
         const std::string why = reason.empty() ? "" : " " + reason;
         // HRAS never answers these itself (docs/protocol.md "Status codes").
         if (o.status == 407)
@@ -92,9 +87,8 @@ Failure classify_outcome(const RequestOutcome &o) {
         if (o.via_proxy && (o.status == 502 || o.status == 504))
             return {FailureKind::proxy_refused, "proxy could not reach HRAS at " + o.server + " (" + code + ")" + why};
         if (o.status == 411 || o.status == 413)
-            return {FailureKind::stream_refused,
-                    "a proxy refused the endless upload (" + code + ")" + why +
-                        (o.status == 413 ? " (nginx: set client_max_body_size 0)" : "")};
+            return {FailureKind::stream_refused, "a proxy refused the endless upload (" + code + ")" + why +
+                                                     (o.status == 413 ? " (nginx: set client_max_body_size 0)" : "")};
         return {FailureKind::hras_refused, "HRAS refused site '" + o.site + "': " + code + why};
     }
 
@@ -103,9 +97,10 @@ Failure classify_outcome(const RequestOutcome &o) {
     return {FailureKind::transport, "HRAS closed the " + o.channel};
 }
 
-} // namespace
+}  // namespace
 
-Failure classify(const RequestOutcome &o) {
+Failure classify(const RequestOutcome &o)
+{
     Failure f = classify_outcome(o);
     if (f.kind == FailureKind::proxy_refused || f.kind == FailureKind::hras_refused ||
         f.kind == FailureKind::stream_refused)
@@ -115,7 +110,8 @@ Failure classify(const RequestOutcome &o) {
     return f;
 }
 
-std::string refusal_reason(const std::string &body) {
+std::string refusal_reason(const std::string &body)
+{
     auto trim = [](const std::string &s) -> std::string {
         const auto begin = s.find_first_not_of(" \t\r\n");
         if (begin == std::string::npos)
@@ -137,4 +133,4 @@ std::string refusal_reason(const std::string &body) {
     return line;
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -8,14 +8,16 @@ namespace hrac {
 
 namespace {
 
-std::string trim(const std::string &s) {
+std::string trim(const std::string &s)
+{
     const auto begin = s.find_first_not_of(" \t");
     if (begin == std::string::npos)
         return "";
     return s.substr(begin, s.find_last_not_of(" \t") - begin + 1);
 }
 
-std::optional<unsigned> leading_number(const std::string &s, size_t pos = 0) {
+std::optional<unsigned> leading_number(const std::string &s, size_t pos = 0)
+{
     size_t end = pos;
     while (end < s.size() && end - pos < 10 && isdigit(static_cast<unsigned char>(s[end])))
         ++end;
@@ -25,13 +27,15 @@ std::optional<unsigned> leading_number(const std::string &s, size_t pos = 0) {
     return static_cast<unsigned>(std::min<unsigned long>(n, 0xffffffffu));
 }
 
-void take_max(std::optional<unsigned> &max, std::optional<unsigned> value) {
+void take_max(std::optional<unsigned> &max, std::optional<unsigned> value)
+{
     if (value && (!max || *value > *max))
         max = value;
 }
 
 // Every ";expires=N" in a Contact value, in any case.
-void contact_expires(const std::string &value, std::optional<unsigned> &max) {
+void contact_expires(const std::string &value, std::optional<unsigned> &max)
+{
     std::string lower = value;
     for (char &c : lower)
         c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
@@ -48,15 +52,17 @@ void contact_expires(const std::string &value, std::optional<unsigned> &max) {
     }
 }
 
-bool is_token(const std::string &s) {
+bool is_token(const std::string &s)
+{
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
         return isalnum(static_cast<unsigned char>(c)) || std::string("-.!%*_+`'~").find(c) != std::string::npos;
     });
 }
 
-} // namespace
+}  // namespace
 
-std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len) {
+std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len)
+{
     const std::string msg(reinterpret_cast<const char *>(data), len);
     const auto head_end = msg.find("\r\n\r\n");
     const std::string head = msg.substr(0, head_end);
@@ -71,8 +77,7 @@ std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len) {
         peek.status = static_cast<int>(*status);
     } else {
         const auto space = start.find(' ');
-        if (space == std::string::npos || start.size() < 8 ||
-            start.compare(start.size() - 8, 8, " SIP/2.0") != 0)
+        if (space == std::string::npos || start.size() < 8 || start.compare(start.size() - 8, 8, " SIP/2.0") != 0)
             return std::nullopt;
         peek.request = true;
         peek.method = start.substr(0, space);
@@ -107,4 +112,4 @@ std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len) {
     return peek;
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -23,4 +23,4 @@ struct SipPeek {
 
 std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len);
 
-} // namespace hrac
+}  // namespace hrac

@@ -19,19 +19,22 @@ constexpr int sip_socket_buffer = 4 << 20;  // the kernel caps it at net.core.rm
 
 // "REGISTER sip:example.com SIP/2.0", for logs: printable, however hostile
 // the message.
-std::string first_line(const uint8_t *data, size_t len) {
+std::string first_line(const uint8_t *data, size_t len)
+{
     std::string line;
     for (size_t i = 0; i < len && i < 120 && data[i] != '\r' && data[i] != '\n'; ++i)
         line += data[i] >= 0x20 && data[i] < 0x7f ? static_cast<char>(data[i]) : '?';
     return line;
 }
 
-} // namespace
+}  // namespace
 
 SipRelay::SipRelay(const Config &config, Tunnel &tunnel, Counters &counters, LanPolicy &policy)
-    : config_(config), tunnel_(tunnel), counters_(counters), policy_(policy) {}
+    : config_(config), tunnel_(tunnel), counters_(counters), policy_(policy)
+{}
 
-int SipRelay::open() {
+int SipRelay::open()
+{
     struct sa local;
     if (int err = sa_set_str(&local, config_.sip_host.c_str(), config_.sip_port))
         return err;
@@ -48,7 +51,8 @@ int SipRelay::open() {
 // overflow the kernel's default 212 KB and cost SIP retransmissions. The
 // kernel caps SO_RCVBUF at net.core.rmem_max; with CAP_NET_ADMIN the cap
 // does not apply (SO_RCVBUFFORCE).
-void SipRelay::raise_receive_buffer() {
+void SipRelay::raise_receive_buffer()
+{
     int fd = udp_sock_fd(sock_.get(), sa_af(&sock_local_));
     int size = sip_socket_buffer;
     if (fd < 0)
@@ -62,7 +66,8 @@ void SipRelay::raise_receive_buffer() {
 
 void SipRelay::close() { sock_.reset(); }
 
-void SipRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *relay_arg) {
+void SipRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *relay_arg)
+{
     auto &relay = *static_cast<SipRelay *>(relay_arg);
     sofw::Frame frame;
     frame.type = sofw::FrameType::sip;
@@ -80,7 +85,8 @@ void SipRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *relay_ar
     }
 }
 
-void SipRelay::deliver(const sofw::Frame &frame) {
+void SipRelay::deliver(const sofw::Frame &frame)
+{
     if (!frame.ra) {  // the codec refuses these; never trust that blindly
         ++counters_.dropped_down;
         return;
@@ -89,8 +95,8 @@ void SipRelay::deliver(const sofw::Frame &frame) {
     const bool our_socket = ra.relay_port == 0 || ra.relay_port == config_.sip_port;
     if (!sock_ || ra.transport != sofw::Transport::udp || !our_socket) {
         ++counters_.dropped_down;
-        log_debug("SIP for %s dropped: not UDP via the SIP socket (relay port %u)",
-                  ra.to_string().c_str(), ra.relay_port);
+        log_debug("SIP for %s dropped: not UDP via the SIP socket (relay port %u)", ra.to_string().c_str(),
+                  ra.relay_port);
         return;
     }
 
@@ -123,4 +129,4 @@ void SipRelay::deliver(const sofw::Frame &frame) {
               first_line(frame.payload.data(), frame.payload.size()).c_str());
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -39,7 +39,7 @@ private:
     LanPolicy &policy_;
     LogLimiter refusal_log_{1000};
     ReRef<udp_sock> sock_;
-    struct sa sock_local_{};
+    struct sa sock_local_ {};
 };
 
-} // namespace hrac
+}  // namespace hrac

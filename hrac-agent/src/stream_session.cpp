@@ -5,12 +5,14 @@ namespace hrac {
 namespace {
 constexpr const char *down_path = "/sofw/v1/down";
 constexpr const char *up_path = "/sofw/v1/up";
-} // namespace
+}  // namespace
 
 StreamSession::StreamSession(RequestContext &context, SessionEvents &events)
-    : TunnelSession(context, events), down_(context, "downstream"), up_(context, "upstream") {}
+    : TunnelSession(context, events), down_(context, "downstream"), up_(context, "upstream")
+{}
 
-bool StreamSession::start() {
+bool StreamSession::start()
+{
     TunnelRequest::Handlers down;
     down.verified = [this] {
         if (upstream_deferred_) {
@@ -46,7 +48,8 @@ bool StreamSession::start() {
     return start_upstream();
 }
 
-bool StreamSession::start_upstream() {
+bool StreamSession::start_upstream()
+{
     TunnelRequest::Handlers up;
     up.verified = [this] { events_.on_verified(false); };
     up.read = [this](char *buf, size_t room) { return read_upload(buf, room); };
@@ -55,7 +58,8 @@ bool StreamSession::start_upstream() {
     return up_.start("POST", up_path, id_, TunnelRequest::Body::streaming, {}, 0, std::move(up));
 }
 
-void StreamSession::flush() {
+void StreamSession::flush()
+{
     if (!upload_paused_ || upload_.empty())
         return;
     upload_paused_ = false;
@@ -65,7 +69,8 @@ void StreamSession::flush() {
     loop_.kick();
 }
 
-size_t StreamSession::read_upload(char *buf, size_t room) {
+size_t StreamSession::read_upload(char *buf, size_t room)
+{
     const size_t taken = upload_.take(buf, room);
     if (taken)
         return taken;
@@ -74,10 +79,11 @@ size_t StreamSession::read_upload(char *buf, size_t room) {
     return CURL_READFUNC_PAUSE;
 }
 
-void StreamSession::failed(TunnelRequest &request, CURLcode result) {
+void StreamSession::failed(TunnelRequest &request, CURLcode result)
+{
     // Either stream ending ends the session, even cleanly: they never end
     // while the session is healthy.
     events_.on_session_failed(request.failure(result));
 }
 
-} // namespace hrac
+}  // namespace hrac

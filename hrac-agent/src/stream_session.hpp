@@ -29,4 +29,4 @@ private:
     ReTimer deferred_start_;
 };
 
-} // namespace hrac
+}  // namespace hrac

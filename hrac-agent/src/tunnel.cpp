@@ -12,36 +12,39 @@ namespace hrac {
 
 namespace {
 
-uint64_t monotonic_ms() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
+uint64_t monotonic_ms()
+{
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
 }
 
-bool has_credentials(const Config &config, const ProxyChoice &proxy) {
+bool has_credentials(const Config &config, const ProxyChoice &proxy)
+{
     return !config.proxy_user.empty() || proxy.url.find('@') != std::string::npos;
 }
 
-} // namespace
+}  // namespace
 
 Tunnel::Tunnel(const Config &config, CurlLoop &loop, Counters &counters, const ProxyChoice &proxy)
-    : config_(config), counters_(counters),
-      context_{config, loop, !proxy.url.empty(), has_credentials(config, proxy),
-               ProxyAuthMemory(config.proxy_auth, has_credentials(config, proxy))},
-      chooser_(config.tunnel_mode) {}
+    : config_(config),
+      counters_(counters), context_{config, loop, !proxy.url.empty(), has_credentials(config, proxy),
+                                    ProxyAuthMemory(config.proxy_auth, has_credentials(config, proxy))},
+      chooser_(config.tunnel_mode)
+{}
 
 Tunnel::~Tunnel() { stop(); }
 
-void Tunnel::set_frame_handler(sofw::FrameType type, FrameHandler handler) {
-    handlers_[type] = std::move(handler);
-}
+void Tunnel::set_frame_handler(sofw::FrameType type, FrameHandler handler) { handlers_[type] = std::move(handler); }
 
-void Tunnel::start() {
+void Tunnel::start()
+{
     stopping_ = false;
     connect();
 }
 
-void Tunnel::stop() {
+void Tunnel::stop()
+{
     stopping_ = true;
     reconnect_timer_.cancel();
     end_session("shutting down", false);
@@ -49,7 +52,8 @@ void Tunnel::stop() {
 
 bool Tunnel::is_up() const { return session_ && usable_; }
 
-bool Tunnel::send(const sofw::Frame &frame) {
+bool Tunnel::send(const sofw::Frame &frame)
+{
     if (!is_up()) {
         ++counters_.dropped_no_session;
         return false;
@@ -57,7 +61,8 @@ bool Tunnel::send(const sofw::Frame &frame) {
     return queue_frame(frame);
 }
 
-void Tunnel::connect() {
+void Tunnel::connect()
+{
     const ModeChooser::Choice choice = chooser_.next(tmr_jiffies());
     SessionEvents &events = *this;
     if (choice.poll)
@@ -68,8 +73,8 @@ void Tunnel::connect() {
     probe_ = StreamProbe{};
     probing_ = choice.probe;
     counters_.polling = choice.poll ? 1 : 0;
-    log_info("tunnel connecting: server=%s session=%s mode=%s (%s)", config_.server.c_str(),
-             session_->id().c_str(), choice.poll ? "poll" : "stream", choice.why.c_str());
+    log_info("tunnel connecting: server=%s session=%s mode=%s (%s)", config_.server.c_str(), session_->id().c_str(),
+             choice.poll ? "poll" : "stream", choice.why.c_str());
 
     // Silence from HRAS ends the session, including a server that accepts
     // the connection but never answers.
@@ -88,7 +93,8 @@ void Tunnel::connect() {
     send_keepalive();
 }
 
-unsigned Tunnel::end_session(const std::string &reason, bool error, bool quiet) {
+unsigned Tunnel::end_session(const std::string &reason, bool error, bool quiet)
+{
     if (!session_)
         return 0;
     const bool was_up = up_;
@@ -114,7 +120,8 @@ unsigned Tunnel::end_session(const std::string &reason, bool error, bool quiet) 
     return static_cast<unsigned>(std::chrono::duration_cast<std::chrono::seconds>(lived).count());
 }
 
-void Tunnel::schedule_reconnect(unsigned delay_s) {
+void Tunnel::schedule_reconnect(unsigned delay_s)
+{
     if (stopping_)
         return;
     if (delay_s)
@@ -125,7 +132,8 @@ void Tunnel::schedule_reconnect(unsigned delay_s) {
     });
 }
 
-void Tunnel::fall_back_to_polling(const std::string &why) {
+void Tunnel::fall_back_to_polling(const std::string &why)
+{
     ++counters_.stream_fallbacks;
     log_warn("streaming does not get through: %s; falling back to polling", why.c_str());
     end_session("switching to polling", false, true);
@@ -133,7 +141,8 @@ void Tunnel::fall_back_to_polling(const std::string &why) {
     schedule_reconnect(0);
 }
 
-void Tunnel::announce_up() {
+void Tunnel::announce_up()
+{
     if (up_)
         return;
     up_ = true;
@@ -143,13 +152,13 @@ void Tunnel::announce_up() {
              session_->poll() ? "poll" : "stream");
 }
 
-bool Tunnel::queue_frame(const sofw::Frame &frame) {
+bool Tunnel::queue_frame(const sofw::Frame &frame)
+{
     if (!session_)
         return false;
     size_t encoded = 0;
     switch (session_->upload().push(frame, encoded)) {
-    case UploadQueue::Push::queued:
-        break;
+    case UploadQueue::Push::queued: break;
     case UploadQueue::Push::full:
         ++counters_.dropped_queue_full;
         log_debug("upstream queue full: dropped a %s frame", sofw::frame_type_name(frame.type));
@@ -171,7 +180,8 @@ bool Tunnel::queue_frame(const sofw::Frame &frame) {
     return true;
 }
 
-void Tunnel::send_keepalive() {
+void Tunnel::send_keepalive()
+{
     sofw::Frame keepalive;
     keepalive.type = sofw::FrameType::keepalive;
     uint64_t now = monotonic_ms();
@@ -182,7 +192,8 @@ void Tunnel::send_keepalive() {
         ++counters_.keepalives_sent;
 }
 
-void Tunnel::restart_downstream_deadline() {
+void Tunnel::restart_downstream_deadline()
+{
     // A long poll is legitimately quiet for up to poll_wait_s.
     unsigned deadline_s = 3 * config_.keepalive_interval;
     if (session_ && session_->poll())
@@ -192,13 +203,15 @@ void Tunnel::restart_downstream_deadline() {
     });
 }
 
-void Tunnel::on_probe_timeout() {
+void Tunnel::on_probe_timeout()
+{
     const std::string why = probe_.failure(config_.stream_probe_timeout);
     chooser_.probe_failed(tmr_jiffies());
     fall_back_to_polling(why);
 }
 
-void Tunnel::on_stream_ok() {
+void Tunnel::on_stream_ok()
+{
     if (!session_ || session_->poll() || !probing_) {
         log_debug("STREAM_OK from HRAS (no probe waiting for it)");
         return;
@@ -211,7 +224,8 @@ void Tunnel::on_stream_ok() {
     announce_up();
 }
 
-void Tunnel::on_verified(bool downstream) {
+void Tunnel::on_verified(bool downstream)
+{
     if (!session_)
         return;
     if (session_->poll()) {
@@ -234,7 +248,8 @@ void Tunnel::on_verified(bool downstream) {
     announce_up();
 }
 
-bool Tunnel::on_downstream_bytes(const char *data, size_t len, std::string &why) {
+bool Tunnel::on_downstream_bytes(const char *data, size_t len, std::string &why)
+{
     sofw::FrameDecoder &decoder = session_->decoder();
     counters_.bytes_down += len;
     decoder.feed(reinterpret_cast<const uint8_t *>(data), len);
@@ -271,7 +286,8 @@ bool Tunnel::on_downstream_bytes(const char *data, size_t len, std::string &why)
 
 void Tunnel::on_round_trip() { restart_downstream_deadline(); }
 
-void Tunnel::count_failure(const Failure &failure) {
+void Tunnel::count_failure(const Failure &failure)
+{
     switch (failure.kind) {
     case FailureKind::proxy_refused: ++counters_.proxy_refusals; break;
     case FailureKind::tls: ++counters_.tls_failures; break;
@@ -281,7 +297,8 @@ void Tunnel::count_failure(const Failure &failure) {
     }
 }
 
-void Tunnel::on_session_failed(const Failure &failure) {
+void Tunnel::on_session_failed(const Failure &failure)
+{
     if (!session_)
         return;
     count_failure(failure);
@@ -304,4 +321,4 @@ void Tunnel::on_session_failed(const Failure &failure) {
     schedule_reconnect(backoff_.next_delay(end_session(failure.message, refused)));
 }
 
-} // namespace hrac
+}  // namespace hrac

@@ -92,10 +92,10 @@ private:
     bool stopping_ = false;
 
     ReTimer reconnect_timer_;
-    ReTimer keepalive_timer_;           // upstream: send a keep-alive when it fires
-    ReTimer downstream_deadline_timer_; // downstream: HRAS silent too long
-    ReTimer flush_timer_;               // moves queued frames outside curl callbacks
-    ReTimer probe_timer_;               // auto mode: streaming's time to prove itself
+    ReTimer keepalive_timer_;            // upstream: send a keep-alive when it fires
+    ReTimer downstream_deadline_timer_;  // downstream: HRAS silent too long
+    ReTimer flush_timer_;                // moves queued frames outside curl callbacks
+    ReTimer probe_timer_;                // auto mode: streaming's time to prove itself
 };
 
-} // namespace hrac
+}  // namespace hrac

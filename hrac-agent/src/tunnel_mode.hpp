@@ -40,7 +40,8 @@ public:
     static constexpr uint64_t default_retry_stream_after_ms = 10 * 60 * 1000;
 
     explicit ModeChooser(TunnelMode configured, uint64_t retry_stream_after_ms = default_retry_stream_after_ms)
-        : configured_(configured), retry_after_ms_(retry_stream_after_ms) {}
+        : configured_(configured), retry_after_ms_(retry_stream_after_ms)
+    {}
 
     struct Choice {
         bool poll = false;   // else stream
@@ -64,9 +65,9 @@ public:
 private:
     TunnelMode configured_;
     uint64_t retry_after_ms_;
-    bool decided_poll_ = false;       // auto: streaming did not get through
+    bool decided_poll_ = false;  // auto: streaming did not get through
     uint64_t decided_at_ms_ = 0;
-    bool no_polling_ = false;         // auto: HRAS cannot poll; stream unprobed
+    bool no_polling_ = false;  // auto: HRAS cannot poll; stream unprobed
 };
 
-} // namespace hrac
+}  // namespace hrac

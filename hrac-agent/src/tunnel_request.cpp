@@ -17,7 +17,8 @@ namespace {
 constexpr const char *frames_content_type = "application/x-sofw-frames";
 constexpr size_t refusal_body_limit = 256;
 
-bool iequals(const std::string &a, const char *b) {
+bool iequals(const std::string &a, const char *b)
+{
     if (a.size() != strlen(b))
         return false;
     for (size_t i = 0; i < a.size(); ++i) {
@@ -27,25 +28,29 @@ bool iequals(const std::string &a, const char *b) {
     return true;
 }
 
-std::string trim(const std::string &s) {
+std::string trim(const std::string &s)
+{
     const auto begin = s.find_first_not_of(" \t\r\n");
     if (begin == std::string::npos)
         return "";
     return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
-} // namespace
+}  // namespace
 
 TunnelRequest::TunnelRequest(RequestContext &context, std::string name)
-    : context_(context), config_(context.config), loop_(context.loop), name_(std::move(name)) {}
+    : context_(context), config_(context.config), loop_(context.loop), name_(std::move(name))
+{}
 
-TunnelRequest::~TunnelRequest() {
+TunnelRequest::~TunnelRequest()
+{
     if (in_loop_)
         loop_.remove(easy_.get());
 }
 
 bool TunnelRequest::start(const char *method, const char *path, const std::string &session, Body body,
-                          std::vector<uint8_t> fixed_body, long timeout_s, Handlers handlers) {
+                          std::vector<uint8_t> fixed_body, long timeout_s, Handlers handlers)
+{
     handlers_ = std::move(handlers);
     fixed_body_ = std::move(fixed_body);
     easy_.reset(curl_easy_init());
@@ -126,7 +131,8 @@ bool TunnelRequest::start(const char *method, const char *path, const std::strin
     return in_loop_;
 }
 
-void TunnelRequest::resume_upload() {
+void TunnelRequest::resume_upload()
+{
     if (!easy_ || !in_loop_)
         return;
     const CURLcode rc = curl_easy_pause(easy_.get(), CURLPAUSE_CONT);
@@ -134,7 +140,8 @@ void TunnelRequest::resume_upload() {
         failure_ = std::string("resuming the upload: ") + curl_easy_strerror(rc);
 }
 
-Failure TunnelRequest::failure(CURLcode result) const {
+Failure TunnelRequest::failure(CURLcode result) const
+{
     if (!failure_.empty())
         return {FailureKind::transport, failure_};
     RequestOutcome o;
@@ -153,7 +160,8 @@ Failure TunnelRequest::failure(CURLcode result) const {
     return classify(o);
 }
 
-size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self) {
+size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
+{
     auto &r = *static_cast<TunnelRequest *>(self);
     const size_t len = size * n;
     const std::string line = trim(std::string(buf, len));
@@ -208,7 +216,8 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self) {
     return len;
 }
 
-size_t TunnelRequest::on_body(char *buf, size_t size, size_t n, void *self) {
+size_t TunnelRequest::on_body(char *buf, size_t size, size_t n, void *self)
+{
     auto &r = *static_cast<TunnelRequest *>(self);
     const size_t len = size * n;
     if (r.status_ != 200) {
@@ -223,7 +232,8 @@ size_t TunnelRequest::on_body(char *buf, size_t size, size_t n, void *self) {
     return r.handlers_.body(buf, len) ? len : 0;
 }
 
-size_t TunnelRequest::on_read(char *buf, size_t size, size_t n, void *self) {
+size_t TunnelRequest::on_read(char *buf, size_t size, size_t n, void *self)
+{
     auto &r = *static_cast<TunnelRequest *>(self);
     const size_t room = size * n;
     if (r.replay_pos_ < r.replay_.size()) {
@@ -250,7 +260,8 @@ size_t TunnelRequest::on_read(char *buf, size_t size, size_t n, void *self) {
     return taken;
 }
 
-int TunnelRequest::on_seek(void *self, curl_off_t offset, int origin) {
+int TunnelRequest::on_seek(void *self, curl_off_t offset, int origin)
+{
     auto &r = *static_cast<TunnelRequest *>(self);
     if (origin != SEEK_SET || offset != 0 || !r.replay_kept_)
         return CURL_SEEKFUNC_CANTSEEK;
@@ -258,4 +269,4 @@ int TunnelRequest::on_seek(void *self, curl_off_t offset, int origin) {
     return CURL_SEEKFUNC_OK;
 }
 
-} // namespace hrac
+}  // namespace hrac

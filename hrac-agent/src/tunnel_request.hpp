@@ -105,17 +105,17 @@ private:
     char error_[CURL_ERROR_SIZE] = {};
     bool in_loop_ = false;
 
-    int status_ = 0;           // of the last response header block
-    bool verified_ = false;    // 200 with a correct server proof
+    int status_ = 0;         // of the last response header block
+    bool verified_ = false;  // 200 with a correct server proof
     std::string server_proof_;
-    bool auth_challenge_ = false; // the last block carried an authentication challenge
-    bool proxy_challenged_ = false; // a 407 came before the final answer
-    std::string refusal_body_; // start of a non-200 body
-    std::string failure_;      // why HRAC aborted the transfer itself
-    size_t bytes_sent_ = 0;    // streaming upload bytes handed to curl
+    bool auth_challenge_ = false;    // the last block carried an authentication challenge
+    bool proxy_challenged_ = false;  // a 407 came before the final answer
+    std::string refusal_body_;       // start of a non-200 body
+    std::string failure_;            // why HRAC aborted the transfer itself
+    size_t bytes_sent_ = 0;          // streaming upload bytes handed to curl
     std::vector<uint8_t> replay_;
     size_t replay_pos_ = 0;    // next byte to resend after a rewind
     bool replay_kept_ = true;  // replay_ holds everything sent so far
 };
 
-} // namespace hrac
+}  // namespace hrac

@@ -42,7 +42,8 @@ public:
     static constexpr size_t upload_limit_bytes = 1024 * 1024;
 
     TunnelSession(RequestContext &context, SessionEvents &events)
-        : context_(context), config_(context.config), loop_(context.loop), events_(events) {}
+        : context_(context), config_(context.config), loop_(context.loop), events_(events)
+    {}
     virtual ~TunnelSession() = default;
     TunnelSession(const TunnelSession &) = delete;
     TunnelSession &operator=(const TunnelSession &) = delete;
@@ -68,4 +69,4 @@ protected:
     sofw::FrameDecoder decoder_;
 };
 
-} // namespace hrac
+}  // namespace hrac

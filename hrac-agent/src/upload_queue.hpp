@@ -19,7 +19,8 @@ public:
 
     // Appends one encoded frame whole, or refuses it (false) if the queue
     // would exceed its limit.
-    bool push(const std::vector<uint8_t> &frame) {
+    bool push(const std::vector<uint8_t> &frame)
+    {
         if (size() + frame.size() > limit_)
             return false;
         buf_.insert(buf_.end(), frame.begin(), frame.end());
@@ -31,7 +32,8 @@ public:
     // Encodes a frame straight into the queue: no intermediate buffer, and
     // no allocation once the queue has grown to its working size. On
     // queued, encoded_size says how many bytes it took.
-    Push push(const sofw::Frame &frame, size_t &encoded_size) {
+    Push push(const sofw::Frame &frame, size_t &encoded_size)
+    {
         const size_t ra_len = frame.ra ? frame.ra->encoded_size() : 0;
         const size_t need = sofw::frame_header_size + ra_len + frame.payload.size();
         if (size() + need > limit_)
@@ -44,7 +46,8 @@ public:
     }
 
     // Moves up to room bytes into out; returns how many.
-    size_t take(char *out, size_t room) {
+    size_t take(char *out, size_t room)
+    {
         const size_t n = std::min(room, size());
         if (n)
             memcpy(out, buf_.data() + pos_, n);
@@ -56,7 +59,8 @@ public:
     // one frame), out of the queue: one polling batch, which must not cut a
     // frame. Every byte in the queue was encoded by push(), so the frame
     // headers can be trusted.
-    std::vector<uint8_t> take_frames(size_t max_bytes) {
+    std::vector<uint8_t> take_frames(size_t max_bytes)
+    {
         size_t end = pos_;
         while (end + sofw::frame_header_size <= buf_.size()) {
             const uint8_t *h = buf_.data() + end;
@@ -76,7 +80,8 @@ public:
     bool empty() const { return size() == 0; }
 
 private:
-    void consume(size_t n) {
+    void consume(size_t n)
+    {
         pos_ += n;
         if (pos_ == buf_.size()) {
             buf_.clear();
@@ -93,4 +98,4 @@ private:
     size_t pos_ = 0;
 };
 
-} // namespace hrac
+}  // namespace hrac

@@ -20,7 +20,8 @@ using namespace hrac;
 
 namespace {
 
-std::string run_to_text(const std::vector<std::string> &args, int &rc) {
+std::string run_to_text(const std::vector<std::string> &args, int &rc)
+{
     char *buf = nullptr;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
@@ -34,7 +35,8 @@ std::string run_to_text(const std::vector<std::string> &args, int &rc) {
 // A loopback port with nothing listening on it: bound, never listened to.
 class FreePort {
 public:
-    FreePort() {
+    FreePort()
+    {
         fd_ = socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -52,9 +54,10 @@ private:
     uint16_t port_ = 0;
 };
 
-} // namespace
+}  // namespace
 
-TEST(CheckEndpoint, ServerAndProxyPortsDefaultAsCurlDoes) {
+TEST(CheckEndpoint, ServerAndProxyPortsDefaultAsCurlDoes)
+{
     EXPECT_EQ(endpoint_text(server_endpoint("http://198.51.100.1")), "198.51.100.1:80");
     EXPECT_EQ(endpoint_text(server_endpoint("https://sofw.example.com/prefix")), "sofw.example.com:443");
     EXPECT_EQ(endpoint_text(server_endpoint("https://[2001:db8::1]:8443/x")), "[2001:db8::1]:8443");
@@ -64,7 +67,8 @@ TEST(CheckEndpoint, ServerAndProxyPortsDefaultAsCurlDoes) {
     EXPECT_EQ(endpoint_text(proxy_endpoint("proxy.corp:8080")), "proxy.corp:8080");
 }
 
-TEST(CheckWording, TcpOutcomesInPlainWords) {
+TEST(CheckWording, TcpOutcomesInPlainWords)
+{
     TcpOutcome o;
     o.address = "198.51.100.1:80";
     o.kind = TcpOutcome::works;
@@ -79,7 +83,8 @@ TEST(CheckWording, TcpOutcomesInPlainWords) {
     EXPECT_EQ(describe_tcp(o, 3), "unreachable (198.51.100.1:80: No route to host)");
 }
 
-TEST(CheckWording, AuthRefusalsSayWhatToDo) {
+TEST(CheckWording, AuthRefusalsSayWhatToDo)
+{
     EXPECT_NE(auth_hint("bad_signature", "acme").find("secret"), std::string::npos);
     EXPECT_NE(auth_hint("unknown_site", "acme").find("no site 'acme'"), std::string::npos);
     EXPECT_NE(auth_hint("stale", "acme").find("NTP"), std::string::npos);
@@ -88,7 +93,8 @@ TEST(CheckWording, AuthRefusalsSayWhatToDo) {
     EXPECT_EQ(auth_hint("something else", "acme"), "");
 }
 
-TEST(CheckVerdict, AutoPrefersStreamingThenPolling) {
+TEST(CheckVerdict, AutoPrefersStreamingThenPolling)
+{
     EXPECT_EQ(choose_mode(TunnelMode::automatic, true, false).mode, "stream");
     EXPECT_EQ(choose_mode(TunnelMode::automatic, false, true).mode, "poll");
     const ModeVerdict none = choose_mode(TunnelMode::automatic, false, false);
@@ -96,7 +102,8 @@ TEST(CheckVerdict, AutoPrefersStreamingThenPolling) {
     EXPECT_EQ(none.why, "neither streaming nor polling gets through");
 }
 
-TEST(CheckVerdict, ForcedModesMustWorkThemselves) {
+TEST(CheckVerdict, ForcedModesMustWorkThemselves)
+{
     EXPECT_EQ(choose_mode(TunnelMode::stream, true, false).mode, "stream");
     const ModeVerdict stream_only = choose_mode(TunnelMode::stream, false, true);
     EXPECT_EQ(stream_only.mode, "");
@@ -105,14 +112,16 @@ TEST(CheckVerdict, ForcedModesMustWorkThemselves) {
     EXPECT_EQ(choose_mode(TunnelMode::poll, true, false).mode, "");
 }
 
-TEST(CheckVerdict, SummaryLines) {
+TEST(CheckVerdict, SummaryLines)
+{
     EXPECT_EQ(verdict_ok("direct", "stream"), "verdict: OK \u2014 tunnel via direct, mode stream");
     EXPECT_EQ(verdict_ok("proxy http://192.168.1.1:3128", "poll"),
               "verdict: OK \u2014 tunnel via proxy http://192.168.1.1:3128, mode poll");
     EXPECT_EQ(verdict_blocked("x; do y"), "verdict: BLOCKED \u2014 x; do y");
 }
 
-TEST(CheckProbe, TcpConnectRefusedOnAClosedLoopbackPort) {
+TEST(CheckProbe, TcpConnectRefusedOnAClosedLoopbackPort)
+{
     FreePort closed;
     const check::Resolution r = check::resolve("127.0.0.1", closed.port(), 3);
     ASSERT_EQ(r.error, "");
@@ -121,7 +130,8 @@ TEST(CheckProbe, TcpConnectRefusedOnAClosedLoopbackPort) {
     EXPECT_EQ(o.address, "127.0.0.1:" + std::to_string(closed.port()));
 }
 
-TEST(CheckProbe, TcpConnectWorksOnAListeningLoopbackPort) {
+TEST(CheckProbe, TcpConnectWorksOnAListeningLoopbackPort)
+{
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -136,23 +146,26 @@ TEST(CheckProbe, TcpConnectWorksOnAListeningLoopbackPort) {
     close(fd);
 }
 
-TEST(CheckRun, BadConfigurationIsBlockedWithTheReason) {
+TEST(CheckRun, BadConfigurationIsBlockedWithTheReason)
+{
     int rc = -1;
-    const std::string text = run_to_text({"--site=acme", "--secret=x", "--server=ftp://x", "--sip_listen=10.0.0.2:5060"}, rc);
+    const std::string text =
+        run_to_text({"--site=acme", "--secret=x", "--server=ftp://x", "--sip_listen=10.0.0.2:5060"}, rc);
     EXPECT_EQ(rc, 1);
     EXPECT_NE(text.find("config:     invalid \u2014 server 'ftp://x' is not an http://"), std::string::npos) << text;
     EXPECT_NE(text.find("direct:     not tried"), std::string::npos) << text;
     EXPECT_NE(text.find("verdict: BLOCKED \u2014 the configuration: server 'ftp://x'"), std::string::npos) << text;
 }
 
-TEST(CheckRun, NothingListeningAtTheServerIsBlockedAsRefused) {
+TEST(CheckRun, NothingListeningAtTheServerIsBlockedAsRefused)
+{
     FreePort closed;
     int rc = -1;
     const auto start = std::chrono::steady_clock::now();
-    const std::string text = run_to_text({"--site=acme", "--secret=x",
-                                          "--server=http://127.0.0.1:" + std::to_string(closed.port()),
-                                          "--sip_listen=127.0.0.1:5060", "--proxy=none"},
-                                         rc);
+    const std::string text =
+        run_to_text({"--site=acme", "--secret=x", "--server=http://127.0.0.1:" + std::to_string(closed.port()),
+                     "--sip_listen=127.0.0.1:5060", "--proxy=none"},
+                    rc);
     EXPECT_EQ(rc, 1);
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
     EXPECT_NE(text.find("address:    127.0.0.1 (an IP address: no DNS needed)"), std::string::npos) << text;
@@ -162,25 +175,25 @@ TEST(CheckRun, NothingListeningAtTheServerIsBlockedAsRefused) {
         << text;
 }
 
-TEST(CheckRun, AProxyThatIsNotThereIsNamedAsTheProblem) {
+TEST(CheckRun, AProxyThatIsNotThereIsNamedAsTheProblem)
+{
     FreePort server, proxy;
     int rc = -1;
-    const std::string text = run_to_text({"--site=acme", "--secret=x",
-                                          "--server=http://127.0.0.1:" + std::to_string(server.port()),
-                                          "--sip_listen=127.0.0.1:5060",
-                                          "--proxy=http://127.0.0.1:" + std::to_string(proxy.port())},
-                                         rc);
+    const std::string text =
+        run_to_text({"--site=acme", "--secret=x", "--server=http://127.0.0.1:" + std::to_string(server.port()),
+                     "--sip_listen=127.0.0.1:5060", "--proxy=http://127.0.0.1:" + std::to_string(proxy.port())},
+                    rc);
     EXPECT_EQ(rc, 1);
     EXPECT_NE(text.find("direct:     refused"), std::string::npos) << text;
-    EXPECT_NE(text.find("proxy:      http://127.0.0.1:" + std::to_string(proxy.port()) +
-                        " (proxy setting): refused"),
+    EXPECT_NE(text.find("proxy:      http://127.0.0.1:" + std::to_string(proxy.port()) + " (proxy setting): refused"),
               std::string::npos)
         << text;
     EXPECT_NE(text.find("verdict: BLOCKED \u2014 cannot connect to the proxy http://127.0.0.1:"), std::string::npos)
         << text;
 }
 
-TEST(Log, LevelsMapToSyslogPriorities) {
+TEST(Log, LevelsMapToSyslogPriorities)
+{
     EXPECT_EQ(syslog_priority(LogLevel::error), LOG_ERR);
     EXPECT_EQ(syslog_priority(LogLevel::warn), LOG_WARNING);
     EXPECT_EQ(syslog_priority(LogLevel::info), LOG_INFO);

@@ -6,7 +6,8 @@
 
 using namespace hrac;
 
-TEST(HttpOptions, ProxyAuthMapsToCurl) {
+TEST(HttpOptions, ProxyAuthMapsToCurl)
+{
     EXPECT_EQ(curl_proxy_auth(ProxyAuth::any), CURLAUTH_ANY);
     EXPECT_EQ(curl_proxy_auth(ProxyAuth::basic), CURLAUTH_BASIC);
     EXPECT_EQ(curl_proxy_auth(ProxyAuth::digest), CURLAUTH_DIGEST);
@@ -14,7 +15,8 @@ TEST(HttpOptions, ProxyAuthMapsToCurl) {
     EXPECT_EQ(curl_proxy_auth(ProxyAuth::negotiate), CURLAUTH_NEGOTIATE);
 }
 
-TEST(ProxyAuthMemory, AnyLearnsTheSchemeCurlPicks) {
+TEST(ProxyAuthMemory, AnyLearnsTheSchemeCurlPicks)
+{
     ProxyAuthMemory m(ProxyAuth::any, true);
     EXPECT_EQ(m.mask(), CURLAUTH_ANY);
     EXPECT_TRUE(m.still_negotiating());
@@ -37,13 +39,15 @@ TEST(ProxyAuthMemory, AnyLearnsTheSchemeCurlPicks) {
     EXPECT_EQ(m.mask(), CURLAUTH_ANY);
 }
 
-TEST(ProxyAuthMemory, AnExplicitSchemeStays) {
+TEST(ProxyAuthMemory, AnExplicitSchemeStays)
+{
     ProxyAuthMemory m(ProxyAuth::digest, true);
     EXPECT_FALSE(m.still_negotiating());
     m.accepted_after(CURLAUTH_BASIC);
     EXPECT_EQ(m.mask(), CURLAUTH_DIGEST);
 }
 
-TEST(ProxyAuthMemory, NothingToNegotiateWithoutCredentials) {
+TEST(ProxyAuthMemory, NothingToNegotiateWithoutCredentials)
+{
     EXPECT_FALSE(ProxyAuthMemory(ProxyAuth::any, false).still_negotiating());
 }

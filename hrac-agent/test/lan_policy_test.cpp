@@ -17,20 +17,26 @@ constexpr uint64_t minute = 60 * second;
 
 sofw::RaHeader at(const std::string &hostport) { return *sofw::RaHeader::parse(hostport); }
 
-std::optional<SipPeek> peek(const std::string &msg) {
+std::optional<SipPeek> peek(const std::string &msg)
+{
     return peek_sip(reinterpret_cast<const uint8_t *>(msg.data()), msg.size());
 }
 
-std::string reg(const std::string &extra = "Contact: <sip:alice@192.168.1.10:5060>;expires=600\r\n") {
+std::string reg(const std::string &extra = "Contact: <sip:alice@192.168.1.10:5060>;expires=600\r\n")
+{
     return "REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK1\r\n"
            "From: <sip:alice@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\nCall-ID: r1\r\n"
-           "CSeq: 2 REGISTER\r\n" + extra + "Content-Length: 0\r\n\r\n";
+           "CSeq: 2 REGISTER\r\n" +
+           extra + "Content-Length: 0\r\n\r\n";
 }
 
-std::string response(int code, const std::string &cseq, const std::string &extra = "") {
-    return "SIP/2.0 " + std::to_string(code) + " Whatever\r\nVia: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK1\r\n"
+std::string response(int code, const std::string &cseq, const std::string &extra = "")
+{
+    return "SIP/2.0 " + std::to_string(code) +
+           " Whatever\r\nVia: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK1\r\n"
            "From: <sip:alice@example.com>;tag=1\r\nTo: <sip:alice@example.com>;tag=2\r\nCall-ID: r1\r\n"
-           "CSeq: " + cseq + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
+           "CSeq: " +
+           cseq + "\r\n" + extra + "Content-Length: 0\r\n\r\n";
 }
 
 const std::string invite = "INVITE sip:alice@192.168.1.10 SIP/2.0\r\nVia: SIP/2.0/UDP 192.168.1.2:5060\r\n"
@@ -38,19 +44,24 @@ const std::string invite = "INVITE sip:alice@192.168.1.10 SIP/2.0\r\nVia: SIP/2.
 
 class LanPolicyTest : public ::testing::Test {
 protected:
-    void up(const std::string &from, const std::string &msg, uint64_t now) {
+    void up(const std::string &from, const std::string &msg, uint64_t now)
+    {
         policy_.sip_from_lan(at(from), reinterpret_cast<const uint8_t *>(msg.data()), msg.size(), now);
     }
-    bool down(const std::string &to, const std::string &msg, uint64_t now) {
+    bool down(const std::string &to, const std::string &msg, uint64_t now)
+    {
         why_.clear();
         return policy_.sip_to_lan(at(to), reinterpret_cast<const uint8_t *>(msg.data()), msg.size(), now, why_);
     }
-    bool media(const std::optional<sofw::RaHeader> &phone, const std::string &to, uint64_t now) {
+    bool media(const std::optional<sofw::RaHeader> &phone, const std::string &to, uint64_t now)
+    {
         why_.clear();
         return policy_.media_to_lan(phone, at(to), now, why_);
     }
     // alice registers at t0 (REGISTER up, 200 down).
-    void register_alice(uint64_t t0, const std::string &ok_extra = "Contact: <sip:alice@192.168.1.10:5060>;expires=600\r\n") {
+    void register_alice(uint64_t t0,
+                        const std::string &ok_extra = "Contact: <sip:alice@192.168.1.10:5060>;expires=600\r\n")
+    {
         up(alice, reg(), t0);
         ASSERT_TRUE(down(alice, response(200, "2 REGISTER", ok_extra), t0 + 50));
     }
@@ -60,9 +71,10 @@ protected:
     std::string why_;
 };
 
-} // namespace
+}  // namespace
 
-TEST(SipPeek, RequestsAndResponses) {
+TEST(SipPeek, RequestsAndResponses)
+{
     const auto r = peek(reg());
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->request);
@@ -70,7 +82,8 @@ TEST(SipPeek, RequestsAndResponses) {
     EXPECT_EQ(r->cseq_method, "REGISTER");
     EXPECT_EQ(r->max_expires, 600u);
 
-    const auto ok = peek(response(200, "2 REGISTER", "Expires: 3600\r\nm: <sip:a@b>;Expires = 120;q=1, <sip:c@d>;expires=7200\r\n"));
+    const auto ok = peek(
+        response(200, "2 REGISTER", "Expires: 3600\r\nm: <sip:a@b>;Expires = 120;q=1, <sip:c@d>;expires=7200\r\n"));
     ASSERT_TRUE(ok);
     EXPECT_FALSE(ok->request);
     EXPECT_EQ(ok->status, 200);
@@ -83,7 +96,8 @@ TEST(SipPeek, RequestsAndResponses) {
     EXPECT_FALSE(peek(reg("Contact: <sip:a@b>;xexpires=5\r\n"))->max_expires);
 }
 
-TEST(SipPeek, RefusesWhatIsNotSip) {
+TEST(SipPeek, RefusesWhatIsNotSip)
+{
     EXPECT_FALSE(peek(""));
     EXPECT_FALSE(peek("\r\n\r\n"));
     EXPECT_FALSE(peek("GET / HTTP/1.1\r\n\r\n"));
@@ -93,7 +107,8 @@ TEST(SipPeek, RefusesWhatIsNotSip) {
     EXPECT_TRUE(peek("OPTIONS sip:x SIP/2.0\r\n\r\n"));
 }
 
-TEST_F(LanPolicyTest, AStrangerGetsNothing) {
+TEST_F(LanPolicyTest, AStrangerGetsNothing)
+{
     EXPECT_FALSE(down("192.168.1.11:5060", invite, 0));
     EXPECT_EQ(why_, "a request for an endpoint that did not register through HRAC");
     EXPECT_FALSE(down("192.168.1.11:5060", response(200, "1 OPTIONS"), 0));
@@ -102,7 +117,8 @@ TEST_F(LanPolicyTest, AStrangerGetsNothing) {
     EXPECT_EQ(why_, "not SIP, for an endpoint that did not register through HRAC");
 }
 
-TEST_F(LanPolicyTest, ARegisteringPhoneGetsItsChallengeAndBecomesReachable) {
+TEST_F(LanPolicyTest, ARegisteringPhoneGetsItsChallengeAndBecomesReachable)
+{
     up(alice, reg(), 0);
     EXPECT_FALSE(policy_.registered(at(alice), 10));
     EXPECT_FALSE(down(alice, invite, 10)) << "a REGISTER alone opens nothing but answers";
@@ -116,7 +132,8 @@ TEST_F(LanPolicyTest, ARegisteringPhoneGetsItsChallengeAndBecomesReachable) {
     EXPECT_FALSE(down("192.168.1.10:5062", invite, 60));
 }
 
-TEST_F(LanPolicyTest, RegistrationLastsItsExpiryPlusGrace) {
+TEST_F(LanPolicyTest, RegistrationLastsItsExpiryPlusGrace)
+{
     register_alice(0);
     const uint64_t end = 50 + 600 * second + LanPolicy::registration_grace_ms;
     EXPECT_TRUE(down(alice, invite, end - 1));
@@ -124,7 +141,8 @@ TEST_F(LanPolicyTest, RegistrationLastsItsExpiryPlusGrace) {
     EXPECT_FALSE(policy_.registered(at(alice), end));
 }
 
-TEST_F(LanPolicyTest, ExpiryFromTheRegisterOrTheDefault) {
+TEST_F(LanPolicyTest, ExpiryFromTheRegisterOrTheDefault)
+{
     up(alice, reg("Contact: <sip:alice@192.168.1.10:5060>\r\nExpires: 120\r\n"), 0);
     ASSERT_TRUE(down(alice, response(200, "2 REGISTER"), 10));  // the 2xx names none: the REGISTER's
     EXPECT_TRUE(policy_.registered(at(alice), 10 + 120 * second + LanPolicy::registration_grace_ms - 1));
@@ -136,15 +154,18 @@ TEST_F(LanPolicyTest, ExpiryFromTheRegisterOrTheDefault) {
     EXPECT_TRUE(policy_.registered(at(bob), 10 + LanPolicy::default_expires_s * second));
 }
 
-TEST_F(LanPolicyTest, UnregisteringEndsIt) {
+TEST_F(LanPolicyTest, UnregisteringEndsIt)
+{
     register_alice(0);
     up(alice, reg("Contact: *\r\nExpires: 0\r\n"), minute);
-    EXPECT_TRUE(down(alice, response(200, "2 REGISTER", "Contact: <sip:bob@192.168.1.11>;expires=300\r\n"), minute + 10));
+    EXPECT_TRUE(
+        down(alice, response(200, "2 REGISTER", "Contact: <sip:bob@192.168.1.11>;expires=300\r\n"), minute + 10));
     EXPECT_FALSE(policy_.registered(at(alice), minute + 20));
     EXPECT_FALSE(down(alice, invite, minute + 20));
 }
 
-TEST_F(LanPolicyTest, ARegister2xxOnlyCountsForAPendingRegister) {
+TEST_F(LanPolicyTest, ARegister2xxOnlyCountsForAPendingRegister)
+{
     // HRAS (or someone in the middle) cannot register a host by itself.
     EXPECT_FALSE(down("192.168.1.11:5060", response(200, "2 REGISTER"), 0));
     EXPECT_FALSE(policy_.registered(at("192.168.1.11:5060"), 10));
@@ -159,7 +180,8 @@ TEST_F(LanPolicyTest, ARegister2xxOnlyCountsForAPendingRegister) {
     EXPECT_FALSE(policy_.registered(at(alice), 10 * minute));
 }
 
-TEST_F(LanPolicyTest, AnUnregisteredPhoneGetsAnswersForFiveMinutes) {
+TEST_F(LanPolicyTest, AnUnregisteredPhoneGetsAnswersForFiveMinutes)
+{
     const std::string phone = "192.168.1.12:5060";
     up(phone, "INVITE sip:carol@example.com SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n", 0);
     EXPECT_TRUE(down(phone, response(180, "1 INVITE"), second));
@@ -169,7 +191,8 @@ TEST_F(LanPolicyTest, AnUnregisteredPhoneGetsAnswersForFiveMinutes) {
     EXPECT_FALSE(down(phone, "BYE sip:x SIP/2.0\r\nCSeq: 2 BYE\r\n\r\n", second));
 }
 
-TEST_F(LanPolicyTest, MediaGoesToTheNamedPhoneOnAnyPort) {
+TEST_F(LanPolicyTest, MediaGoesToTheNamedPhoneOnAnyPort)
+{
     const auto phone = at("192.168.1.10:4000");
     EXPECT_TRUE(media(phone, "192.168.1.10:4000", 0));
     EXPECT_TRUE(media(phone, "192.168.1.10:4001", 0));  // RTCP
@@ -178,7 +201,8 @@ TEST_F(LanPolicyTest, MediaGoesToTheNamedPhoneOnAnyPort) {
     EXPECT_FALSE(media(at("[2001:db8::10]:4000"), "192.168.1.10:4000", 0));
 }
 
-TEST_F(LanPolicyTest, MediaOfAnUnnamedPairOnlyToRegisteredPhones) {
+TEST_F(LanPolicyTest, MediaOfAnUnnamedPairOnlyToRegisteredPhones)
+{
     EXPECT_FALSE(media(std::nullopt, "192.168.1.10:4000", 0));
     EXPECT_EQ(why_, "its OPEN_MEDIA named no phone and no registered phone has that address");
     EXPECT_FALSE(media(at("0.0.0.0:0"), "192.168.1.10:4000", 0));  // HRAS's "no endpoint"
@@ -192,7 +216,8 @@ TEST_F(LanPolicyTest, MediaOfAnUnnamedPairOnlyToRegisteredPhones) {
     EXPECT_FALSE(media(std::nullopt, "192.168.1.10:4000", 50 + 600 * second + LanPolicy::registration_grace_ms));
 }
 
-TEST_F(LanPolicyTest, ForgetsOldSendersAndRegistrations) {
+TEST_F(LanPolicyTest, ForgetsOldSendersAndRegistrations)
+{
     for (int i = 1; i <= 100; ++i)
         up("10.0.0." + std::to_string(i) + ":5060", reg(), 0);
     register_alice(0);
@@ -203,7 +228,8 @@ TEST_F(LanPolicyTest, ForgetsOldSendersAndRegistrations) {
     EXPECT_FALSE(down("10.0.0.1:5060", response(401, "2 REGISTER"), 60 * minute));
 }
 
-TEST(LogLimiter, OneLinePerIntervalCountingTheRest) {
+TEST(LogLimiter, OneLinePerIntervalCountingTheRest)
+{
     LogLimiter limit(1000);
     uint64_t suppressed = 99;
     EXPECT_TRUE(limit.allow(0, suppressed));

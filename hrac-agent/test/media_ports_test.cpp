@@ -5,13 +5,15 @@
 
 using namespace hrac;
 
-TEST(MediaPortProblem, AcceptsEvenPortsWhosePairFitsTheRange) {
+TEST(MediaPortProblem, AcceptsEvenPortsWhosePairFitsTheRange)
+{
     EXPECT_EQ(media_port_problem(20000, 20000, 29999), nullptr);
     EXPECT_EQ(media_port_problem(29998, 20000, 29999), nullptr);
     EXPECT_EQ(media_port_problem(20000, 20000, 20001), nullptr);
 }
 
-TEST(MediaPortProblem, RefusesOddPortsAndPortsOutsideTheRange) {
+TEST(MediaPortProblem, RefusesOddPortsAndPortsOutsideTheRange)
+{
     EXPECT_STREQ(media_port_problem(20001, 20000, 29999), "odd port (RTP ports are even)");
     EXPECT_STREQ(media_port_problem(19998, 20000, 29999), "outside media_ports");
     EXPECT_STREQ(media_port_problem(30000, 20000, 29999), "outside media_ports");
@@ -22,7 +24,8 @@ TEST(MediaPortProblem, RefusesOddPortsAndPortsOutsideTheRange) {
     EXPECT_EQ(media_port_problem(65534, 1024, 65535), nullptr);
 }
 
-TEST(MediaPortTable, FindsAPairByEitherPort) {
+TEST(MediaPortTable, FindsAPairByEitherPort)
+{
     MediaPortTable table;
     MediaPair &pair = table.add(20000, 0);
     EXPECT_EQ(pair.port, 20000);
@@ -41,7 +44,8 @@ TEST(MediaPortTable, FindsAPairByEitherPort) {
     EXPECT_EQ(table.size(), 1u);
 }
 
-TEST(MediaPortTable, PairsStayPutWhileOthersComeAndGo) {
+TEST(MediaPortTable, PairsStayPutWhileOthersComeAndGo)
+{
     MediaPortTable table;
     MediaPair *first = &table.add(20000, 0);
     for (uint16_t p = 20002; p < 20202; p += 2)
@@ -56,7 +60,8 @@ TEST(MediaPortTable, PairsStayPutWhileOthersComeAndGo) {
     EXPECT_TRUE(table.empty());
 }
 
-TEST(MediaPortTable, IdleMeansNoTrafficForTheTimeout) {
+TEST(MediaPortTable, IdleMeansNoTrafficForTheTimeout)
+{
     MediaPortTable table;
     table.add(20000, 1000);  // silent from the start
     table.add(20002, 1000);  // talks

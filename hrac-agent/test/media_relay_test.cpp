@@ -25,7 +25,8 @@ constexpr int wait_limit_ms = 2000;
 // A phone in the LAN: a plain UDP socket on 127.0.0.1.
 class Phone {
 public:
-    Phone() {
+    Phone()
+    {
         fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
@@ -36,7 +37,8 @@ public:
             port_ = ntohs(addr.sin_port);
         }
     }
-    ~Phone() {
+    ~Phone()
+    {
         if (fd_ >= 0)
             ::close(fd_);
     }
@@ -46,17 +48,19 @@ public:
     uint16_t port() const { return port_; }
     sofw::RaHeader endpoint() const { return *sofw::RaHeader::parse("127.0.0.1:" + std::to_string(port_)); }
 
-    bool send_to(uint16_t port, const std::string &payload) {
+    bool send_to(uint16_t port, const std::string &payload)
+    {
         sockaddr_in to{};
         to.sin_family = AF_INET;
         to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         to.sin_port = htons(port);
-        return sendto(fd_, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr *>(&to),
-                      sizeof to) == static_cast<ssize_t>(payload.size());
+        return sendto(fd_, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr *>(&to), sizeof to) ==
+               static_cast<ssize_t>(payload.size());
     }
 
     // The next datagram and the port it came from; "" if none within the limit.
-    std::string receive(uint16_t &from_port) {
+    std::string receive(uint16_t &from_port)
+    {
         pollfd p{fd_, POLLIN, 0};
         if (poll(&p, 1, wait_limit_ms) != 1)
             return "";
@@ -76,7 +80,8 @@ private:
 };
 
 // Whether port is free on 127.0.0.1, by binding it for a moment.
-bool port_free(uint16_t port) {
+bool port_free(uint16_t port)
+{
     const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -91,7 +96,8 @@ bool port_free(uint16_t port) {
 // Holds a port on 127.0.0.1 so the relay cannot have it.
 class PortSquatter {
 public:
-    explicit PortSquatter(uint16_t port) {
+    explicit PortSquatter(uint16_t port)
+    {
         fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
@@ -99,7 +105,8 @@ public:
         addr.sin_port = htons(port);
         bound_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
     }
-    ~PortSquatter() {
+    ~PortSquatter()
+    {
         if (fd_ >= 0)
             ::close(fd_);
     }
@@ -115,7 +122,8 @@ std::string text(const std::vector<uint8_t> &b) { return {b.begin(), b.end()}; }
 
 class MediaRelayTest : public ::testing::Test {
 protected:
-    void SetUp() override {
+    void SetUp() override
+    {
         ASSERT_EQ(libre_.error(), 0);
         config_.sip_host = "127.0.0.1";
         config_.sip_port = 5060;
@@ -131,7 +139,8 @@ protected:
     void TearDown() override { relay_.reset(); }
 
     // Runs the loop until count frames went up or the limit passed.
-    void run_until_upstream(size_t count) {
+    void run_until_upstream(size_t count)
+    {
         wanted_ = count;
         ReTimer limit;
         limit.start(wait_limit_ms, [] { re_cancel(); });
@@ -142,7 +151,8 @@ protected:
     }
 
     // An even port whose pair is free on loopback, inside the range.
-    uint16_t free_pair() {
+    uint16_t free_pair()
+    {
         for (uint32_t p = config_.media_port_min; p + 1 <= config_.media_port_max; p += 2) {
             if (port_free(static_cast<uint16_t>(p)) && port_free(static_cast<uint16_t>(p + 1)))
                 return static_cast<uint16_t>(p);
@@ -151,11 +161,13 @@ protected:
         return 0;
     }
 
-    void control(sofw::ControlOp op, uint16_t port, std::optional<sofw::RaHeader> ra = std::nullopt) {
+    void control(sofw::ControlOp op, uint16_t port, std::optional<sofw::RaHeader> ra = std::nullopt)
+    {
         relay_->on_control(sofw::make_control_frame({op, port}, ra));
     }
 
-    static sofw::Frame media_down(const sofw::RaHeader &phone, uint16_t relay_port, const std::string &payload) {
+    static sofw::Frame media_down(const sofw::RaHeader &phone, uint16_t relay_port, const std::string &payload)
+    {
         sofw::Frame f;
         f.type = sofw::FrameType::media;
         f.ra = phone;
@@ -165,7 +177,8 @@ protected:
     }
 
     // The one MEDIA_FAILED that went up, for port.
-    void expect_media_failed(uint16_t port) {
+    void expect_media_failed(uint16_t port)
+    {
         ASSERT_EQ(upstream_.size(), 1u);
         const sofw::Frame &f = upstream_[0];
         EXPECT_EQ(f.type, sofw::FrameType::control);
@@ -186,9 +199,10 @@ protected:
     std::unique_ptr<MediaRelay> relay_;
 };
 
-} // namespace
+}  // namespace
 
-TEST_F(MediaRelayTest, RelaysRtpAndRtcpBothWays) {
+TEST_F(MediaRelayTest, RelaysRtpAndRtcpBothWays)
+{
     Phone phone;
     ASSERT_NE(phone.port(), 0);
     const uint16_t p = free_pair();
@@ -233,7 +247,8 @@ TEST_F(MediaRelayTest, RelaysRtpAndRtcpBothWays) {
     EXPECT_EQ(pair->packets_down, 2u);
 }
 
-TEST_F(MediaRelayTest, AnswersPortsItCannotOpenWithMediaFailed) {
+TEST_F(MediaRelayTest, AnswersPortsItCannotOpenWithMediaFailed)
+{
     control(sofw::ControlOp::open_media, 40000);  // below the range
     expect_media_failed(40000);
     control(sofw::ControlOp::open_media, 42998 + 2);  // above it
@@ -255,7 +270,8 @@ TEST_F(MediaRelayTest, AnswersPortsItCannotOpenWithMediaFailed) {
     EXPECT_EQ(relay_->open_pairs(), 0u);
 }
 
-TEST_F(MediaRelayTest, ReopenUpdatesThePhoneAndCloseFreesBothPorts) {
+TEST_F(MediaRelayTest, ReopenUpdatesThePhoneAndCloseFreesBothPorts)
+{
     Phone first, second;
     const uint16_t p = free_pair();
     control(sofw::ControlOp::open_media, p, first.endpoint());
@@ -281,7 +297,8 @@ TEST_F(MediaRelayTest, ReopenUpdatesThePhoneAndCloseFreesBothPorts) {
     EXPECT_TRUE(upstream_.empty());
 }
 
-TEST_F(MediaRelayTest, DropsMediaForPortsThatAreNotOpen) {
+TEST_F(MediaRelayTest, DropsMediaForPortsThatAreNotOpen)
+{
     Phone phone;
     const uint16_t p = free_pair();
     relay_->deliver(media_down(phone.endpoint(), p, "x"));
@@ -299,7 +316,8 @@ TEST_F(MediaRelayTest, DropsMediaForPortsThatAreNotOpen) {
     EXPECT_EQ(counters_.media_frames_down, 0u);
 }
 
-TEST_F(MediaRelayTest, CountsMediaTheTunnelCannotTake) {
+TEST_F(MediaRelayTest, CountsMediaTheTunnelCannotTake)
+{
     Phone phone;
     const uint16_t p = free_pair();
     control(sofw::ControlOp::open_media, p, phone.endpoint());
@@ -313,7 +331,8 @@ TEST_F(MediaRelayTest, CountsMediaTheTunnelCannotTake) {
     EXPECT_EQ(relay_->open_pairs(), 1u);
 }
 
-TEST_F(MediaRelayTest, ClosesPairsIdleForTheTimeout) {
+TEST_F(MediaRelayTest, ClosesPairsIdleForTheTimeout)
+{
     const uint16_t p = free_pair();
     control(sofw::ControlOp::open_media, p);
     const uint64_t opened = tmr_jiffies();
@@ -327,7 +346,8 @@ TEST_F(MediaRelayTest, ClosesPairsIdleForTheTimeout) {
     EXPECT_TRUE(port_free(p));
 }
 
-TEST_F(MediaRelayTest, IgnoresControlFramesItCannotActOn) {
+TEST_F(MediaRelayTest, IgnoresControlFramesItCannotActOn)
+{
     sofw::Frame bad = sofw::make_control_frame({sofw::ControlOp::open_media, 42000});
     bad.payload = {9, 0, 0xa4, 0x10};
     relay_->on_control(bad);
@@ -339,7 +359,8 @@ TEST_F(MediaRelayTest, IgnoresControlFramesItCannotActOn) {
     EXPECT_TRUE(upstream_.empty());
 }
 
-TEST_F(MediaRelayTest, CloseAllClosesEverything) {
+TEST_F(MediaRelayTest, CloseAllClosesEverything)
+{
     const uint16_t p = free_pair();
     control(sofw::ControlOp::open_media, p);
     const uint16_t q = free_pair();
@@ -352,7 +373,8 @@ TEST_F(MediaRelayTest, CloseAllClosesEverything) {
     EXPECT_TRUE(port_free(q));
 }
 
-TEST_F(MediaRelayTest, SendsMediaOnlyWhereTheLanPolicyAllows) {
+TEST_F(MediaRelayTest, SendsMediaOnlyWhereTheLanPolicyAllows)
+{
     Phone phone;
     const uint16_t p = free_pair();
     control(sofw::ControlOp::open_media, p, phone.endpoint());
@@ -376,8 +398,8 @@ TEST_F(MediaRelayTest, SendsMediaOnlyWhereTheLanPolicyAllows) {
     const sofw::RaHeader sip_endpoint = *sofw::RaHeader::parse("127.0.0.1:5062");
     std::string why;
     policy_.sip_from_lan(sip_endpoint, reinterpret_cast<const uint8_t *>(reg.data()), reg.size(), tmr_jiffies());
-    ASSERT_TRUE(policy_.sip_to_lan(sip_endpoint, reinterpret_cast<const uint8_t *>(ok.data()), ok.size(),
-                                   tmr_jiffies(), why));
+    ASSERT_TRUE(
+        policy_.sip_to_lan(sip_endpoint, reinterpret_cast<const uint8_t *>(ok.data()), ok.size(), tmr_jiffies(), why));
     relay_->deliver(media_down(phone.endpoint(), q, "now yes"));
     EXPECT_EQ(phone.receive(from), "now yes");
     EXPECT_EQ(from, q);

@@ -12,7 +12,8 @@ using namespace hrac;
 
 namespace {
 
-Config server(const std::string &url) {
+Config server(const std::string &url)
+{
     Config c;
     c.server = url;
     return c;
@@ -20,7 +21,8 @@ Config server(const std::string &url) {
 
 struct Env {
     std::map<std::string, std::string> vars;
-    GetEnv get() const {
+    GetEnv get() const
+    {
         return [this](const char *name) -> const char * {
             const auto it = vars.find(name);
             return it == vars.end() ? nullptr : it->second.c_str();
@@ -28,15 +30,17 @@ struct Env {
     }
 };
 
-} // namespace
+}  // namespace
 
-TEST(ProxyChoice, DirectWithoutSettingOrEnvironment) {
+TEST(ProxyChoice, DirectWithoutSettingOrEnvironment)
+{
     const ProxyChoice p = choose_proxy(server("https://hras.example.com"), Env{}.get());
     EXPECT_EQ(p.url, "");
     EXPECT_EQ(describe(p), "proxy: none, direct (no proxy setting and no proxy in the environment)");
 }
 
-TEST(ProxyChoice, SchemeVariableThenAllProxy) {
+TEST(ProxyChoice, SchemeVariableThenAllProxy)
+{
     Env env{{{"https_proxy", "http://s:3128"}, {"http_proxy", "http://p:3128"}, {"all_proxy", "http://a:1"}}};
     EXPECT_EQ(choose_proxy(server("https://h"), env.get()).url, "http://s:3128");
     EXPECT_EQ(choose_proxy(server("http://h"), env.get()).url, "http://p:3128");
@@ -52,7 +56,8 @@ TEST(ProxyChoice, SchemeVariableThenAllProxy) {
     EXPECT_EQ(choose_proxy(server("https://h"), empty.get()).url, "http://a:1");
 }
 
-TEST(ProxyChoice, PasswordsAreRedacted) {
+TEST(ProxyChoice, PasswordsAreRedacted)
+{
     Env env{{{"https_proxy", "http://u:secret@proxy:3128"}}};
     EXPECT_EQ(describe(choose_proxy(server("https://h"), env.get())),
               "proxy: http://u:***@proxy:3128 (https_proxy in the environment)");
@@ -62,7 +67,8 @@ TEST(ProxyChoice, PasswordsAreRedacted) {
     EXPECT_EQ(describe(choose_proxy(c, Env{}.get())), "proxy: http://u:***@proxy:3128 (proxy setting)");
 }
 
-TEST(ProxyChoice, NoProxyFromTheEnvironmentOrTheSetting) {
+TEST(ProxyChoice, NoProxyFromTheEnvironmentOrTheSetting)
+{
     Env env{{{"https_proxy", "http://s:3128"}, {"no_proxy", "localhost, .example.com"}}};
     const ProxyChoice p = choose_proxy(server("https://hras.example.com:443/x"), env.get());
     EXPECT_EQ(p.url, "");
@@ -74,10 +80,14 @@ TEST(ProxyChoice, NoProxyFromTheEnvironmentOrTheSetting) {
     c.no_proxy = "example.org";
     EXPECT_EQ(choose_proxy(c, env.get()).why, "hras.example.org matches the no_proxy setting");
     c.no_proxy = "";  // the setting replaces the environment's list
-    EXPECT_EQ(choose_proxy(server("https://hras.example.com"), Env{{{"https_proxy", "http://s:1"}, {"NO_PROXY", "*"}}}.get()).url, "");
+    EXPECT_EQ(
+        choose_proxy(server("https://hras.example.com"), Env{{{"https_proxy", "http://s:1"}, {"NO_PROXY", "*"}}}.get())
+            .url,
+        "");
 }
 
-TEST(ProxyChoice, AnExplicitProxyIgnoresTheEnvironment) {
+TEST(ProxyChoice, AnExplicitProxyIgnoresTheEnvironment)
+{
     Config c = server("https://hras.example.com");
     c.proxy_from_environment = false;
     c.proxy = "http://proxy:3128";
@@ -91,7 +101,8 @@ TEST(ProxyChoice, AnExplicitProxyIgnoresTheEnvironment) {
     EXPECT_EQ(describe(choose_proxy(c, env.get())), "proxy: none, direct (proxy = none)");
 }
 
-TEST(ProxyChoice, NoProxyMatchesLikeCurl) {
+TEST(ProxyChoice, NoProxyMatchesLikeCurl)
+{
     EXPECT_TRUE(no_proxy_matches("anything", "*"));
     EXPECT_FALSE(no_proxy_matches("anything", ""));
     EXPECT_TRUE(no_proxy_matches("example.com", "example.com"));
@@ -113,7 +124,8 @@ TEST(ProxyChoice, NoProxyMatchesLikeCurl) {
     EXPECT_FALSE(no_proxy_matches("10.0.0.1", "0.1"));
 }
 
-TEST(ProxyChoice, UrlHost) {
+TEST(ProxyChoice, UrlHost)
+{
     EXPECT_EQ(url_host("https://hras.example.com:8443/tunnel"), "hras.example.com");
     EXPECT_EQ(url_host("http://198.51.100.1"), "198.51.100.1");
     EXPECT_EQ(url_host("http://[2001:db8::1]:80/x"), "2001:db8::1");

@@ -8,7 +8,8 @@ using namespace hrac;
 
 namespace {
 
-RequestOutcome outcome() {
+RequestOutcome outcome()
+{
     RequestOutcome o;
     o.site = "berlin";
     o.channel = "downstream";
@@ -16,9 +17,10 @@ RequestOutcome outcome() {
     return o;
 }
 
-} // namespace
+}  // namespace
 
-TEST(RequestFailure, HrasRefusalKeepsItsReason) {
+TEST(RequestFailure, HrasRefusalKeepsItsReason)
+{
     RequestOutcome o = outcome();
     o.status = 401;
     o.refusal = "bad_signature";
@@ -34,7 +36,8 @@ TEST(RequestFailure, HrasRefusalKeepsItsReason) {
     EXPECT_EQ(classify(o).message, "HRAS refused site 'berlin': 400 No required SSL certificate was sent");
 }
 
-TEST(RequestFailure, ProxyAuthentication) {
+TEST(RequestFailure, ProxyAuthentication)
+{
     RequestOutcome o = outcome();
     o.via_proxy = true;
     o.status = 407;
@@ -57,7 +60,8 @@ TEST(RequestFailure, ProxyAuthentication) {
     EXPECT_EQ(classify(c).status, 407);
 }
 
-TEST(RequestFailure, TinyproxyAnswersWrongCredentialsWith401) {
+TEST(RequestFailure, TinyproxyAnswersWrongCredentialsWith401)
+{
     RequestOutcome o = outcome();
     o.via_proxy = true;
     o.proxy_credentials = true;
@@ -77,7 +81,8 @@ TEST(RequestFailure, TinyproxyAnswersWrongCredentialsWith401) {
     EXPECT_EQ(classify(c).kind, FailureKind::proxy_refused);
 }
 
-TEST(RequestFailure, ConnectRefused) {
+TEST(RequestFailure, ConnectRefused)
+{
     RequestOutcome o = outcome();
     o.via_proxy = true;
     o.result = CURLE_COULDNT_CONNECT;
@@ -95,7 +100,8 @@ TEST(RequestFailure, ConnectRefused) {
     EXPECT_EQ(classify(o).kind, FailureKind::transport);
 }
 
-TEST(RequestFailure, ForwardProxyRefusals) {
+TEST(RequestFailure, ForwardProxyRefusals)
+{
     RequestOutcome o = outcome();
     o.via_proxy = true;
     o.status = 403;
@@ -107,7 +113,8 @@ TEST(RequestFailure, ForwardProxyRefusals) {
     EXPECT_EQ(classify(o).kind, FailureKind::hras_refused);
 }
 
-TEST(RequestFailure, EndlessUploadRefused) {
+TEST(RequestFailure, EndlessUploadRefused)
+{
     RequestOutcome o = outcome();
     o.channel = "upstream";
     o.status = 413;
@@ -117,7 +124,8 @@ TEST(RequestFailure, EndlessUploadRefused) {
     EXPECT_EQ(classify(o).kind, FailureKind::stream_refused);
 }
 
-TEST(RequestFailure, Tls) {
+TEST(RequestFailure, Tls)
+{
     RequestOutcome o = outcome();
     o.result = CURLE_PEER_FAILED_VERIFICATION;
     o.curl_error = "SSL certificate problem: unable to get local issuer certificate";
@@ -137,7 +145,8 @@ TEST(RequestFailure, Tls) {
     EXPECT_EQ(classify(o).message.rfind("HRAS requires a TLS client certificate (client_cert/client_key): ", 0), 0u);
 }
 
-TEST(RequestFailure, Transport) {
+TEST(RequestFailure, Transport)
+{
     RequestOutcome o = outcome();
     o.result = CURLE_COULDNT_CONNECT;
     o.curl_error = "Failed to connect to 198.51.100.1 port 80: Connection refused";

@@ -7,9 +7,10 @@ using namespace hrac;
 
 namespace {
 constexpr uint64_t minute = 60 * 1000;
-} // namespace
+}  // namespace
 
-TEST(StreamProbe, PassesOnlyWithBothTheAnswerAndStreamOk) {
+TEST(StreamProbe, PassesOnlyWithBothTheAnswerAndStreamOk)
+{
     StreamProbe probe;
     EXPECT_FALSE(probe.passed());
     EXPECT_EQ(probe.failure(5), "no answer to the streaming GET after 5 s (a proxy may be buffering)");
@@ -20,7 +21,8 @@ TEST(StreamProbe, PassesOnlyWithBothTheAnswerAndStreamOk) {
     EXPECT_TRUE(probe.passed());
 }
 
-TEST(ModeChooser, AutoStreamsWithTheProbeFirst) {
+TEST(ModeChooser, AutoStreamsWithTheProbeFirst)
+{
     ModeChooser m(TunnelMode::automatic);
     const auto c = m.next(0);
     EXPECT_FALSE(c.poll);
@@ -29,7 +31,8 @@ TEST(ModeChooser, AutoStreamsWithTheProbeFirst) {
     EXPECT_FALSE(m.polling_decided());
 }
 
-TEST(ModeChooser, AutoPollsAfterAFailedProbeThenProbesAgainAfterTenMinutes) {
+TEST(ModeChooser, AutoPollsAfterAFailedProbeThenProbesAgainAfterTenMinutes)
+{
     ModeChooser m(TunnelMode::automatic);
     m.probe_failed(1000);
     EXPECT_TRUE(m.polling_decided());
@@ -50,7 +53,8 @@ TEST(ModeChooser, AutoPollsAfterAFailedProbeThenProbesAgainAfterTenMinutes) {
     EXPECT_FALSE(m.next(1000 + 21 * minute).poll);
 }
 
-TEST(ModeChooser, ForcedModesNeverProbeOrSwitch) {
+TEST(ModeChooser, ForcedModesNeverProbeOrSwitch)
+{
     ModeChooser stream(TunnelMode::stream);
     EXPECT_FALSE(stream.next(0).poll);
     EXPECT_FALSE(stream.next(0).probe);
@@ -65,7 +69,8 @@ TEST(ModeChooser, ForcedModesNeverProbeOrSwitch) {
     EXPECT_TRUE(poll.next(0).poll);
 }
 
-TEST(ModeChooser, AnHrasWithoutPollingSendsAutoBackToUnprobedStreaming) {
+TEST(ModeChooser, AnHrasWithoutPollingSendsAutoBackToUnprobedStreaming)
+{
     ModeChooser m(TunnelMode::automatic);
     m.probe_failed(0);
     EXPECT_TRUE(m.polling_unsupported());
@@ -78,7 +83,8 @@ TEST(ModeChooser, AnHrasWithoutPollingSendsAutoBackToUnprobedStreaming) {
     EXPECT_FALSE(m.next(100 * minute).poll);
 }
 
-TEST(ModeChooser, AProxyRefusingTheEndlessUploadMeansPolling) {
+TEST(ModeChooser, AProxyRefusingTheEndlessUploadMeansPolling)
+{
     ModeChooser m(TunnelMode::automatic);
     EXPECT_TRUE(m.streaming_refused(5000));
     EXPECT_TRUE(m.next(6000).poll);

@@ -8,9 +8,10 @@ using hrac::UploadQueue;
 
 namespace {
 std::vector<uint8_t> bytes(const std::string &s) { return {s.begin(), s.end()}; }
-} // namespace
+}  // namespace
 
-TEST(UploadQueue, HandsOutBytesInOrderAcrossReads) {
+TEST(UploadQueue, HandsOutBytesInOrderAcrossReads)
+{
     UploadQueue q(100);
     ASSERT_TRUE(q.push(bytes("hello ")));
     ASSERT_TRUE(q.push(bytes("world")));
@@ -23,7 +24,8 @@ TEST(UploadQueue, HandsOutBytesInOrderAcrossReads) {
     EXPECT_EQ(q.take(out, sizeof out), 0u);
 }
 
-TEST(UploadQueue, RefusesAFrameThatWouldExceedTheLimit) {
+TEST(UploadQueue, RefusesAFrameThatWouldExceedTheLimit)
+{
     UploadQueue q(10);
     EXPECT_TRUE(q.push(bytes("12345678")));
     EXPECT_FALSE(q.push(bytes("abc")));
@@ -33,7 +35,8 @@ TEST(UploadQueue, RefusesAFrameThatWouldExceedTheLimit) {
     EXPECT_TRUE(q.push(bytes("abc")));
 }
 
-TEST(UploadQueue, KeepsOrderWhenCompacting) {
+TEST(UploadQueue, KeepsOrderWhenCompacting)
+{
     UploadQueue q(1 << 20);
     std::vector<uint8_t> big(100 * 1024);
     for (size_t i = 0; i < big.size(); ++i)
@@ -51,7 +54,8 @@ TEST(UploadQueue, KeepsOrderWhenCompacting) {
     EXPECT_EQ(std::string(tail, 4), "tail");
 }
 
-TEST(UploadQueue, EncodesFramesStraightIn) {
+TEST(UploadQueue, EncodesFramesStraightIn)
+{
     sofw::Frame media;
     media.type = sofw::FrameType::media;
     media.ra = sofw::RaHeader::parse("192.168.1.10:4000");
@@ -76,7 +80,8 @@ TEST(UploadQueue, EncodesFramesStraightIn) {
     EXPECT_TRUE(q.empty());
 }
 
-TEST(UploadQueue, TakesWholeFramesForAPollingBatch) {
+TEST(UploadQueue, TakesWholeFramesForAPollingBatch)
+{
     UploadQueue q(1 << 20);
     auto push = [&](size_t payload) {
         sofw::Frame f;
@@ -87,9 +92,9 @@ TEST(UploadQueue, TakesWholeFramesForAPollingBatch) {
         ASSERT_EQ(q.push(f, encoded), UploadQueue::Push::queued);
         ASSERT_EQ(encoded, 8 + 10 + payload);
     };
-    push(100);  // 118 bytes encoded
-    push(200);  // 218
-    push(300);  // 318
+    push(100);                                          // 118 bytes encoded
+    push(200);                                          // 218
+    push(300);                                          // 318
     EXPECT_EQ(q.take_frames(400).size(), 118u + 218u);  // a third would not fit
     EXPECT_EQ(q.size(), 318u);
     // One frame larger than the limit still goes: a batch never stalls.

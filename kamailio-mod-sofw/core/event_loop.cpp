@@ -80,4 +80,4 @@ void EventLoop::run_once(int max_ms)
     }
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

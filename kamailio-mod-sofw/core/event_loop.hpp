@@ -42,4 +42,4 @@ private:
 
 int64_t now_ms();  // monotonic
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

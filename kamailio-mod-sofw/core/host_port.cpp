@@ -49,4 +49,4 @@ std::optional<HostPort> HostPort::parse(const std::string &s)
     return hp;
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -19,4 +19,4 @@ struct HostPort {
     static std::optional<HostPort> parse(const std::string &s);
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -36,13 +36,12 @@ struct Relay {
 // Names of the `sofw` counters, in enum order (sofw_mod.c checks that its
 // counter definitions agree).
 const char *const counter_names[HRAS_CNT_COUNT] = {
-    "tunnel_frames_up", "tunnel_frames_down", "tunnel_bytes_up", "tunnel_bytes_down",
-    "keepalives_sent", "keepalives_received", "sessions_opened", "sessions_closed",
-    "auth_failures", "frame_errors", "sip_from_sites", "sip_to_sites",
-    "sip_no_tunnel", "sip_malformed", "media_packets_up", "media_packets_down",
-    "media_bytes_up", "media_bytes_down", "media_dropped", "media_wrong_source",
-    "sdp_rewritten", "sdp_parse_failures", "ports_exhausted", "hrac_media_failed",
-    "rat_created", "rat_removed", "rat_expired",
+    "tunnel_frames_up",    "tunnel_frames_down", "tunnel_bytes_up",  "tunnel_bytes_down", "keepalives_sent",
+    "keepalives_received", "sessions_opened",    "sessions_closed",  "auth_failures",     "frame_errors",
+    "sip_from_sites",      "sip_to_sites",       "sip_no_tunnel",    "sip_malformed",     "media_packets_up",
+    "media_packets_down",  "media_bytes_up",     "media_bytes_down", "media_dropped",     "media_wrong_source",
+    "sdp_rewritten",       "sdp_parse_failures", "ports_exhausted",  "hrac_media_failed", "rat_created",
+    "rat_removed",         "rat_expired",
 };
 
 SiteTable g_sites;
@@ -175,7 +174,7 @@ int fail(char *err, int len, const std::string &msg)
     return -1;
 }
 
-} // namespace
+}  // namespace
 
 extern "C" {
 
@@ -262,9 +261,9 @@ int hras_start(char *err, int err_len)
         auto r = std::make_unique<Relay>();
         r->tunnel = std::make_unique<TunnelServer>(r->loop, g_sites, g_tunnel_cfg, g_stats);
         r->media = std::make_unique<MediaRelay>(r->loop, *r->tunnel, g_stats, g_media_cfg);
-        r->endpoints = std::make_unique<SiteEndpoints>(r->loop, g_sites, *r->tunnel, g_sip_socket, g_stats,
-                                                       g_phone_idle_timeout,
-                                                       r->media->enabled() ? r->media.get() : nullptr);
+        r->endpoints =
+            std::make_unique<SiteEndpoints>(r->loop, g_sites, *r->tunnel, g_sip_socket, g_stats, g_phone_idle_timeout,
+                                            r->media->enabled() ? r->media.get() : nullptr);
         if (!r->media->enabled())
             g_stats.warn("media_address is not set: SDP is passed on unchanged and no media is relayed");
         r->tunnel->set_listener(r->endpoints.get());
@@ -313,4 +312,4 @@ void hras_stop(void)
     }
 }
 
-} // extern "C"
+}  // extern "C"

@@ -15,7 +15,6 @@
 namespace sofw::hras {
 namespace {
 
-
 bool to_sockaddr(const MediaEndpoint &ep, sockaddr_in &sa)
 {
     sa = {};
@@ -31,7 +30,7 @@ MediaEndpoint from_sockaddr(const sockaddr_in &sa)
     return {buf, ntohs(sa.sin_port)};
 }
 
-} // namespace
+}  // namespace
 
 MediaRelay::MediaRelay(EventLoop &loop, TunnelServer &tunnel, Stats &stats, MediaConfig cfg)
     : loop_(loop), tunnel_(tunnel), stats_(stats), cfg_(std::move(cfg)), rat_(cfg_.port_min, cfg_.port_max)
@@ -139,7 +138,7 @@ MediaRelay::Outcome MediaRelay::handle(Dir dir, size_t site, uint64_t phone, con
             if (dir == Dir::up) {  // the phone's own media address: IIP/IPort
                 st.internal[0] = {s.addr, s.port};
                 st.internal[1] = {s.addr, s.rtcp_port};
-            } else {               // the far side's: OIP/OPort, to be latched anew
+            } else {  // the far side's: OIP/OPort, to be latched anew
                 st.external[0] = {s.addr, s.port};
                 st.external[1] = {s.addr, s.rtcp_port};
                 st.external_latched[0] = st.external_latched[1] = false;
@@ -448,4 +447,4 @@ void MediaRelay::publish()
     stats_.rat_publish(rows.data(), int(rows.size()), int(rat_.hras_pool().used()), int(rat_.hrac_ports_used()));
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -23,7 +23,7 @@
 namespace sofw::hras {
 
 struct MediaConfig {
-    std::string address;      // public IPv4 of HRAS media; empty = relay off
+    std::string address;  // public IPv4 of HRAS media; empty = relay off
     uint16_t port_min = 30000;
     uint16_t port_max = 39999;
     int timeout_s = 120;
@@ -82,4 +82,4 @@ private:
     bool publish_pending_ = false;
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

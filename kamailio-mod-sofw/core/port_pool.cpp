@@ -26,4 +26,4 @@ void PortPool::give(uint16_t port)
         free_.push_back(port);
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -26,4 +26,4 @@ private:
     std::set<uint16_t> used_;
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -158,4 +158,4 @@ std::vector<Rat::Key> Rat::idle(int64_t now_ms, int64_t timeout_ms) const
     return keys;
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -25,24 +25,24 @@ struct MediaEndpoint {
 };
 
 struct RatStream {
-    std::string media;            // "audio", "video"
-    uint16_t hras_port = 0;       // HRAS public RTP port (RTCP +1); 0: none
-    uint16_t hrac_port = 0;       // HRAC LAN RTP port (RTCP +1); 0: none
-    MediaEndpoint internal[2];    // phone RTP/RTCP: IIP/IPort (from SDP, then latched)
-    MediaEndpoint external[2];    // far side RTP/RTCP: OIP/OPort (from SDP, then latched)
+    std::string media;          // "audio", "video"
+    uint16_t hras_port = 0;     // HRAS public RTP port (RTCP +1); 0: none
+    uint16_t hrac_port = 0;     // HRAC LAN RTP port (RTCP +1); 0: none
+    MediaEndpoint internal[2];  // phone RTP/RTCP: IIP/IPort (from SDP, then latched)
+    MediaEndpoint external[2];  // far side RTP/RTCP: OIP/OPort (from SDP, then latched)
     bool external_latched[2] = {false, false};
-    bool bypass = false;          // both ends in one site: media stays in the LAN
+    bool bypass = false;                        // both ends in one site: media stays in the LAN
     uint64_t packets_up = 0, packets_down = 0;  // up = from the phone
     uint64_t bytes_up = 0, bytes_down = 0;
 };
 
 struct RatEntry {
     size_t site = 0;
-    uint64_t phone = 0;           // the phone's loopback endpoint (site + LAN address)
+    uint64_t phone = 0;  // the phone's loopback endpoint (site + LAN address)
     std::string call_id, from, to;
     std::vector<RatStream> streams;
     int64_t created_ms = 0;
-    int64_t last_activity_ms = 0; // SIP of the dialog or media
+    int64_t last_activity_ms = 0;  // SIP of the dialog or media
     bool answered = false;
 };
 
@@ -94,4 +94,4 @@ private:
     std::map<std::pair<size_t, uint16_t>, std::pair<RatEntry *, size_t>> by_hrac_;
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

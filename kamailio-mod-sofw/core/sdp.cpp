@@ -19,16 +19,16 @@ struct Conn {
 };
 
 struct Media {
-    size_t m_line = 0;    // index of the m= line
-    size_t c_after = 0;   // index of the line an inserted c= follows (m= or its last i=)
-    bool has_c = false;   // media-level c= present
+    size_t m_line = 0;   // index of the m= line
+    size_t c_after = 0;  // index of the line an inserted c= follows (m= or its last i=)
+    bool has_c = false;  // media-level c= present
     SdpStream s;
 };
 
 struct Parsed {
     std::vector<Line> lines;
-    std::string_view eol;                // for inserted lines
-    std::optional<size_t> session_c;     // first session-level c= line
+    std::string_view eol;             // for inserted lines
+    std::optional<size_t> session_c;  // first session-level c= line
     Conn session_conn;
     std::vector<Media> media;
 };
@@ -61,10 +61,7 @@ std::string_view rtrim(std::string_view s)
     return s;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix)
-{
-    return s.substr(0, prefix.size()) == prefix;
-}
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // Space-separated fields of a line value, with their positions in it.
 std::vector<Token> tokenize(std::string_view v)
@@ -121,8 +118,8 @@ std::string_view value_of(const Line &l) { return l.text.substr(2); }
 bool is_ice_candidate_line(std::string_view text)
 {
     text = rtrim(text);
-    return starts_with(text, "a=candidate:") || starts_with(text, "a=remote-candidates:")
-           || text == "a=remote-candidates" || text == "a=end-of-candidates";
+    return starts_with(text, "a=candidate:") || starts_with(text, "a=remote-candidates:") ||
+           text == "a=remote-candidates" || text == "a=end-of-candidates";
 }
 
 bool is_rtcp_line(std::string_view text) { return starts_with(text, "a=rtcp:"); }
@@ -200,8 +197,7 @@ std::optional<Parsed> parse(std::string_view body)
                 m->s.rtcp_mux = true;
             }
             break;
-        default:
-            break;
+        default: break;
         }
     }
     if (p.media.empty())
@@ -244,8 +240,8 @@ std::string rewrite_media_port(const Line &l, uint16_t port)
     size_t digits = tok[1].text.find('/');
     if (digits == std::string_view::npos)
         digits = tok[1].text.size();
-    return "m=" + std::string(v.substr(0, tok[1].pos)) + std::to_string(port)
-           + std::string(v.substr(tok[1].pos + digits));
+    return "m=" + std::string(v.substr(0, tok[1].pos)) + std::to_string(port) +
+           std::string(v.substr(tok[1].pos + digits));
 }
 
 std::string rewrite_rtcp(const Line &l, const SdpStream &s, const SdpTarget &t)
@@ -263,7 +259,7 @@ std::string rewrite_rtcp(const Line &l, const SdpStream &s, const SdpTarget &t)
     return r;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<SdpInfo> sdp_parse(std::string_view body)
 {
@@ -366,4 +362,4 @@ std::optional<std::string> sdp_rewrite(std::string_view body, const std::vector<
     return out;
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -48,14 +48,14 @@
 namespace sofw::hras {
 
 struct SdpStream {
-    std::string media;          // "audio", "video", "application", ...
-    uint16_t port = 0;          // m= port; 0 = stream disabled/rejected
-    std::string addr;           // effective connection address: media-level c= if present, else session-level c=
-    bool ipv6 = false;          // that c= was IN IP6
-    uint16_t rtcp_port = 0;     // from a=rtcp:PORT, else port+1 (0 if port==0)
-    bool rtcp_explicit = false; // a=rtcp present
-    bool rtcp_mux = false;      // a=rtcp-mux present
-    bool hold_zero = false;     // addr is 0.0.0.0 (RFC 2543 hold)
+    std::string media;           // "audio", "video", "application", ...
+    uint16_t port = 0;           // m= port; 0 = stream disabled/rejected
+    std::string addr;            // effective connection address: media-level c= if present, else session-level c=
+    bool ipv6 = false;           // that c= was IN IP6
+    uint16_t rtcp_port = 0;      // from a=rtcp:PORT, else port+1 (0 if port==0)
+    bool rtcp_explicit = false;  // a=rtcp present
+    bool rtcp_mux = false;       // a=rtcp-mux present
+    bool hold_zero = false;      // addr is 0.0.0.0 (RFC 2543 hold)
 };
 
 struct SdpInfo {
@@ -68,14 +68,14 @@ struct SdpInfo {
 // connection address. A disabled stream (port 0) is valid and needs no c=.
 std::optional<SdpInfo> sdp_parse(std::string_view body);
 
-struct SdpTarget {          // where the other side must send this stream now
-    std::string addr;       // IPv4 address written into c= (and a=rtcp when it carries an address)
-    uint16_t port = 0;      // new m= port; 0 = leave this stream untouched
-    uint16_t rtcp_port = 0; // new a=rtcp port (only used if the stream had a=rtcp)
+struct SdpTarget {           // where the other side must send this stream now
+    std::string addr;        // IPv4 address written into c= (and a=rtcp when it carries an address)
+    uint16_t port = 0;       // new m= port; 0 = leave this stream untouched
+    uint16_t rtcp_port = 0;  // new a=rtcp port (only used if the stream had a=rtcp)
 };
 
 // targets[i] applies to the i-th m= line; missing entries = untouched.
 // nullopt if the body does not parse (as sdp_parse).
 std::optional<std::string> sdp_rewrite(std::string_view body, const std::vector<SdpTarget> &targets);
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

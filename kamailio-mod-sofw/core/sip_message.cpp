@@ -81,7 +81,8 @@ std::optional<Parsed> parse(std::string_view msg)
         } else {
             auto colon = line.find(':');
             if (colon != std::string_view::npos)
-                p.headers.push_back({pos, line_end, canonical_name(line.substr(0, colon)), trim(line.substr(colon + 1))});
+                p.headers.push_back(
+                    {pos, line_end, canonical_name(line.substr(0, colon)), trim(line.substr(colon + 1))});
         }
         pos = nl + 1;
     }
@@ -96,7 +97,7 @@ const Header *find(const Parsed &p, const char *name)
     return nullptr;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<SipInfo> sip_inspect(std::string_view msg)
 {
@@ -184,4 +185,4 @@ std::optional<std::string> sip_make_reply(std::string_view request, int code, st
     return out;
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

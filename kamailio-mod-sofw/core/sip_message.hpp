@@ -12,14 +12,14 @@ namespace sofw::hras {
 
 struct SipInfo {
     bool is_request = false;
-    std::string method;       // requests
-    int status = 0;           // replies
+    std::string method;  // requests
+    int status = 0;      // replies
     std::string call_id;
     std::string cseq_method;
-    std::string from;         // header values as written (for status views)
+    std::string from;  // header values as written (for status views)
     std::string to;
-    std::string content_type; // lower-case media type, no parameters
-    size_t body_offset = 0;   // where the body starts in the message
+    std::string content_type;  // lower-case media type, no parameters
+    size_t body_offset = 0;    // where the body starts in the message
     size_t body_len = 0;
 
     bool has_sdp() const { return body_len > 0 && content_type == "application/sdp"; }
@@ -34,4 +34,4 @@ std::string sip_replace_body(std::string_view msg, const SipInfo &info, std::str
 // if missing), without body. nullopt if request is not a request.
 std::optional<std::string> sip_make_reply(std::string_view request, int code, std::string_view reason);
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

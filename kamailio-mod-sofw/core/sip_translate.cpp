@@ -171,7 +171,8 @@ std::optional<ViaElement> ViaElement::parse(const std::string &el)
         v.has_value.push_back(eq != std::string::npos);
         q = n == std::string::npos ? rest.size() : n;
     }
-    if (!rest.empty() && rest.find_first_not_of(" \t") != std::string::npos && rest[rest.find_first_not_of(" \t")] != ';')
+    if (!rest.empty() && rest.find_first_not_of(" \t") != std::string::npos &&
+        rest[rest.find_first_not_of(" \t")] != ';')
         return std::nullopt;
     return v;
 }
@@ -272,8 +273,8 @@ std::optional<std::string> rewrite_message(std::string_view msg, const HeaderRew
             std::string value(first.substr(colon + 1));
             for (size_t k = i + 1; k < j; k++)
                 value.append(" ").append(lines[k].first);
-            std::string nv = is_via ? rewrite_via_value(value, rw.via)
-                                    : rewrite_route_value(value, rw.route_from, rw.route_to);
+            std::string nv =
+                is_via ? rewrite_via_value(value, rw.via) : rewrite_route_value(value, rw.route_from, rw.route_to);
             out.append(first.substr(0, colon + 1)).append(nv).append(lines[j - 1].second);
         }
         i = j;
@@ -283,7 +284,7 @@ std::optional<std::string> rewrite_message(std::string_view msg, const HeaderRew
     return out;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<std::string> translate_down(std::string_view msg, const DownTranslation &t)
 {
@@ -319,4 +320,4 @@ std::optional<std::string> translate_up(std::string_view msg, const UpTranslatio
     return rewrite_message(msg, rw);
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -13,14 +13,14 @@
 
 namespace sofw::hras {
 
-struct DownTranslation {   // Kamailio -> internal phone
-    HostPort kamailio;     // the module's SIP socket, as Kamailio writes it
-    HostPort hrac;         // the site's HRAC LAN SIP address
-    HostPort phone_loop;   // the phone's loopback endpoint (the source Kamailio saw)
-    HostPort phone_real;   // the phone's LAN address
+struct DownTranslation {  // Kamailio -> internal phone
+    HostPort kamailio;    // the module's SIP socket, as Kamailio writes it
+    HostPort hrac;        // the site's HRAC LAN SIP address
+    HostPort phone_loop;  // the phone's loopback endpoint (the source Kamailio saw)
+    HostPort phone_real;  // the phone's LAN address
 };
 
-struct UpTranslation {     // internal phone -> Kamailio
+struct UpTranslation {  // internal phone -> Kamailio
     HostPort hrac;
     HostPort kamailio;
 };
@@ -30,4 +30,4 @@ struct UpTranslation {     // internal phone -> Kamailio
 std::optional<std::string> translate_down(std::string_view msg, const DownTranslation &t);
 std::optional<std::string> translate_up(std::string_view msg, const UpTranslation &t);
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -97,8 +97,8 @@ void SiteEndpoints::on_frame(size_t site, const Frame &f)
     if (!out) {
         // checked before the endpoint exists: garbage must not create phones
         stats_.add(HRAS_CNT_SIP_MALFORMED);
-        stats_.warn("site '" + sites_.at(site).name + "': dropped a malformed SIP message from " +
-                    f.ra->to_string() + " (" + std::to_string(f.payload.size()) + " bytes)");
+        stats_.warn("site '" + sites_.at(site).name + "': dropped a malformed SIP message from " + f.ra->to_string() +
+                    " (" + std::to_string(f.payload.size()) + " bytes)");
         return;
     }
     Endpoint *ep = endpoint_for(site, *f.ra);
@@ -118,10 +118,10 @@ void SiteEndpoints::on_frame(size_t site, const Frame &f)
 
 void SiteEndpoints::to_kamailio(Endpoint *ep, const std::string &msg)
 {
-    if (sendto(ep->fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr *>(&kamailio_sa_),
-               sizeof kamailio_sa_) < 0) {
-        stats_.warn("site '" + sites_.at(ep->site).name + "': cannot hand SIP to Kamailio at " +
-                    kamailio_.to_string() + ": " + strerror(errno));
+    if (sendto(ep->fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr *>(&kamailio_sa_), sizeof kamailio_sa_) <
+        0) {
+        stats_.warn("site '" + sites_.at(ep->site).name + "': cannot hand SIP to Kamailio at " + kamailio_.to_string() +
+                    ": " + strerror(errno));
         return;
     }
     stats_.add(HRAS_CNT_SIP_UP);
@@ -160,7 +160,8 @@ void SiteEndpoints::on_readable(Endpoint *ep)
                         " was not sent from sip_socket " + kamailio_.to_string() +
                         "; call sofw_relay() before relaying to internal phones");
         std::string_view msg(buf, size_t(n));
-        auto out = translate_down(msg, DownTranslation{kamailio_, *hrac, ep->loop, HostPort::parse(ep->real.to_string()).value()});
+        auto out = translate_down(
+            msg, DownTranslation{kamailio_, *hrac, ep->loop, HostPort::parse(ep->real.to_string()).value()});
         if (!out) {
             stats_.add(HRAS_CNT_SIP_MALFORMED);
             stats_.warn("site '" + sites_.at(ep->site).name + "': Kamailio sent a malformed message; dropped");
@@ -215,4 +216,4 @@ void SiteEndpoints::expire_idle()
     }
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -24,8 +24,8 @@ namespace sofw::hras {
 class SiteEndpoints : public TunnelListener {
 public:
     // kamailio_sip: the Kamailio UDP socket reserved for tunnel traffic.
-    SiteEndpoints(EventLoop &loop, const SiteTable &sites, TunnelServer &tunnel, HostPort kamailio_sip,
-                  Stats &stats, int idle_timeout_s, MediaRelay *media = nullptr);
+    SiteEndpoints(EventLoop &loop, const SiteTable &sites, TunnelServer &tunnel, HostPort kamailio_sip, Stats &stats,
+                  int idle_timeout_s, MediaRelay *media = nullptr);
     ~SiteEndpoints() override;
 
     void on_frame(size_t site, const Frame &f) override;
@@ -34,11 +34,11 @@ public:
 
     struct Endpoint {
         size_t site;
-        RaHeader real;     // the phone's LAN address
-        HostPort loop;     // our loopback endpoint for it
+        RaHeader real;  // the phone's LAN address
+        HostPort loop;  // our loopback endpoint for it
         int fd = -1;
         int64_t last_used = 0;
-        uint64_t id = 0;   // unique for the process's lifetime (RAT key)
+        uint64_t id = 0;  // unique for the process's lifetime (RAT key)
     };
     // For status views and tests.
     std::vector<const Endpoint *> endpoints(size_t site) const;
@@ -64,4 +64,4 @@ private:
     std::vector<unsigned long> phones_;
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -23,7 +23,7 @@ bool is_loopback_v4(const std::string &ip)
     return inet_pton(AF_INET, ip.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
-} // namespace
+}  // namespace
 
 std::string SiteTable::add(const std::string &spec)
 {
@@ -107,4 +107,4 @@ std::optional<size_t> SiteTable::find_by_addr(const std::string &ip) const
     return std::nullopt;
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -32,4 +32,4 @@ private:
     std::vector<Site> sites_;
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -31,4 +31,4 @@ void Stats::log(hras_log_level lvl, const std::string &msg) const
         fprintf(stderr, "hras[%d]: %s\n", lvl, msg.c_str());
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

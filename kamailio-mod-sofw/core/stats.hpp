@@ -29,4 +29,4 @@ private:
     std::array<uint64_t, HRAS_CNT_COUNT> totals_{};
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

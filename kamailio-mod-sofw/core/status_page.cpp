@@ -236,7 +236,7 @@ bool iequal(std::string_view a, std::string_view b)
     return true;
 }
 
-} // namespace
+}  // namespace
 
 std::string json_string(std::string_view s)
 {
@@ -430,8 +430,7 @@ bool BasicAuth::check(std::string_view authorization) const
 
 StatusPage::StatusPage(const std::string &user, const std::string &password, SnapshotFn snapshot)
     : auth_(user, password), snapshot_(std::move(snapshot))
-{
-}
+{}
 
 bool StatusPage::is_status_path(std::string_view path) { return path == status_path || path == json_path; }
 
@@ -463,4 +462,4 @@ HttpAnswer StatusPage::answer(std::string_view method, std::string_view path, st
     return a;
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

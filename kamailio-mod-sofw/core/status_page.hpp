@@ -85,4 +85,4 @@ private:
     SnapshotFn snapshot_;
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

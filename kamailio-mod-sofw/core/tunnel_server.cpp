@@ -21,7 +21,7 @@ constexpr const char *up_path = "/sofw/v1/up";
 constexpr const char *poll_path = "/sofw/v1/poll";
 constexpr const char *send_path = "/sofw/v1/send";
 constexpr const char *content_type = "application/x-sofw-frames";
-}
+}  // namespace
 
 struct TunnelServer::Channel {
     // down/up: the two endless requests of a streaming session; poll/send:
@@ -34,13 +34,13 @@ struct TunnelServer::Channel {
     Session *session = nullptr;  // null once detached
     int reject_status = 0;
     std::string reject_reason;
-    std::string proof;      // X-SoFW-Server-Signature for this request
-    bool queued = false;    // response queued
+    std::string proof;    // X-SoFW-Server-Signature for this request
+    bool queued = false;  // response queued
     bool suspended = false;
     bool closing = false;
-    int refs = 1;           // MHD's request, plus the response reader for down
-    FrameDecoder decoder;   // up and send
-    int64_t deadline = 0;   // poll: when to answer with a keep-alive
+    int refs = 1;                      // MHD's request, plus the response reader for down
+    FrameDecoder decoder;              // up and send
+    int64_t deadline = 0;              // poll: when to answer with a keep-alive
     std::optional<HttpAnswer> answer;  // rejected: a status page answer instead of the reason
 };
 
@@ -54,12 +54,12 @@ struct TunnelServer::Session {
     uint16_t media_min = 20000, media_max = 29999;
     Channel *down = nullptr;
     Channel *up = nullptr;
-    Channel *poll = nullptr;            // the outstanding long poll
-    std::vector<Channel *> sends;       // POST /sofw/v1/send requests in progress
-    std::vector<uint8_t> downq;         // encoded frames, whole ones only
+    Channel *poll = nullptr;       // the outstanding long poll
+    std::vector<Channel *> sends;  // POST /sofw/v1/send requests in progress
+    std::vector<uint8_t> downq;    // encoded frames, whole ones only
     size_t downq_off = 0;
     int64_t created = now_ms();
-    int64_t last_rx = now_ms();         // polling: the last request (or poll answer)
+    int64_t last_rx = now_ms();  // polling: the last request (or poll answer)
     int64_t last_tx = now_ms();
     bool announced = false;
     bool stream_ok_sent = false;
@@ -121,8 +121,8 @@ void queue_frames(MHD_Connection *c, const uint8_t *data, size_t len, const std:
 
 void queue_answer(MHD_Connection *c, const HttpAnswer &a)
 {
-    MHD_Response *r = MHD_create_response_from_buffer(a.body.size(), const_cast<char *>(a.body.data()),
-                                                      MHD_RESPMEM_MUST_COPY);
+    MHD_Response *r =
+        MHD_create_response_from_buffer(a.body.size(), const_cast<char *>(a.body.data()), MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, a.content_type.c_str());
     for (auto &h : a.headers)
         MHD_add_response_header(r, h.first.c_str(), h.second.c_str());
@@ -140,12 +140,12 @@ void queue_text(MHD_Connection *c, unsigned status, const std::string &text)
     MHD_destroy_response(r);
 }
 
-} // namespace
+}  // namespace
 
 // C callbacks of libmicrohttpd, forwarding to the server object.
 struct TunnelCallbacks {
-    static MHD_Result on_access(void *cls, MHD_Connection *c, const char *url, const char *method,
-                                const char *, const char *upload, size_t *upload_size, void **con_cls)
+    static MHD_Result on_access(void *cls, MHD_Connection *c, const char *url, const char *method, const char *,
+                                const char *upload, size_t *upload_size, void **con_cls)
     {
         auto *srv = static_cast<TunnelServer *>(cls);
         auto *ch = static_cast<TunnelServer::Channel *>(*con_cls);
@@ -209,7 +209,8 @@ struct TunnelCallbacks {
         if (!ch->queued) {
             ch->queued = true;
             ch->refs++;  // held by the response's reader
-            MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, &on_read, ch, &on_read_done);
+            MHD_Response *r =
+                MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, &on_read, ch, &on_read_done);
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
             MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
             MHD_add_response_header(r, "X-Accel-Buffering", "no");
@@ -316,14 +317,11 @@ std::string TunnelServer::start()
     // Idle channels still carry keep-alives; a connection silent for longer
     // than this is a request that never completed.
     unsigned timeout = unsigned(std::max(60, 4 * cfg_.keepalive_s));
-    daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr,
-                               &TunnelCallbacks::on_access, this,
+    daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &TunnelCallbacks::on_access, this,
                                MHD_OPTION_EXTERNAL_LOGGER, &TunnelCallbacks::on_log, this,  // first, see its doc
-                               MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr *>(&sa),
-                               MHD_OPTION_NOTIFY_COMPLETED, &TunnelCallbacks::on_completed, this,
-                               MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                               MHD_OPTION_ARRAY, tls_opts,
-                               MHD_OPTION_END);
+                               MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr *>(&sa), MHD_OPTION_NOTIFY_COMPLETED,
+                               &TunnelCallbacks::on_completed, this, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+                               MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!daemon_)
         return "cannot listen for tunnels on " + cfg_.listen +
                (tls ? " (in use, no permission, or TLS setup failed?)" : " (in use or no permission?)");
@@ -470,10 +468,10 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
     char *end = nullptr;
     req.time = strtoull(t.c_str(), &end, 10);
     auto site = sites_.find(req.site);
-    AuthResult res = (t.empty() || *end) ? AuthResult::malformed
-                                         : verifier_.verify(req, header(ch->conn, hdr::signature),
-                                                            site ? &sites_.at(*site).secret : nullptr,
-                                                            uint64_t(time(nullptr)));
+    AuthResult res = (t.empty() || *end)
+                         ? AuthResult::malformed
+                         : verifier_.verify(req, header(ch->conn, hdr::signature),
+                                            site ? &sites_.at(*site).secret : nullptr, uint64_t(time(nullptr)));
     auto lan = HostPort::parse(req.lan);
     if (res == AuthResult::ok && !lan)
         res = AuthResult::malformed;
@@ -660,11 +658,8 @@ void TunnelServer::on_channel_closed(Channel *ch)
         if (s->poll == ch)
             s->poll = nullptr;
         return;
-    case Channel::Kind::send:
-        s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end());
-        return;
-    default:
-        break;
+    case Channel::Kind::send: s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end()); return;
+    default: break;
     }
     if (s->down == ch)
         s->down = nullptr;
@@ -828,4 +823,4 @@ void TunnelServer::publish(size_t site)
     stats_.site_state(int(site), st);
 }
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -32,8 +32,8 @@ struct TunnelConfig {
     int auth_window_s = 120;
     size_t max_down_queue = 4 << 20;  // bytes waiting for a slow downstream
     int half_open_timeout_s = 10;
-    int poll_wait_ms = 20000;          // a long poll with nothing to say is answered with a keep-alive
-    size_t poll_max_body = 1 << 20;    // bytes of frames in one poll answer (the rest waits)
+    int poll_wait_ms = 20000;        // a long poll with nothing to say is answered with a keep-alive
+    size_t poll_max_body = 1 << 20;  // bytes of frames in one poll answer (the rest waits)
     // TLS: PEM contents (not paths). Cert and key both or neither; with a
     // client CA every request needs a client certificate it signed.
     std::string tls_cert, tls_key, tls_client_ca;
@@ -106,4 +106,4 @@ private:
     std::vector<std::unique_ptr<Session>> sessions_;  // by site index
 };
 
-} // namespace sofw::hras
+}  // namespace sofw::hras

@@ -27,7 +27,7 @@ constexpr int prompt_ms = 500;  // well under the 1 s tick
 const std::string alice_ip = "192.168.1.10";  // phone 1 of acme
 const std::string carol_ip = "192.168.1.11";  // phone 2 of acme
 constexpr uint64_t alice = 1, carol = 2;
-const std::string far_ip = "127.0.0.1";       // the outside phone's media
+const std::string far_ip = "127.0.0.1";  // the outside phone's media
 
 // HRAS's public media address: one per test process, so that tests run in
 // parallel (ctest -j) never compete for the fixed port ranges below.
@@ -40,11 +40,16 @@ std::string own_media_ip()
 std::string sdp(const std::string &ip, uint16_t port, uint16_t rtcp = 0)
 {
     std::string s = "v=0\r\n"
-                    "o=- 8000 8001 IN IP4 " + ip + "\r\n"
+                    "o=- 8000 8001 IN IP4 " +
+                    ip +
+                    "\r\n"
                     "s=call\r\n"
-                    "c=IN IP4 " + ip + "\r\n"
+                    "c=IN IP4 " +
+                    ip +
+                    "\r\n"
                     "t=0 0\r\n"
-                    "m=audio " + std::to_string(port) + " RTP/AVP 0 8 101\r\n";
+                    "m=audio " +
+                    std::to_string(port) + " RTP/AVP 0 8 101\r\n";
     if (rtcp)
         s += "a=rtcp:" + std::to_string(rtcp) + "\r\n";
     return s + "a=rtpmap:0 PCMU/8000\r\n"
@@ -65,8 +70,9 @@ struct Dialog {
 Dialog wan_to_lan(const std::string &call_id, const std::string &phone_ip = alice_ip)
 {
     return {call_id, "\"Bob\" <sip:bob@wan.example>;tag=b-" + call_id, "<sip:alice@acme.example>",
-            "SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-k-" + call_id + "\r\n"
-            "Via: SIP/2.0/UDP 198.51.100.20:5060;received=198.51.100.20;rport=5060;branch=z9hG4bK-b",
+            "SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK-k-" + call_id +
+                "\r\n"
+                "Via: SIP/2.0/UDP 198.51.100.20:5060;received=198.51.100.20;rport=5060;branch=z9hG4bK-b",
             "sip:alice@" + phone_ip + ":5060"};
 }
 
@@ -79,13 +85,24 @@ Dialog lan_to_wan(const std::string &call_id, const std::string &phone_ip = alic
 std::string sip(const std::string &start, const Dialog &d, bool to_tag, const std::string &cseq,
                 const std::string &body)
 {
-    std::string m = start + "\r\n"
-                    "Via: " + d.via + "\r\n"
+    std::string m = start +
+                    "\r\n"
+                    "Via: " +
+                    d.via +
+                    "\r\n"
                     "Max-Forwards: 70\r\n"
-                    "From: " + d.from + "\r\n"
-                    "To: " + d.to + (to_tag ? ";tag=t-" + d.call_id : "") + "\r\n"
-                    "Call-ID: " + d.call_id + "\r\n"
-                    "CSeq: " + cseq + "\r\n"
+                    "From: " +
+                    d.from +
+                    "\r\n"
+                    "To: " +
+                    d.to + (to_tag ? ";tag=t-" + d.call_id : "") +
+                    "\r\n"
+                    "Call-ID: " +
+                    d.call_id +
+                    "\r\n"
+                    "CSeq: " +
+                    cseq +
+                    "\r\n"
                     "Contact: <sip:contact@192.0.2.1:5060>\r\n"
                     "User-Agent: sofw-test\r\n";
     if (!body.empty())
@@ -102,8 +119,7 @@ std::string request(const std::string &method, const Dialog &d, int cseq, const 
 std::string reply(int code, const std::string &reason, const Dialog &d, int cseq, const std::string &method,
                   const std::string &body = "")
 {
-    return sip("SIP/2.0 " + std::to_string(code) + " " + reason, d, true, std::to_string(cseq) + " " + method,
-               body);
+    return sip("SIP/2.0 " + std::to_string(code) + " " + reason, d, true, std::to_string(cseq) + " " + method, body);
 }
 
 Frame sip_frame(const std::string &ra, const std::string &payload)
@@ -216,7 +232,8 @@ protected:
         EXPECT_TRUE(soon([&] {
             return server->is_up(site) && ref.down->status() == 200 &&
                    ref.down->header(hdr::server_signature) == down.expected_proof();
-        })) << "site " << site << " not up";
+        })) << "site "
+            << site << " not up";
         return ref;
     }
     UdpSocket &far_socket()
@@ -309,8 +326,8 @@ protected:
                   uint16_t phone_port = 4000)
     {
         Call call{wan_to_lan(call_id), 0, 0};
-        std::string inv = down_ok(0, alice, alice_ip,
-                                  request("INVITE", call.d, 1, sdp(far_ip, far_rtp.port(), far_rtcp.port())));
+        std::string inv =
+            down_ok(0, alice, alice_ip, request("INVITE", call.d, 1, sdp(far_ip, far_rtp.port(), far_rtcp.port())));
         deliver(c, 0, alice_ip, inv);
         up_ok(0, alice, reply(200, "OK", call.d, 1, "INVITE", sdp(alice_ip, phone_port)));
         down_ok(0, alice, alice_ip, request("ACK", call.d, 1, "", true));
@@ -336,7 +353,7 @@ protected:
     std::vector<std::unique_ptr<UdpSocket>> sockets;
 };
 
-} // namespace
+}  // namespace
 
 TEST_F(MediaRelayTest, OfferDownGetsHracAddressAndOpensThePortFirstAnswerUpGetsHrasAddress)
 {
@@ -900,7 +917,7 @@ protected:
     }
 };
 
-} // namespace
+}  // namespace
 
 TEST_F(MediaRelayTimeoutTest, AnEntryWithoutSipOrMediaExpires)
 {

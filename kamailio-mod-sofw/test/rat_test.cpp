@@ -53,8 +53,8 @@ TEST(RatPortPool, ReleasedPortsComeBackAndAreReusedAfterThePortsFreeBeforeThem)
     EXPECT_FALSE(pool.take());
 
     pool.give(*b);
-    pool.give(*b);      // twice: still one free port
-    pool.give(31000);   // never handed out: ignored
+    pool.give(*b);     // twice: still one free port
+    pool.give(31000);  // never handed out: ignored
     pool.give(30001);
     EXPECT_EQ(1u, pool.available());
     EXPECT_EQ(*b, pool.take());
@@ -91,7 +91,7 @@ RatEntry &leg(Rat &rat, uint64_t phone, const std::string &call_id, size_t site 
     return rat.get_or_create(site, phone, call_id, now);
 }
 
-} // namespace
+}  // namespace
 
 TEST(Rat, GetOrCreateKeysOnPhoneAndCallId)
 {
@@ -157,7 +157,7 @@ TEST(Rat, HrasPortsAreEvenUniqueAndFoundByPort)
 
 TEST(Rat, ExhaustedPoolsReturnFalse)
 {
-    Rat rat(30000, 30003);  // two HRAS pairs
+    Rat rat(30000, 30003);                // two HRAS pairs
     rat.set_site_ports(0, 20000, 20001);  // one HRAC pair
     RatEntry &a = leg(rat, 1, "a");
     RatEntry &b = leg(rat, 2, "b");
@@ -312,8 +312,7 @@ TEST(Rat, IdleFindsEntriesWithoutActivityForLongerThanTheTimeout)
     leg(rat, 4, "boundary", 0, 4000);
 
     auto idle = rat.idle(7000, 3000);
-    EXPECT_EQ((std::vector<Rat::Key>{{1, "old"}}), idle)
-        << "exactly `timeout` old (boundary) is not idle yet";
+    EXPECT_EQ((std::vector<Rat::Key>{{1, "old"}}), idle) << "exactly `timeout` old (boundary) is not idle yet";
     idle = rat.idle(7001, 3000);
     EXPECT_EQ((std::vector<Rat::Key>{{1, "old"}, {4, "boundary"}}), idle);
     idle = rat.idle(20000, 3000);
@@ -350,7 +349,7 @@ TEST(Rat, ARangeAnnouncedDuringCallsTakesOverWhenTheLastEnds)
     ASSERT_TRUE(rat.allocate_hrac(a, 0));
     rat.set_site_ports(0, 22000, 22009);  // HRAC came back with a new range
     EXPECT_EQ(20000, rat.hrac_pool(0)->min());
-    rat.remove(1, "a");                   // the last call on the old range ends
+    rat.remove(1, "a");  // the last call on the old range ends
     EXPECT_EQ(22000, rat.hrac_pool(0)->min());
     RatEntry &b = leg(rat, 2, "b");
     ASSERT_TRUE(rat.allocate_hrac(b, 0));

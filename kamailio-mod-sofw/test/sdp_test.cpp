@@ -33,11 +33,7 @@ std::string read_file(const std::string &path)
     return s.str();
 }
 
-std::string corpus_file(const std::string &name)
-{
-    return read_file(corpus_dir() + "/" + name);
-}
-
+std::string corpus_file(const std::string &name) { return read_file(corpus_dir() + "/" + name); }
 
 // "ADDR:PORT/RTCP" or "-"
 SdpTarget parse_target(const std::string &s)
@@ -102,7 +98,7 @@ SdpInfo parse_ok(const std::string &body)
     return *info;
 }
 
-} // namespace
+}  // namespace
 
 // --- The corpus: input, targets, expected output -----------------------------
 
@@ -309,23 +305,23 @@ TEST(SdpParse, RefusesWhatIsNotSdp)
         "\r\n",
         "hello world",
         "<?xml version=\"1.0\"?>\r\n<presence/>\r\n",
-        "v=1\r\nm=audio 4000 RTP/AVP 0\r\n",                        // not version 0
-        "o=- 1 1 IN IP4 1.2.3.4\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n", // v= not first
-        head,                                                        // no m=
-        head + "m=aud",                                              // truncated m=
-        head + "m=audio 4000",                                       // truncated m=
-        head + "m=audio 4000 RTP/AVP",                               // no formats
-        head + "m=audio 70000 RTP/AVP 0\r\n",                        // port out of range
+        "v=1\r\nm=audio 4000 RTP/AVP 0\r\n",                            // not version 0
+        "o=- 1 1 IN IP4 1.2.3.4\r\nv=0\r\nm=audio 4000 RTP/AVP 0\r\n",  // v= not first
+        head,                                                           // no m=
+        head + "m=aud",                                                 // truncated m=
+        head + "m=audio 4000",                                          // truncated m=
+        head + "m=audio 4000 RTP/AVP",                                  // no formats
+        head + "m=audio 70000 RTP/AVP 0\r\n",                           // port out of range
         head + "m=audio -1 RTP/AVP 0\r\n",
         head + "m=audio x RTP/AVP 0\r\n",
-        head + "m=audio 4000 RTP/AVP 0\r\nc=IN IP4\r\n",             // truncated c=
-        head + "m=audio 4000 RTP/AVP 0\r\nc=IN IPX 1.2.3.4\r\n",     // unknown address type
-        head + "m=audio 4000 RTP/AVP 0\r\na=rtcp:abc\r\n",           // bad a=rtcp
+        head + "m=audio 4000 RTP/AVP 0\r\nc=IN IP4\r\n",          // truncated c=
+        head + "m=audio 4000 RTP/AVP 0\r\nc=IN IPX 1.2.3.4\r\n",  // unknown address type
+        head + "m=audio 4000 RTP/AVP 0\r\na=rtcp:abc\r\n",        // bad a=rtcp
         head + "m=audio 4000 RTP/AVP 0\r\na=rtcp:4001 IN IP4\r\n",
         head + "m=audio 4000 RTP/AVP 0\r\nthis is not a line\r\n",  // garbage line
         head + "m=audio 4000 RTP/AVP 0\r\n\x01\x02\x03\r\n",
-        "v=0\r\no=- 1 1\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n", // short o=
-        "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",     // no c= at all
+        "v=0\r\no=- 1 1\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",  // short o=
+        "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",       // no c= at all
     };
     for (const auto &b : bad) {
         SCOPED_TRACE(b);
@@ -459,12 +455,14 @@ TEST(SdpRewrite, PortCountAndRemoteCandidatesAndSessionCandidates)
 
 TEST(SdpRewrite, CandidatesOfAnUntouchedStreamStay)
 {
-    std::string in = crlf("v=0\no=- 1 2 IN IP4 192.168.1.10\ns=-\nt=0 0\n"
-                          "m=audio 4000 RTP/AVP 0\nc=IN IP4 192.168.1.10\na=candidate:1 1 UDP 1 192.168.1.10 4000 typ host\n"
-                          "m=video 4002 RTP/AVP 96\nc=IN IP4 192.168.1.10\na=candidate:1 1 UDP 1 192.168.1.10 4002 typ host\n");
-    std::string want = crlf("v=0\no=- 1 2 IN IP4 203.0.113.10\ns=-\nt=0 0\n"
-                            "m=audio 30000 RTP/AVP 0\nc=IN IP4 203.0.113.10\n"
-                            "m=video 4002 RTP/AVP 96\nc=IN IP4 192.168.1.10\na=candidate:1 1 UDP 1 192.168.1.10 4002 typ host\n");
+    std::string in =
+        crlf("v=0\no=- 1 2 IN IP4 192.168.1.10\ns=-\nt=0 0\n"
+             "m=audio 4000 RTP/AVP 0\nc=IN IP4 192.168.1.10\na=candidate:1 1 UDP 1 192.168.1.10 4000 typ host\n"
+             "m=video 4002 RTP/AVP 96\nc=IN IP4 192.168.1.10\na=candidate:1 1 UDP 1 192.168.1.10 4002 typ host\n");
+    std::string want =
+        crlf("v=0\no=- 1 2 IN IP4 203.0.113.10\ns=-\nt=0 0\n"
+             "m=audio 30000 RTP/AVP 0\nc=IN IP4 203.0.113.10\n"
+             "m=video 4002 RTP/AVP 96\nc=IN IP4 192.168.1.10\na=candidate:1 1 UDP 1 192.168.1.10 4002 typ host\n");
     EXPECT_EQ(want, sdp_rewrite(in, {{"203.0.113.10", 30000, 30001}}).value());
 }
 

@@ -12,7 +12,6 @@ using sofw::test::crlf;
 
 namespace {
 
-
 const std::string sdp_body = "v=0\r\n"
                              "o=- 1 1 IN IP4 198.51.100.20\r\n"
                              "s=-\r\n"
@@ -36,12 +35,9 @@ std::string invite_with(const std::string &body)
     return crlf(invite_head + "Content-Length: " + std::to_string(body.size()) + "\n\n") + body;
 }
 
-std::string body_of(const std::string &msg, const SipInfo &info)
-{
-    return msg.substr(info.body_offset, info.body_len);
-}
+std::string body_of(const std::string &msg, const SipInfo &info) { return msg.substr(info.body_offset, info.body_len); }
 
-} // namespace
+}  // namespace
 
 TEST(SipMessage, InspectsARequest)
 {
@@ -99,8 +95,11 @@ TEST(SipMessage, UnderstandsCompactHeadersFoldedLinesAndBareLineFeeds)
                       "CSeq: 101\n"
                       "\tINVITE\n"
                       "c: application/sdp\n"
-                      "l: " + std::to_string(sdp_body.size()) + "\n"
-                      "\n" + sdp_body;
+                      "l: " +
+                      std::to_string(sdp_body.size()) +
+                      "\n"
+                      "\n" +
+                      sdp_body;
     auto info = sip_inspect(msg);
     ASSERT_TRUE(info);
     EXPECT_EQ(200, info->status);
@@ -132,8 +131,8 @@ TEST(SipMessage, BodyLengthFollowsContentLength)
     ASSERT_TRUE(info);
     EXPECT_EQ(sdp_body.substr(0, sdp_body.size() - 10), body_of(cut, *info));
     // No Content-Length: everything after the empty line.
-    std::string no_cl = crlf("MESSAGE sip:a@b SIP/2.0\nCall-ID: m\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n\n") +
-                        "hello";
+    std::string no_cl =
+        crlf("MESSAGE sip:a@b SIP/2.0\nCall-ID: m\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n\n") + "hello";
     info = sip_inspect(no_cl);
     ASSERT_TRUE(info);
     EXPECT_EQ("hello", body_of(no_cl, *info));
@@ -151,7 +150,8 @@ TEST(SipMessage, HasSdpNeedsTheSdpTypeAndABody)
     EXPECT_FALSE(no_type->has_sdp());
     auto multipart =
         sip_inspect(crlf("INVITE sip:a@b SIP/2.0\nCall-ID: n\nCSeq: 1 INVITE\nContent-Type: multipart/mixed;"
-                         "boundary=x\n\n") + sdp_body);
+                         "boundary=x\n\n") +
+                    sdp_body);
     ASSERT_TRUE(multipart);
     EXPECT_EQ("multipart/mixed", multipart->content_type);
     EXPECT_FALSE(multipart->has_sdp());
@@ -159,8 +159,7 @@ TEST(SipMessage, HasSdpNeedsTheSdpTypeAndABody)
 
 TEST(SipMessage, RejectsWhatItCannotPlaceInADialog)
 {
-    EXPECT_FALSE(sip_inspect(crlf("INVITE sip:a@b SIP/2.0\nCSeq: 1 INVITE\nContent-Length: 0\n\n")))
-        << "no Call-ID";
+    EXPECT_FALSE(sip_inspect(crlf("INVITE sip:a@b SIP/2.0\nCSeq: 1 INVITE\nContent-Length: 0\n\n"))) << "no Call-ID";
     EXPECT_FALSE(sip_inspect(crlf("INVITE sip:a@b SIP/2.0\nCall-ID:  \nCSeq: 1 INVITE\n\n"))) << "empty Call-ID";
     EXPECT_FALSE(sip_inspect(crlf("INVITE sip:a@b SIP/2.0\nCall-ID: x\nCSeq: 1 INVITE\n"))) << "no end of headers";
     EXPECT_FALSE(sip_inspect(crlf("hello world\nCall-ID: x\n\n"))) << "no SIP start line";
@@ -196,8 +195,10 @@ TEST(SipMessage, ReplaceBodyWithCompactOrMissingContentLength)
                        "i: call-3\r\n"
                        "CSeq: 1 INVITE\r\n"
                        "c: application/sdp\r\n";
-    std::string compact = head + "l:" + std::to_string(sdp_body.size()) + "\r\n"
-                          "Contact: <sip:alice@192.168.1.10>\r\n\r\n" + sdp_body;
+    std::string compact = head + "l:" + std::to_string(sdp_body.size()) +
+                          "\r\n"
+                          "Contact: <sip:alice@192.168.1.10>\r\n\r\n" +
+                          sdp_body;
     auto info = sip_inspect(compact);
     ASSERT_TRUE(info);
     EXPECT_EQ(head + "l: 4\r\nContact: <sip:alice@192.168.1.10>\r\n\r\nbody", sip_replace_body(compact, *info, "body"))

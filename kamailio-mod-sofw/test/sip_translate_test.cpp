@@ -14,8 +14,7 @@ namespace {
 const DownTranslation down{{"127.0.0.1", 5062}, {"192.168.1.2", 5060}, {"127.1.0.1", 40001}, {"192.168.1.10", 5060}};
 const UpTranslation up{{"192.168.1.2", 5060}, {"127.0.0.1", 5062}};
 
-
-} // namespace
+}  // namespace
 
 TEST(SipTranslateDown, InviteToPhoneShowsHracInViaAndRecordRoute)
 {
@@ -134,8 +133,10 @@ TEST(SipTranslate, KeepAliveAndGarbage)
 TEST(SipTranslate, LfOnlyMessagesAndIpv6)
 {
     UpTranslation up6{{"fd00::2", 5060}, {"127.0.0.1", 5062}};
-    std::string in = "OPTIONS sip:x SIP/2.0\nVia: SIP/2.0/UDP [fd00::2]:5060;branch=z9hG4bK1\nRoute: <sip:[FD00::2]:5060;lr>\n\n";
-    std::string want = "OPTIONS sip:x SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1\nRoute: <sip:127.0.0.1:5062;lr>\n\n";
+    std::string in =
+        "OPTIONS sip:x SIP/2.0\nVia: SIP/2.0/UDP [fd00::2]:5060;branch=z9hG4bK1\nRoute: <sip:[FD00::2]:5060;lr>\n\n";
+    std::string want =
+        "OPTIONS sip:x SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1\nRoute: <sip:127.0.0.1:5062;lr>\n\n";
     EXPECT_EQ(want, translate_up(in, up6).value());
 }
 

@@ -20,7 +20,6 @@ const std::string acme_hrac = "10.0.0.2:5060";
 const std::string beta_hrac = "10.0.1.2:5070";
 constexpr int prompt_ms = 500;  // well under the 1 s tick
 
-
 Frame sip_frame(const std::string &ra, const std::string &payload)
 {
     Frame f;
@@ -34,15 +33,24 @@ Frame sip_frame(const std::string &ra, const std::string &payload)
 // stands for HRAC's default port).
 std::string phone_register(const std::string &phone, const std::string &hrac, const std::string &call_id)
 {
-    return crlf("REGISTER sip:" + hrac + " SIP/2.0\n"
-                "Via: SIP/2.0/UDP " + phone + ";rport;branch=z9hG4bK-" + call_id + "\n"
-                "Route: <sip:" + hrac + ";lr>\n"
+    return crlf("REGISTER sip:" + hrac +
+                " SIP/2.0\n"
+                "Via: SIP/2.0/UDP " +
+                phone + ";rport;branch=z9hG4bK-" + call_id +
+                "\n"
+                "Route: <sip:" +
+                hrac +
+                ";lr>\n"
                 "Max-Forwards: 70\n"
                 "From: <sip:alice@example.com>;tag=a\n"
                 "To: <sip:alice@example.com>\n"
-                "Call-ID: " + call_id + "\n"
+                "Call-ID: " +
+                call_id +
+                "\n"
                 "CSeq: 1 REGISTER\n"
-                "Contact: <sip:alice@" + phone + ">\n"
+                "Contact: <sip:alice@" +
+                phone +
+                ">\n"
                 "Content-Length: 0\n\n");
 }
 
@@ -125,7 +133,7 @@ protected:
     std::vector<std::unique_ptr<TunnelClient>> clients;
 };
 
-} // namespace
+}  // namespace
 
 TEST_F(SiteEndpointsTest, SipFromAPhoneReachesKamailioFromTheSiteLoopbackTranslated)
 {
@@ -155,9 +163,13 @@ TEST_F(SiteEndpointsTest, SipFromAPhoneReachesKamailioFromTheSiteLoopbackTransla
     EXPECT_EQ("127.1.0.1", d->from_ip);
     EXPECT_EQ(eps0[0]->loop.port, d->from_port) << "the same phone keeps its endpoint";
     EXPECT_EQ(crlf("SIP/2.0 200 OK\n"
-                   "Via: SIP/2.0/UDP " + ksock() + ";branch=z9hG4bKk1\n"
+                   "Via: SIP/2.0/UDP " +
+                   ksock() +
+                   ";branch=z9hG4bKk1\n"
                    "Via: SIP/2.0/UDP 198.51.100.20:5060;received=198.51.100.20;branch=z9hG4bKx\n"
-                   "Record-Route: <sip:" + ksock() + ";lr>\n"
+                   "Record-Route: <sip:" +
+                   ksock() +
+                   ";lr>\n"
                    "Call-ID: i1\n"
                    "CSeq: 1 INVITE\n"
                    "Content-Length: 0\n\n"),
@@ -193,32 +205,43 @@ TEST_F(SiteEndpointsTest, SameLanAddressInTwoSitesGetsTwoEndpointsAndRepliesGoTo
     auto from_acme = kam.received[0], from_beta = kam.received[1];
     EXPECT_EQ("127.1.0.1", from_acme.from_ip);
     EXPECT_EQ("127.1.0.2", from_beta.from_ip);
-    EXPECT_EQ(routed_to(phone_register(phone, "10.0.1.2:5070", "reg-beta"), "10.0.1.2:5070", ksock()),
-              from_beta.data);
+    EXPECT_EQ(routed_to(phone_register(phone, "10.0.1.2:5070", "reg-beta"), "10.0.1.2:5070", ksock()), from_beta.data);
     EXPECT_EQ(1u, eps->phone_count(0));
     EXPECT_EQ(1u, eps->phone_count(1));
 
     // Kamailio answers each REGISTER to where it came from (received/rport).
     auto reply_to = [&](const UdpSocket::Datagram &d, const std::string &call_id) {
         std::string r = crlf("SIP/2.0 200 OK\n"
-                             "Via: SIP/2.0/UDP " + phone + ";branch=z9hG4bK-" + call_id + ";received=" + d.from_ip +
-                             ";rport=" + std::to_string(d.from_port) + "\n"
+                             "Via: SIP/2.0/UDP " +
+                             phone + ";branch=z9hG4bK-" + call_id + ";received=" + d.from_ip +
+                             ";rport=" + std::to_string(d.from_port) +
+                             "\n"
                              "From: <sip:alice@example.com>;tag=a\n"
                              "To: <sip:alice@example.com>;tag=k\n"
-                             "Call-ID: " + call_id + "\n"
+                             "Call-ID: " +
+                             call_id +
+                             "\n"
                              "CSeq: 1 REGISTER\n"
-                             "Contact: <sip:alice@" + phone + ">;expires=60\n"
+                             "Contact: <sip:alice@" +
+                             phone +
+                             ">;expires=60\n"
                              "Content-Length: 0\n\n");
         ASSERT_TRUE(kam.send_to(d.from_ip, d.from_port, r));
     };
     auto expected = [&](const std::string &call_id) {
         return crlf("SIP/2.0 200 OK\n"
-                    "Via: SIP/2.0/UDP " + phone + ";branch=z9hG4bK-" + call_id + ";received=192.168.1.10;rport=5060\n"
+                    "Via: SIP/2.0/UDP " +
+                    phone + ";branch=z9hG4bK-" + call_id +
+                    ";received=192.168.1.10;rport=5060\n"
                     "From: <sip:alice@example.com>;tag=a\n"
                     "To: <sip:alice@example.com>;tag=k\n"
-                    "Call-ID: " + call_id + "\n"
+                    "Call-ID: " +
+                    call_id +
+                    "\n"
                     "CSeq: 1 REGISTER\n"
-                    "Contact: <sip:alice@" + phone + ">;expires=60\n"
+                    "Contact: <sip:alice@" +
+                    phone +
+                    ">;expires=60\n"
                     "Content-Length: 0\n\n");
     };
     reply_to(from_beta, "reg-beta");
@@ -248,8 +271,12 @@ TEST_F(SiteEndpointsTest, KamailioRequestToAPhoneGoesDownWithHracInViaAndRecordR
     auto *d = kamailio_got(1);
     ASSERT_TRUE(d);
     std::string invite = "INVITE sip:alice@192.168.1.10:5060 SIP/2.0\n"
-                         "Record-Route: <sip:" + ksock() + ";lr>, <sip:198.51.100.1;lr>\n"
-                         "Via: SIP/2.0/UDP " + ksock() + ";branch=z9hG4bKk1.0\n"
+                         "Record-Route: <sip:" +
+                         ksock() +
+                         ";lr>, <sip:198.51.100.1;lr>\n"
+                         "Via: SIP/2.0/UDP " +
+                         ksock() +
+                         ";branch=z9hG4bKk1.0\n"
                          "Via: SIP/2.0/UDP 198.51.100.20:5060;received=198.51.100.20;rport=5060;branch=z9hG4bKx\n"
                          "From: <sip:bob@wan.example>;tag=1\n"
                          "To: <sip:alice@beta.example>\n"

@@ -29,7 +29,7 @@ TEST(SiteTable, RefusesBadSpecs)
     EXPECT_NE("", t.add("name=a;secret=0123456789abcdef;colour=blue"));    // unknown key
     EXPECT_NE("", t.add("name=a;secret=0123456789abcdef;addr=10.0.0.1"));  // not loopback
     EXPECT_EQ("", t.add("name=a;secret=0123456789abcdef"));
-    EXPECT_NE("", t.add("name=a;secret=0123456789abcdef"));                // twice
+    EXPECT_NE("", t.add("name=a;secret=0123456789abcdef"));  // twice
     EXPECT_EQ(1u, t.size());
 }
 

@@ -59,8 +59,7 @@ std::optional<std::string> json_unquote(const std::string &j)
             }
             break;
         }
-        default:
-            return std::nullopt;
+        default: return std::nullopt;
         }
     }
     return out;
@@ -135,7 +134,7 @@ StatusSnapshot sample()
     return s;
 }
 
-} // namespace
+}  // namespace
 
 // --- JSON -----------------------------------------------------------------
 
@@ -156,11 +155,13 @@ TEST(StatusJson, MarkupCharactersAreEscapedToo)
 
 TEST(StatusJson, Utf8PassesAndInvalidBytesBecomeReplacementCharacters)
 {
-    EXPECT_EQ("\"Jos\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"", json_string("Jos\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-    EXPECT_EQ(R"("a\ufffdb")", json_string("a\xff" "b"));
-    EXPECT_EQ(R"("\ufffd")", json_string("\xc3"));                     // cut short
-    EXPECT_EQ(R"("\ufffd\ufffd")", json_string("\xc0\xaf"));           // overlong '/'
-    EXPECT_EQ(R"("\ufffd\ufffd\ufffd")", json_string("\xed\xa0\x80")); // surrogate
+    EXPECT_EQ("\"Jos\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",
+              json_string("Jos\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    EXPECT_EQ(R"("a\ufffdb")", json_string("a\xff"
+                                           "b"));
+    EXPECT_EQ(R"("\ufffd")", json_string("\xc3"));                                // cut short
+    EXPECT_EQ(R"("\ufffd\ufffd")", json_string("\xc0\xaf"));                      // overlong '/'
+    EXPECT_EQ(R"("\ufffd\ufffd\ufffd")", json_string("\xed\xa0\x80"));            // surrogate
     EXPECT_EQ(R"("\ufffd\ufffd\ufffd\ufffd")", json_string("\xf4\x90\x80\x80"));  // > U+10FFFF
     // JavaScript line separators
     EXPECT_EQ(R"("\u2028\u2029")", json_string("\xe2\x80\xa8\xe2\x80\xa9"));
@@ -191,9 +192,11 @@ TEST(StatusJson, SnapshotIsRenderedWithEveryFieldEscaped)
     EXPECT_NE(std::string::npos, j.find(R"("phones":[{"site":"acme","lan":"192.168.1.10:5060",)"
                                         R"("endpoint":"127.1.0.1:41000","idle":3}])"))
         << j;
-    EXPECT_NE(std::string::npos, j.find(R"("call_id":"c1\"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e")"))
+    EXPECT_NE(std::string::npos,
+              j.find(R"("call_id":"c1\"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e")"))
         << j;
-    EXPECT_NE(std::string::npos, j.find(R"("from":"\"Mallory \\\" \u003cb\u003e\" \u003csip:m@x\u003e;tag=\u0001\u007f")"))
+    EXPECT_NE(std::string::npos,
+              j.find(R"("from":"\"Mallory \\\" \u003cb\u003e\" \u003csip:m@x\u003e;tag=\u0001\u007f")"))
         << j;
     EXPECT_NE(std::string::npos, j.find(R"("hras_port":30000,"hrac_port":20000,"bypass":0,"latched":1,)"
                                         R"("packets_up":250,"packets_down":249,"age":5,"idle":0})"))
@@ -207,12 +210,11 @@ TEST(StatusJson, EmptySnapshotAndUnterminatedFields)
     EXPECT_EQ(R"({"now":0,"sites":[],"phones":[],"calls":[],"counters":{}})", status_json(StatusSnapshot{}));
     StatusSnapshot s;
     hras_rat_row r{};
-    r.site = 7;  // no such site
+    r.site = 7;                                // no such site
     memset(r.call_id, 'x', sizeof r.call_id);  // no terminating NUL
     s.calls.push_back(r);
     std::string j = status_json(s);
-    EXPECT_NE(std::string::npos, j.find(R"("site":"?","call_id":")" + std::string(sizeof r.call_id, 'x') + "\""))
-        << j;
+    EXPECT_NE(std::string::npos, j.find(R"("site":"?","call_id":")" + std::string(sizeof r.call_id, 'x') + "\"")) << j;
 }
 
 TEST(StatusHtml, SelfContainedAndRendersOnlyText)
@@ -245,11 +247,11 @@ TEST(StatusAuth, Base64IsStrict)
     EXPECT_EQ("ab", out);
     EXPECT_TRUE(base64_decode("", out));
     EXPECT_EQ("", out);
-    EXPECT_FALSE(base64_decode("YQ", out));       // no padding
-    EXPECT_FALSE(base64_decode("Y===", out));     // too much padding
-    EXPECT_FALSE(base64_decode("YQ==YQ==", out)); // padding inside
-    EXPECT_FALSE(base64_decode("YW=i", out));     // data after padding
-    EXPECT_FALSE(base64_decode("YW*i", out));     // not the alphabet
+    EXPECT_FALSE(base64_decode("YQ", out));        // no padding
+    EXPECT_FALSE(base64_decode("Y===", out));      // too much padding
+    EXPECT_FALSE(base64_decode("YQ==YQ==", out));  // padding inside
+    EXPECT_FALSE(base64_decode("YW=i", out));      // data after padding
+    EXPECT_FALSE(base64_decode("YW*i", out));      // not the alphabet
 }
 
 TEST(StatusAuth, CredentialsAreCheckedAtConfiguration)
@@ -268,7 +270,7 @@ TEST(StatusAuth, OnlyTheConfiguredUserAndPasswordPass)
     BasicAuth auth("admin", "correct horse");
     ASSERT_TRUE(auth.enabled());
     EXPECT_TRUE(auth.check(basic("admin:correct horse")));
-    EXPECT_TRUE(auth.check("basic " + basic("admin:correct horse").substr(6)));   // scheme is case-insensitive
+    EXPECT_TRUE(auth.check("basic " + basic("admin:correct horse").substr(6)));  // scheme is case-insensitive
     EXPECT_TRUE(auth.check("Basic   " + basic("admin:correct horse").substr(6) + " "));
     EXPECT_FALSE(auth.check(""));
     EXPECT_FALSE(auth.check("Basic"));
@@ -370,7 +372,7 @@ protected:
     std::vector<std::unique_ptr<HttpConn>> conns;
 };
 
-} // namespace
+}  // namespace
 
 TEST_F(StatusServerTest, ServedWithCredentialsOnly)
 {

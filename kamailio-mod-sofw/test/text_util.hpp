@@ -17,4 +17,4 @@ inline std::string crlf(std::string_view s)
     return r;
 }
 
-} // namespace sofw::test
+}  // namespace sofw::test

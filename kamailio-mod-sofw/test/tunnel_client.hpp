@@ -151,8 +151,8 @@ private:
         if (!o.ca_file.empty() &&
             gnutls_certificate_set_x509_trust_file(cred_, o.ca_file.c_str(), GNUTLS_X509_FMT_PEM) <= 0)
             throw std::runtime_error("cannot load " + o.ca_file);
-        if (!o.cert_file.empty() && gnutls_certificate_set_x509_key_file(cred_, o.cert_file.c_str(),
-                                                                         o.key_file.c_str(), GNUTLS_X509_FMT_PEM) < 0)
+        if (!o.cert_file.empty() && gnutls_certificate_set_x509_key_file(cred_, o.cert_file.c_str(), o.key_file.c_str(),
+                                                                         GNUTLS_X509_FMT_PEM) < 0)
             throw std::runtime_error("cannot load " + o.cert_file);
         if (gnutls_init(&tls_, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL) < 0)
             throw std::runtime_error("gnutls_init");
@@ -332,7 +332,7 @@ struct TunnelRequest {
     std::string method = "GET";
     std::string path = "/sofw/v1/down";
     std::string site;
-    std::string secret;     // the key used to sign (wrong on purpose in some tests)
+    std::string secret;  // the key used to sign (wrong on purpose in some tests)
     std::string session = random_hex(16);
     std::string lan = "10.0.0.2:5060";
     uint64_t time = unix_now();
@@ -344,7 +344,8 @@ struct TunnelRequest {
 
     std::string http() const
     {
-        std::string r = method + " " + path + " HTTP/1.1\r\n"
+        std::string r = method + " " + path +
+                        " HTTP/1.1\r\n"
                         "Host: 127.0.0.1\r\n";
         r += std::string(hdr::site) + ": " + site + "\r\n";
         r += std::string(hdr::session) + ": " + session + "\r\n";
@@ -353,8 +354,8 @@ struct TunnelRequest {
         r += std::string(hdr::nonce) + ": " + nonce + "\r\n";
         r += std::string(hdr::signature) + ": " + sign_request(secret, auth()) + "\r\n";
         if (method == "POST" && body)
-            return r + "Content-Type: application/x-sofw-frames\r\nContent-Length: " +
-                   std::to_string(body->size()) + "\r\n\r\n" + *body;
+            return r + "Content-Type: application/x-sofw-frames\r\nContent-Length: " + std::to_string(body->size()) +
+                   "\r\n\r\n" + *body;
         if (method == "POST")
             r += "Content-Type: application/x-sofw-frames\r\nTransfer-Encoding: chunked\r\n";
         return r + "\r\n";
@@ -386,8 +387,7 @@ public:
                  const TlsOptions *tls = nullptr)
         : port_(port), site_(std::move(site)), secret_(std::move(secret)), lan_(std::move(lan)),
           session_(random_hex(16)), tls_(tls)
-    {
-    }
+    {}
 
     // One request of a polling session and, for a poll, the frames of its answer.
     struct Short {
@@ -417,10 +417,7 @@ public:
         down_req_ = request("GET", "/sofw/v1/down");
         down = send_request(port_, down_req_, tls_);
     }
-    void open_up()
-    {
-        up = send_request(port_, request("POST", "/sofw/v1/up"), tls_);
-    }
+    void open_up() { up = send_request(port_, request("POST", "/sofw/v1/up"), tls_); }
     void open()
     {
         open_down();
@@ -630,4 +627,4 @@ private:
     std::vector<Pollable *> polled_;
 };
 
-} // namespace sofw::test
+}  // namespace sofw::test

@@ -132,8 +132,8 @@ protected:
     {
         c.open();
         if (!soon([&] { return server->is_up(site) && c.down_ok(); }))
-            return ::testing::AssertionFailure() << "session did not come up (down status "
-                                                 << (c.down ? c.down->status() : -1) << ")";
+            return ::testing::AssertionFailure()
+                   << "session did not come up (down status " << (c.down ? c.down->status() : -1) << ")";
         return ::testing::AssertionSuccess();
     }
     // Starts polling and waits until the server calls the site up.
@@ -145,8 +145,7 @@ protected:
         return ::testing::AssertionSuccess();
     }
     // A refused request: its status and the reason line in the body.
-    void expect_refused(const TunnelRequest &r, int status, const std::string &reason,
-                        const TlsOptions *tls = nullptr)
+    void expect_refused(const TunnelRequest &r, int status, const std::string &reason, const TlsOptions *tls = nullptr)
     {
         HttpConn &c = request(r, tls);
         ASSERT_TRUE(soon([&] { return c.body_complete(); })) << "no complete response";
@@ -166,7 +165,7 @@ protected:
     std::vector<std::unique_ptr<HttpConn>> conns;
 };
 
-} // namespace
+}  // namespace
 
 // --- authentication -------------------------------------------------------
 
@@ -227,9 +226,11 @@ TEST_F(TunnelServerTest, MalformedHeadersAreRefused)
 
 TEST_F(TunnelServerTest, OtherPathsAre404WithoutAuthentication)
 {
-    for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
-             {"GET", "/"}, {"GET", "/sofw/v1/up"}, {"POST", "/sofw/v1/down"}, {"GET", "/sofw/v1/down/x"},
-             {"GET", "/sofw/v2/down"}}) {
+    for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{{"GET", "/"},
+                                                                                {"GET", "/sofw/v1/up"},
+                                                                                {"POST", "/sofw/v1/down"},
+                                                                                {"GET", "/sofw/v1/down/x"},
+                                                                                {"GET", "/sofw/v2/down"}}) {
         SCOPED_TRACE(method + " " + path);
         TunnelRequest r = acme_request();
         r.method = method;
@@ -433,15 +434,15 @@ TEST_F(TunnelServerTest, SendDeliversFramesDownByteExact)
 TEST_F(TunnelServerTest, SendIsRefusedWithoutASession)
 {
     Frame f = sip_frame("192.168.1.10:5060", options);
-    EXPECT_FALSE(server->send(0, f));    // no session at all
-    EXPECT_FALSE(server->send(7, f));    // no such site
+    EXPECT_FALSE(server->send(0, f));  // no session at all
+    EXPECT_FALSE(server->send(7, f));  // no such site
     TunnelClient &c = client();
     c.open_down();
     ASSERT_TRUE(soon([&] { return c.down->status() != 0; }));
-    EXPECT_FALSE(server->send(0, f));    // half-open
+    EXPECT_FALSE(server->send(0, f));  // half-open
     c.open_up();
     ASSERT_TRUE(soon([&] { return server->is_up(0); }));
-    EXPECT_FALSE(server->send(1, f));    // the other site
+    EXPECT_FALSE(server->send(1, f));  // the other site
     EXPECT_TRUE(server->send(0, f));
     Frame no_ra = f;
     no_ra.ra.reset();
@@ -801,8 +802,7 @@ TEST_F(TunnelServerTest, SendFramesReachTheListener)
     EXPECT_EQ(0u, rec.frames[0].first);
     EXPECT_EQ(3u, stats.get(HRAS_CNT_FRAMES_UP));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_KEEPALIVES_RECEIVED));
-    EXPECT_EQ(encode_frame(sip).size() + encode_frame(media).size() + frame_header_size,
-              stats.get(HRAS_CNT_BYTES_UP));
+    EXPECT_EQ(encode_frame(sip).size() + encode_frame(media).size() + frame_header_size, stats.get(HRAS_CNT_BYTES_UP));
     // No STREAM_OK in polling mode.
     EXPECT_EQ(0u, stats.get(HRAS_CNT_FRAMES_DOWN));
 }
@@ -996,7 +996,9 @@ struct TestPki {
     bool make_ca(const std::string &name)
     {
         return run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
-                   " -subj '/CN=SoFW test " + name + "' -keyout " + name + ".key -out " + name + ".pem"
+                   " -subj '/CN=SoFW test " +
+                   name + "' -keyout " + name + ".key -out " + name +
+                   ".pem"
                    " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
     }
     bool make_cert(const std::string &name, const std::string &ca, const std::string &ext)
@@ -1158,7 +1160,7 @@ private:
     std::vector<std::unique_ptr<Req>> reqs_;
 };
 
-} // namespace
+}  // namespace
 
 TEST_F(TunnelServerTlsTest, StreamingOverHttpsEndToEnd)
 {

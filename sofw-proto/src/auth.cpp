@@ -12,7 +12,8 @@ namespace {
 
 const char hex_digits[] = "0123456789abcdef";
 
-std::string to_hex(const uint8_t *p, size_t n) {
+std::string to_hex(const uint8_t *p, size_t n)
+{
     std::string s(2 * n, '0');
     for (size_t i = 0; i < n; ++i) {
         s[2 * i] = hex_digits[p[i] >> 4];
@@ -21,7 +22,8 @@ std::string to_hex(const uint8_t *p, size_t n) {
     return s;
 }
 
-bool is_lower_hex(const std::string &s, size_t len) {
+bool is_lower_hex(const std::string &s, size_t len)
+{
     if (s.size() != len)
         return false;
     for (char c : s)
@@ -31,7 +33,8 @@ bool is_lower_hex(const std::string &s, size_t len) {
 }
 
 // Signatures are compared as lowercase hex; accept either case on input.
-bool to_lower_hex(const std::string &s, size_t len, std::string &out) {
+bool to_lower_hex(const std::string &s, size_t len, std::string &out)
+{
     if (s.size() != len)
         return false;
     out = s;
@@ -46,7 +49,8 @@ bool to_lower_hex(const std::string &s, size_t len, std::string &out) {
 
 // The canonical request joins fields with '\n'; a field carrying a control
 // character could shift the boundaries, so such requests are malformed.
-bool is_field(const std::string &s) {
+bool is_field(const std::string &s)
+{
     if (s.empty())
         return false;
     for (unsigned char c : s)
@@ -55,9 +59,10 @@ bool is_field(const std::string &s) {
     return true;
 }
 
-} // namespace
+}  // namespace
 
-std::string hmac_sha256_hex(const std::string &key, const std::string &msg) {
+std::string hmac_sha256_hex(const std::string &key, const std::string &msg)
+{
     hmac_sha256_ctx ctx;
     hmac_sha256_set_key(&ctx, key.size(), reinterpret_cast<const uint8_t *>(key.data()));
     hmac_sha256_update(&ctx, msg.size(), reinterpret_cast<const uint8_t *>(msg.data()));
@@ -66,7 +71,8 @@ std::string hmac_sha256_hex(const std::string &key, const std::string &msg) {
     return to_hex(digest, sizeof digest);
 }
 
-std::string random_hex(size_t bytes) {
+std::string random_hex(size_t bytes)
+{
     std::string raw(bytes, '\0');
     size_t got = 0;
     while (got < bytes) {
@@ -83,20 +89,24 @@ std::string random_hex(size_t bytes) {
     return to_hex(reinterpret_cast<const uint8_t *>(raw.data()), bytes);
 }
 
-std::string canonical_request(const AuthRequest &r) {
-    return "SOFW1\n" + r.method + "\n" + r.path + "\n" + r.site + "\n" + r.session + "\n" +
-           r.lan + "\n" + std::to_string(r.time) + "\n" + r.nonce;
+std::string canonical_request(const AuthRequest &r)
+{
+    return "SOFW1\n" + r.method + "\n" + r.path + "\n" + r.site + "\n" + r.session + "\n" + r.lan + "\n" +
+           std::to_string(r.time) + "\n" + r.nonce;
 }
 
-std::string sign_request(const std::string &secret, const AuthRequest &r) {
+std::string sign_request(const std::string &secret, const AuthRequest &r)
+{
     return hmac_sha256_hex(secret, canonical_request(r));
 }
 
-std::string sign_server_proof(const std::string &secret, const AuthRequest &r) {
+std::string sign_server_proof(const std::string &secret, const AuthRequest &r)
+{
     return hmac_sha256_hex(secret, "SOFW1-SERVER\n" + r.nonce + "\n" + r.session);
 }
 
-bool constant_time_equal(const std::string &a, const std::string &b) {
+bool constant_time_equal(const std::string &a, const std::string &b)
+{
     // Lengths are public (always 64 hex chars); only the content is secret.
     if (a.size() != b.size())
         return false;
@@ -106,7 +116,8 @@ bool constant_time_equal(const std::string &a, const std::string &b) {
     return diff == 0;
 }
 
-const char *auth_result_name(AuthResult r) {
+const char *auth_result_name(AuthResult r)
+{
     switch (r) {
     case AuthResult::ok: return "ok";
     case AuthResult::malformed: return "malformed";
@@ -118,12 +129,14 @@ const char *auth_result_name(AuthResult r) {
     return "unknown";
 }
 
-bool ReplayCache::remember(const std::string &nonce, uint64_t now) {
+bool ReplayCache::remember(const std::string &nonce, uint64_t now)
+{
     purge(now);
     return seen_.emplace(nonce, now).second;
 }
 
-void ReplayCache::purge(uint64_t now) {
+void ReplayCache::purge(uint64_t now)
+{
     for (auto it = seen_.begin(); it != seen_.end();) {
         if (now > it->second && now - it->second > window_)
             it = seen_.erase(it);
@@ -132,11 +145,12 @@ void ReplayCache::purge(uint64_t now) {
     }
 }
 
-AuthResult AuthVerifier::verify(const AuthRequest &r, const std::string &signature,
-                                const std::string *secret, uint64_t now) {
+AuthResult AuthVerifier::verify(const AuthRequest &r, const std::string &signature, const std::string *secret,
+                                uint64_t now)
+{
     std::string sig;
-    if (!is_field(r.site) || !is_field(r.lan) || !is_lower_hex(r.session, 32) ||
-        !is_lower_hex(r.nonce, 32) || !to_lower_hex(signature, 64, sig))
+    if (!is_field(r.site) || !is_field(r.lan) || !is_lower_hex(r.session, 32) || !is_lower_hex(r.nonce, 32) ||
+        !to_lower_hex(signature, 64, sig))
         return AuthResult::malformed;
     if (!secret)
         return AuthResult::unknown_site;
@@ -152,4 +166,4 @@ AuthResult AuthVerifier::verify(const AuthRequest &r, const std::string &signatu
     return AuthResult::ok;
 }
 
-} // namespace sofw
+}  // namespace sofw

@@ -2,7 +2,8 @@
 
 namespace sofw {
 
-const char *control_op_name(ControlOp op) {
+const char *control_op_name(ControlOp op)
+{
     switch (op) {
     case ControlOp::open_media: return "OPEN_MEDIA";
     case ControlOp::close_media: return "CLOSE_MEDIA";
@@ -12,12 +13,13 @@ const char *control_op_name(ControlOp op) {
     return "unknown";
 }
 
-std::vector<uint8_t> encode_control(const Control &c) {
-    return {static_cast<uint8_t>(c.op), 0, static_cast<uint8_t>(c.port >> 8),
-            static_cast<uint8_t>(c.port)};
+std::vector<uint8_t> encode_control(const Control &c)
+{
+    return {static_cast<uint8_t>(c.op), 0, static_cast<uint8_t>(c.port >> 8), static_cast<uint8_t>(c.port)};
 }
 
-std::optional<Control> decode_control(const uint8_t *p, size_t n) {
+std::optional<Control> decode_control(const uint8_t *p, size_t n)
+{
     if (!p || n < control_size)
         return std::nullopt;
     Control c;
@@ -34,14 +36,14 @@ std::optional<Control> decode_control(const uint8_t *p, size_t n) {
     case static_cast<uint8_t>(ControlOp::stream_ok):
         // Port 0 on the wire; a receiver ignores whatever is there.
         break;
-    default:
-        return std::nullopt;
+    default: return std::nullopt;
     }
     c.op = static_cast<ControlOp>(p[0]);
     return c;
 }
 
-Frame make_control_frame(const Control &c, std::optional<RaHeader> ra) {
+Frame make_control_frame(const Control &c, std::optional<RaHeader> ra)
+{
     Frame f;
     f.type = FrameType::control;
     f.ra = ra;
@@ -49,11 +51,12 @@ Frame make_control_frame(const Control &c, std::optional<RaHeader> ra) {
     return f;
 }
 
-bool is_stream_ok(const Frame &f) {
+bool is_stream_ok(const Frame &f)
+{
     if (f.type != FrameType::control)
         return false;
     const auto c = decode_control(f.payload.data(), f.payload.size());
     return c && c->op == ControlOp::stream_ok;
 }
 
-} // namespace sofw
+}  // namespace sofw

@@ -11,7 +11,8 @@ bool valid_type(uint8_t t) { return t >= 1 && t <= 4; }
 bool needs_ra(FrameType t) { return t == FrameType::sip || t == FrameType::media; }
 
 // Header-only checks, so a bad stream is refused before its payload arrives.
-DecodeError check_header(const uint8_t *h) {
+DecodeError check_header(const uint8_t *h)
+{
     if (h[0] != frame_version)
         return DecodeError::bad_version;
     if (!valid_type(h[1]))
@@ -30,9 +31,10 @@ DecodeError check_header(const uint8_t *h) {
     return DecodeError::none;
 }
 
-} // namespace
+}  // namespace
 
-const char *frame_type_name(FrameType t) {
+const char *frame_type_name(FrameType t)
+{
     switch (t) {
     case FrameType::sip: return "sip";
     case FrameType::media: return "media";
@@ -42,7 +44,8 @@ const char *frame_type_name(FrameType t) {
     return "unknown";
 }
 
-const char *decode_error_name(DecodeError e) {
+const char *decode_error_name(DecodeError e)
+{
     switch (e) {
     case DecodeError::none: return "none";
     case DecodeError::bad_version: return "bad_version";
@@ -55,7 +58,8 @@ const char *decode_error_name(DecodeError e) {
     return "unknown";
 }
 
-bool encode_frame(const Frame &f, std::vector<uint8_t> &out) {
+bool encode_frame(const Frame &f, std::vector<uint8_t> &out)
+{
     const auto t = static_cast<uint8_t>(f.type);
     if (!valid_type(t) || f.payload.size() > frame_max_payload)
         return false;
@@ -74,7 +78,7 @@ bool encode_frame(const Frame &f, std::vector<uint8_t> &out) {
     uint8_t *h = out.data() + start;
     h[0] = frame_version;
     h[1] = t;
-    h[2] = 0; // flags: reserved
+    h[2] = 0;  // flags: reserved
     h[3] = static_cast<uint8_t>(ra_len);
     h[4] = static_cast<uint8_t>(len >> 24);
     h[5] = static_cast<uint8_t>(len >> 16);
@@ -86,21 +90,24 @@ bool encode_frame(const Frame &f, std::vector<uint8_t> &out) {
     return true;
 }
 
-std::vector<uint8_t> encode_frame(const Frame &f) {
+std::vector<uint8_t> encode_frame(const Frame &f)
+{
     std::vector<uint8_t> out;
     if (!encode_frame(f, out))
         throw std::invalid_argument("sofw: frame breaks the encoding rules");
     return out;
 }
 
-void FrameDecoder::feed(const uint8_t *data, size_t len) {
+void FrameDecoder::feed(const uint8_t *data, size_t len)
+{
     // After an error nothing will be decoded again; do not hoard bytes.
     if (err_ != DecodeError::none || len == 0)
         return;
     buf_.insert(buf_.end(), data, data + len);
 }
 
-FrameDecoder::Result FrameDecoder::next(Frame &out) {
+FrameDecoder::Result FrameDecoder::next(Frame &out)
+{
     if (err_ != DecodeError::none)
         return Result::error;
     const size_t avail = buf_.size() - pos_;
@@ -148,4 +155,4 @@ FrameDecoder::Result FrameDecoder::next(Frame &out) {
     return Result::frame;
 }
 
-} // namespace sofw
+}  // namespace sofw

@@ -8,14 +8,16 @@ namespace sofw {
 
 namespace {
 
-bool valid_transport(uint8_t t) {
+bool valid_transport(uint8_t t)
+{
     return t == static_cast<uint8_t>(Transport::udp) || t == static_cast<uint8_t>(Transport::tcp);
 }
 
 size_t addr_len(uint8_t family) { return family == 6 ? 16 : 4; }
 
 // Strict decimal port: digits only, no sign or spaces, <= 65535.
-std::optional<uint16_t> parse_port(const std::string &s) {
+std::optional<uint16_t> parse_port(const std::string &s)
+{
     if (s.empty() || s.size() > 5)
         return std::nullopt;
     unsigned v = 0;
@@ -29,13 +31,15 @@ std::optional<uint16_t> parse_port(const std::string &s) {
     return static_cast<uint16_t>(v);
 }
 
-} // namespace
+}  // namespace
 
-bool RaHeader::valid() const {
+bool RaHeader::valid() const
+{
     return (family == 4 || family == 6) && valid_transport(static_cast<uint8_t>(transport));
 }
 
-void RaHeader::encode(uint8_t *out) const {
+void RaHeader::encode(uint8_t *out) const
+{
     out[0] = family;
     out[1] = static_cast<uint8_t>(transport);
     out[2] = static_cast<uint8_t>(port >> 8);
@@ -45,14 +49,14 @@ void RaHeader::encode(uint8_t *out) const {
     std::memcpy(out + 6, addr, addr_len(family));
 }
 
-std::optional<RaHeader> RaHeader::decode(const uint8_t *in, size_t len) {
+std::optional<RaHeader> RaHeader::decode(const uint8_t *in, size_t len)
+{
     if (len != v4_size && len != v6_size)
         return std::nullopt;
     RaHeader h;
     h.family = in[0];
     // The family must agree with the length, or the address would be cut.
-    if ((h.family == 4 && len != v4_size) || (h.family == 6 && len != v6_size) ||
-        (h.family != 4 && h.family != 6))
+    if ((h.family == 4 && len != v4_size) || (h.family == 6 && len != v6_size) || (h.family != 4 && h.family != 6))
         return std::nullopt;
     if (!valid_transport(in[1]))
         return std::nullopt;
@@ -63,7 +67,8 @@ std::optional<RaHeader> RaHeader::decode(const uint8_t *in, size_t len) {
     return h;
 }
 
-std::string RaHeader::to_string() const {
+std::string RaHeader::to_string() const
+{
     char buf[INET6_ADDRSTRLEN] = {};
     if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, buf, sizeof buf))
         return "?";
@@ -73,7 +78,8 @@ std::string RaHeader::to_string() const {
     return host + ":" + std::to_string(port);
 }
 
-std::optional<RaHeader> RaHeader::parse(const std::string &hostport) {
+std::optional<RaHeader> RaHeader::parse(const std::string &hostport)
+{
     RaHeader h;
     std::string host, port;
     if (!hostport.empty() && hostport[0] == '[') {
@@ -98,11 +104,12 @@ std::optional<RaHeader> RaHeader::parse(const std::string &hostport) {
     return h;
 }
 
-bool RaHeader::same_endpoint(const RaHeader &o) const {
+bool RaHeader::same_endpoint(const RaHeader &o) const
+{
     // relay_port is deliberately ignored: it says which HRAC socket was
     // used, not who the peer is. Bytes past an IPv4 address do not count.
     return family == o.family && transport == o.transport && port == o.port &&
            std::memcmp(addr, o.addr, addr_len(family)) == 0;
 }
 
-} // namespace sofw
+}  // namespace sofw

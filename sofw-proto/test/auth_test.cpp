@@ -13,7 +13,8 @@ namespace {
 const std::string secret = "correct horse battery staple";
 constexpr uint64_t now = 1700000000;
 
-AuthRequest request() {
+AuthRequest request()
+{
     AuthRequest r;
     r.method = "GET";
     r.path = "/sofw/v1/down";
@@ -25,14 +26,16 @@ AuthRequest request() {
     return r;
 }
 
-} // namespace
+}  // namespace
 
-TEST(Hmac, Rfc4231Case2) {
+TEST(Hmac, Rfc4231Case2)
+{
     EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
               "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
-TEST(RandomHex, LengthAndDigits) {
+TEST(RandomHex, LengthAndDigits)
+{
     std::set<std::string> seen;
     for (size_t n : {0u, 1u, 16u, 300u}) {
         auto s = random_hex(n);
@@ -44,31 +47,34 @@ TEST(RandomHex, LengthAndDigits) {
     EXPECT_NE(random_hex(16), random_hex(16));
 }
 
-TEST(Canonical, Layout) {
+TEST(Canonical, Layout)
+{
     AuthRequest r = request();
     r.session = std::string(32, 'a');
     r.nonce = std::string(32, 'b');
     r.time = 42;
-    EXPECT_EQ(canonical_request(r), "SOFW1\nGET\n/sofw/v1/down\nbranch-1\n" + r.session +
-                                        "\n10.0.0.2:5060\n42\n" + r.nonce);
-    EXPECT_EQ(sign_server_proof(secret, r),
-              hmac_sha256_hex(secret, "SOFW1-SERVER\n" + r.nonce + "\n" + r.session));
+    EXPECT_EQ(canonical_request(r),
+              "SOFW1\nGET\n/sofw/v1/down\nbranch-1\n" + r.session + "\n10.0.0.2:5060\n42\n" + r.nonce);
+    EXPECT_EQ(sign_server_proof(secret, r), hmac_sha256_hex(secret, "SOFW1-SERVER\n" + r.nonce + "\n" + r.session));
 }
 
-TEST(ConstantTimeEqual, Basics) {
+TEST(ConstantTimeEqual, Basics)
+{
     EXPECT_TRUE(constant_time_equal("abc", "abc"));
     EXPECT_FALSE(constant_time_equal("abc", "abd"));
     EXPECT_FALSE(constant_time_equal("abc", "abcd"));
     EXPECT_TRUE(constant_time_equal("", ""));
 }
 
-TEST(AuthVerifier, RightSecretAccepted) {
+TEST(AuthVerifier, RightSecretAccepted)
+{
     AuthVerifier v;
     auto r = request();
     EXPECT_EQ(v.verify(r, sign_request(secret, r), &secret, now), AuthResult::ok);
 }
 
-TEST(AuthVerifier, UppercaseSignatureAccepted) {
+TEST(AuthVerifier, UppercaseSignatureAccepted)
+{
     AuthVerifier v;
     auto r = request();
     auto sig = sign_request(secret, r);
@@ -77,13 +83,15 @@ TEST(AuthVerifier, UppercaseSignatureAccepted) {
     EXPECT_EQ(v.verify(r, sig, &secret, now), AuthResult::ok);
 }
 
-TEST(AuthVerifier, WrongSecret) {
+TEST(AuthVerifier, WrongSecret)
+{
     AuthVerifier v;
     auto r = request();
     EXPECT_EQ(v.verify(r, sign_request("other secret", r), &secret, now), AuthResult::bad_signature);
 }
 
-TEST(AuthVerifier, TamperedFields) {
+TEST(AuthVerifier, TamperedFields)
+{
     const auto base = request();
     const auto sig = sign_request(secret, base);
     std::vector<AuthRequest> tampered(7, base);
@@ -100,7 +108,8 @@ TEST(AuthVerifier, TamperedFields) {
     }
 }
 
-TEST(AuthVerifier, Replay) {
+TEST(AuthVerifier, Replay)
+{
     AuthVerifier v;
     auto r = request();
     auto sig = sign_request(secret, r);
@@ -108,7 +117,8 @@ TEST(AuthVerifier, Replay) {
     EXPECT_EQ(v.verify(r, sig, &secret, now + 5), AuthResult::replay);
 }
 
-TEST(AuthVerifier, ReplayWhileClientClockAhead) {
+TEST(AuthVerifier, ReplayWhileClientClockAhead)
+{
     // A request dated a full window ahead stays fresh for two windows; the
     // nonce must be remembered for all of that time.
     AuthVerifier v(120);
@@ -120,7 +130,8 @@ TEST(AuthVerifier, ReplayWhileClientClockAhead) {
     EXPECT_EQ(v.verify(r, sig, &secret, now + 241), AuthResult::stale);
 }
 
-TEST(AuthVerifier, Stale) {
+TEST(AuthVerifier, Stale)
+{
     AuthVerifier v(120);
     auto r = request();
     r.time = now - 121;
@@ -131,7 +142,8 @@ TEST(AuthVerifier, Stale) {
     EXPECT_EQ(v.verify(r, sign_request(secret, r), &secret, now), AuthResult::ok);
 }
 
-TEST(AuthVerifier, StaleOrBadDoesNotBurnNonce) {
+TEST(AuthVerifier, StaleOrBadDoesNotBurnNonce)
+{
     AuthVerifier v(120);
     auto r = request();
     r.time = now - 500;
@@ -140,20 +152,22 @@ TEST(AuthVerifier, StaleOrBadDoesNotBurnNonce) {
     EXPECT_EQ(v.verify(r, sign_request(secret, r), &secret, now - 500), AuthResult::ok);
 }
 
-TEST(AuthVerifier, UnknownSite) {
+TEST(AuthVerifier, UnknownSite)
+{
     AuthVerifier v;
     auto r = request();
     EXPECT_EQ(v.verify(r, sign_request(secret, r), nullptr, now), AuthResult::unknown_site);
 }
 
-TEST(AuthVerifier, Malformed) {
+TEST(AuthVerifier, Malformed)
+{
     const auto base = request();
     const auto sig = sign_request(secret, base);
     std::vector<AuthRequest> bad(9, base);
     bad[0].nonce = base.nonce.substr(1);
     bad[1].nonce = base.nonce + "0";
     bad[2].nonce = std::string(32, 'g');
-    bad[3].nonce = std::string(32, 'A'); // lowercase only
+    bad[3].nonce = std::string(32, 'A');  // lowercase only
     bad[4].session = "";
     bad[5].site = "";
     bad[6].lan = "";
@@ -170,20 +184,22 @@ TEST(AuthVerifier, Malformed) {
     EXPECT_EQ(v.verify(bad[0], sig, nullptr, now), AuthResult::malformed);
 }
 
-TEST(ReplayCache, PurgesOldEntries) {
+TEST(ReplayCache, PurgesOldEntries)
+{
     ReplayCache c(120);
     EXPECT_TRUE(c.remember("a", 1000));
     EXPECT_TRUE(c.remember("b", 1100));
-    EXPECT_FALSE(c.remember("a", 1120)); // exactly one window later: still kept
+    EXPECT_FALSE(c.remember("a", 1120));  // exactly one window later: still kept
     EXPECT_EQ(c.size(), 2u);
-    EXPECT_TRUE(c.remember("c", 1121)); // "a" is now older than the window
+    EXPECT_TRUE(c.remember("c", 1121));  // "a" is now older than the window
     EXPECT_EQ(c.size(), 2u);
     EXPECT_TRUE(c.remember("a", 1122));
-    EXPECT_TRUE(c.remember("d", 5000)); // everything else expired
+    EXPECT_TRUE(c.remember("d", 5000));  // everything else expired
     EXPECT_EQ(c.size(), 1u);
 }
 
-TEST(AuthNames, AllNamed) {
+TEST(AuthNames, AllNamed)
+{
     EXPECT_STREQ(auth_result_name(AuthResult::ok), "ok");
     EXPECT_STREQ(auth_result_name(AuthResult::bad_signature), "bad_signature");
     EXPECT_STREQ(auth_result_name(AuthResult::replay), "replay");

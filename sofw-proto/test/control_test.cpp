@@ -8,13 +8,12 @@ using namespace sofw;
 
 namespace {
 
-std::optional<Control> decode(const std::vector<uint8_t> &bytes) {
-    return decode_control(bytes.data(), bytes.size());
-}
+std::optional<Control> decode(const std::vector<uint8_t> &bytes) { return decode_control(bytes.data(), bytes.size()); }
 
-} // namespace
+}  // namespace
 
-TEST(ControlVectors, OpenMedia20000) {
+TEST(ControlVectors, OpenMedia20000)
+{
     const std::vector<uint8_t> expected = {0x01, 0x00, 0x4e, 0x20};
     EXPECT_EQ(encode_control({ControlOp::open_media, 20000}), expected);
     const auto c = decode(expected);
@@ -23,7 +22,8 @@ TEST(ControlVectors, OpenMedia20000) {
     EXPECT_EQ(c->port, 20000);
 }
 
-TEST(ControlVectors, StreamOk) {
+TEST(ControlVectors, StreamOk)
+{
     const std::vector<uint8_t> expected = {0x04, 0x00, 0x00, 0x00};
     EXPECT_EQ(encode_control({ControlOp::stream_ok, 0}), expected);
     const auto c = decode(expected);
@@ -31,17 +31,16 @@ TEST(ControlVectors, StreamOk) {
     EXPECT_EQ(c->op, ControlOp::stream_ok);
     EXPECT_EQ(c->port, 0);
     // As a frame: no RA header, the 4-byte payload.
-    const std::vector<uint8_t> frame = {0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04,
-                                        0x04, 0x00, 0x00, 0x00};
+    const std::vector<uint8_t> frame = {0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x04, 0x00, 0x00, 0x00};
     EXPECT_EQ(encode_frame(make_control_frame({ControlOp::stream_ok, 0})), frame);
 }
 
-TEST(ControlCodec, RoundTripsEveryOp) {
+TEST(ControlCodec, RoundTripsEveryOp)
+{
     const std::vector<Control> controls = {
-        {ControlOp::open_media, 0},         {ControlOp::open_media, 65534},
-        {ControlOp::close_media, 20000},    {ControlOp::close_media, 29998},
-        {ControlOp::media_failed, 20000},   {ControlOp::media_failed, 20001},
-        {ControlOp::media_failed, 65535},   {ControlOp::stream_ok, 0},
+        {ControlOp::open_media, 0},       {ControlOp::open_media, 65534},   {ControlOp::close_media, 20000},
+        {ControlOp::close_media, 29998},  {ControlOp::media_failed, 20000}, {ControlOp::media_failed, 20001},
+        {ControlOp::media_failed, 65535}, {ControlOp::stream_ok, 0},
     };
     for (const auto &in : controls) {
         const auto bytes = encode_control(in);
@@ -54,33 +53,38 @@ TEST(ControlCodec, RoundTripsEveryOp) {
     }
 }
 
-TEST(ControlCodec, RefusesShortPayloads) {
+TEST(ControlCodec, RefusesShortPayloads)
+{
     EXPECT_FALSE(decode_control(nullptr, 0));
     EXPECT_FALSE(decode({}));
     EXPECT_FALSE(decode({0x01}));
     EXPECT_FALSE(decode({0x01, 0x00, 0x4e}));
 }
 
-TEST(ControlCodec, RefusesUnknownOps) {
+TEST(ControlCodec, RefusesUnknownOps)
+{
     for (uint8_t op : {0x00, 0x05, 0x7f, 0xff})
         EXPECT_FALSE(decode({op, 0x00, 0x4e, 0x20})) << int(op);
 }
 
-TEST(ControlCodec, RefusesOddPortOnOpenAndClose) {
+TEST(ControlCodec, RefusesOddPortOnOpenAndClose)
+{
     EXPECT_FALSE(decode({0x01, 0x00, 0x4e, 0x21}));
     EXPECT_FALSE(decode({0x02, 0x00, 0x4e, 0x21}));
     // MEDIA_FAILED echoes the port it was given, odd or not.
     EXPECT_TRUE(decode({0x03, 0x00, 0x4e, 0x21}));
 }
 
-TEST(ControlCodec, IgnoresReservedByteAndTrailingBytes) {
+TEST(ControlCodec, IgnoresReservedByteAndTrailingBytes)
+{
     const auto c = decode({0x02, 0xaa, 0x4e, 0x20, 0xde, 0xad});
     ASSERT_TRUE(c);
     EXPECT_EQ(c->op, ControlOp::close_media);
     EXPECT_EQ(c->port, 20000);
 }
 
-TEST(ControlFrame, CarriesPayloadAndOptionalRa) {
+TEST(ControlFrame, CarriesPayloadAndOptionalRa)
+{
     const Frame plain = make_control_frame({ControlOp::media_failed, 20002});
     EXPECT_EQ(plain.type, FrameType::control);
     EXPECT_FALSE(plain.ra);
@@ -107,7 +111,8 @@ TEST(ControlFrame, CarriesPayloadAndOptionalRa) {
     EXPECT_EQ(c->port, 20000);
 }
 
-TEST(ControlOpName, NamesEveryOp) {
+TEST(ControlOpName, NamesEveryOp)
+{
     EXPECT_STREQ(control_op_name(ControlOp::open_media), "OPEN_MEDIA");
     EXPECT_STREQ(control_op_name(ControlOp::close_media), "CLOSE_MEDIA");
     EXPECT_STREQ(control_op_name(ControlOp::media_failed), "MEDIA_FAILED");

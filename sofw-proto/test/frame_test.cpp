@@ -11,7 +11,8 @@ using namespace sofw;
 
 namespace {
 
-std::vector<uint8_t> unhex(const std::string &s) {
+std::vector<uint8_t> unhex(const std::string &s)
+{
     std::vector<uint8_t> out;
     std::string digits;
     for (char c : s)
@@ -22,7 +23,8 @@ std::vector<uint8_t> unhex(const std::string &s) {
     return out;
 }
 
-RaHeader ra(const std::string &hostport, uint16_t relay = 0, Transport t = Transport::udp) {
+RaHeader ra(const std::string &hostport, uint16_t relay = 0, Transport t = Transport::udp)
+{
     auto h = RaHeader::parse(hostport);
     EXPECT_TRUE(h) << hostport;
     h->relay_port = relay;
@@ -30,7 +32,8 @@ RaHeader ra(const std::string &hostport, uint16_t relay = 0, Transport t = Trans
     return *h;
 }
 
-Frame make(FrameType t, std::optional<RaHeader> r, const std::string &payload) {
+Frame make(FrameType t, std::optional<RaHeader> r, const std::string &payload)
+{
     Frame f;
     f.type = t;
     f.ra = r;
@@ -38,7 +41,8 @@ Frame make(FrameType t, std::optional<RaHeader> r, const std::string &payload) {
     return f;
 }
 
-void expect_same(const Frame &a, const Frame &b) {
+void expect_same(const Frame &a, const Frame &b)
+{
     EXPECT_EQ(a.type, b.type);
     ASSERT_EQ(a.ra.has_value(), b.ra.has_value());
     if (a.ra) {
@@ -49,7 +53,8 @@ void expect_same(const Frame &a, const Frame &b) {
 }
 
 // Feeds bytes into a fresh decoder and returns the single outcome.
-FrameDecoder::Result decode_one(const std::vector<uint8_t> &bytes, Frame &f, DecodeError &e) {
+FrameDecoder::Result decode_one(const std::vector<uint8_t> &bytes, Frame &f, DecodeError &e)
+{
     FrameDecoder d;
     d.feed(bytes.data(), bytes.size());
     auto r = d.next(f);
@@ -57,7 +62,8 @@ FrameDecoder::Result decode_one(const std::vector<uint8_t> &bytes, Frame &f, Dec
     return r;
 }
 
-DecodeError decode_error_of(const std::string &hex) {
+DecodeError decode_error_of(const std::string &hex)
+{
     Frame f;
     DecodeError e;
     EXPECT_EQ(decode_one(unhex(hex), f, e), FrameDecoder::Result::error) << hex;
@@ -69,7 +75,8 @@ struct Vector {
     Frame frame;
 };
 
-std::vector<Vector> vectors() {
+std::vector<Vector> vectors()
+{
     Frame ka_time = make(FrameType::keepalive, std::nullopt, "");
     ka_time.payload = unhex("00000000000003e8");
     Frame media = make(FrameType::media, ra("[2001:db8::1]:4000", 20000), "");
@@ -83,14 +90,16 @@ std::vector<Vector> vectors() {
     };
 }
 
-} // namespace
+}  // namespace
 
-TEST(FrameVectors, EncodeMatchesSpec) {
+TEST(FrameVectors, EncodeMatchesSpec)
+{
     for (const auto &v : vectors())
         EXPECT_EQ(encode_frame(v.frame), unhex(v.hex)) << v.hex;
 }
 
-TEST(FrameVectors, DecodeMatchesSpec) {
+TEST(FrameVectors, DecodeMatchesSpec)
+{
     for (const auto &v : vectors()) {
         Frame f;
         DecodeError e;
@@ -99,7 +108,8 @@ TEST(FrameVectors, DecodeMatchesSpec) {
     }
 }
 
-TEST(FrameCodec, RoundTripEveryTypeV4AndV6) {
+TEST(FrameCodec, RoundTripEveryTypeV4AndV6)
+{
     const RaHeader v4 = ra("10.0.0.7:5062", 40000, Transport::tcp);
     const RaHeader v6 = ra("[fe80::1:2]:6000", 0);
     std::vector<Frame> frames = {
@@ -122,14 +132,16 @@ TEST(FrameCodec, RoundTripEveryTypeV4AndV6) {
     }
 }
 
-TEST(FrameCodec, FlagsIgnored) {
+TEST(FrameCodec, FlagsIgnored)
+{
     Frame f;
     DecodeError e;
     ASSERT_EQ(decode_one(unhex("01 04 ff 00 00000000"), f, e), FrameDecoder::Result::frame);
     EXPECT_EQ(f.type, FrameType::keepalive);
 }
 
-TEST(FrameEncode, RefusesRuleViolations) {
+TEST(FrameEncode, RefusesRuleViolations)
+{
     std::vector<uint8_t> out = {0xaa};
     const RaHeader v4 = ra("1.2.3.4:5060");
     EXPECT_FALSE(encode_frame(make(FrameType::sip, v4, std::string(frame_max_payload + 1, 'x')), out));
@@ -143,12 +155,12 @@ TEST(FrameEncode, RefusesRuleViolations) {
     bad.transport = static_cast<Transport>(1);
     EXPECT_FALSE(encode_frame(make(FrameType::sip, bad, "x"), out));
     EXPECT_FALSE(encode_frame(make(static_cast<FrameType>(9), std::nullopt, ""), out));
-    EXPECT_EQ(out, std::vector<uint8_t>{0xaa}); // untouched on failure
-    EXPECT_THROW(encode_frame(make(FrameType::control, std::nullopt, std::string(70000, 'x'))),
-                 std::invalid_argument);
+    EXPECT_EQ(out, std::vector<uint8_t>{0xaa});  // untouched on failure
+    EXPECT_THROW(encode_frame(make(FrameType::control, std::nullopt, std::string(70000, 'x'))), std::invalid_argument);
 }
 
-TEST(FrameEncode, AppendsToExistingBuffer) {
+TEST(FrameEncode, AppendsToExistingBuffer)
+{
     std::vector<uint8_t> out = {0xaa};
     ASSERT_TRUE(encode_frame(make(FrameType::keepalive, std::nullopt, ""), out));
     EXPECT_EQ(out, unhex("aa 01 04 00 00 00000000"));
@@ -157,7 +169,8 @@ TEST(FrameEncode, AppendsToExistingBuffer) {
 namespace {
 
 // A mixed stream of many frames with sizes crossing typical chunk sizes.
-std::vector<Frame> stream_frames() {
+std::vector<Frame> stream_frames()
+{
     std::vector<Frame> fs;
     for (int i = 0; i < 200; ++i) {
         const std::string p(static_cast<size_t>((i * 37) % 1500), static_cast<char>('a' + i % 26));
@@ -171,7 +184,8 @@ std::vector<Frame> stream_frames() {
     return fs;
 }
 
-std::vector<uint8_t> encode_all(const std::vector<Frame> &fs) {
+std::vector<uint8_t> encode_all(const std::vector<Frame> &fs)
+{
     std::vector<uint8_t> out;
     for (const auto &f : fs)
         EXPECT_TRUE(encode_frame(f, out));
@@ -179,7 +193,8 @@ std::vector<uint8_t> encode_all(const std::vector<Frame> &fs) {
 }
 
 // Drains every complete frame; a decoder must never report an error here.
-void drain(FrameDecoder &d, std::vector<Frame> &got) {
+void drain(FrameDecoder &d, std::vector<Frame> &got)
+{
     Frame f;
     FrameDecoder::Result r;
     while ((r = d.next(f)) == FrameDecoder::Result::frame)
@@ -187,9 +202,10 @@ void drain(FrameDecoder &d, std::vector<Frame> &got) {
     ASSERT_EQ(r, FrameDecoder::Result::need_more);
 }
 
-} // namespace
+}  // namespace
 
-TEST(FrameDecoder, StreamOneByteAtATime) {
+TEST(FrameDecoder, StreamOneByteAtATime)
+{
     const auto fs = stream_frames();
     const auto bytes = encode_all(fs);
     FrameDecoder d;
@@ -204,7 +220,8 @@ TEST(FrameDecoder, StreamOneByteAtATime) {
     EXPECT_EQ(d.buffered(), 0u);
 }
 
-TEST(FrameDecoder, StreamRandomCuts) {
+TEST(FrameDecoder, StreamRandomCuts)
+{
     const auto fs = stream_frames();
     const auto bytes = encode_all(fs);
     std::mt19937 rng(12345);
@@ -224,7 +241,8 @@ TEST(FrameDecoder, StreamRandomCuts) {
     }
 }
 
-TEST(FrameDecoder, BufferStaysBoundedOnLongStream) {
+TEST(FrameDecoder, BufferStaysBoundedOnLongStream)
+{
     // Frames fed one and a half at a time: the decoder always holds a
     // partial frame, so this checks compaction, not just the empty case.
     const auto one = encode_frame(make(FrameType::control, std::nullopt, std::string(100, 'z')));
@@ -243,7 +261,8 @@ TEST(FrameDecoder, BufferStaysBoundedOnLongStream) {
     EXPECT_EQ(got.size(), 10000u);
 }
 
-TEST(FrameDecoder, TruncatedNeverYieldsFrame) {
+TEST(FrameDecoder, TruncatedNeverYieldsFrame)
+{
     const auto bytes = unhex("01 01 00 0a 00000007 04 11 13c4 0000 c0a8010a 4f5054494f4e53");
     for (size_t n = 0; n < bytes.size(); ++n) {
         FrameDecoder d;
@@ -254,23 +273,27 @@ TEST(FrameDecoder, TruncatedNeverYieldsFrame) {
     }
 }
 
-TEST(FrameDecoder, RejectsBadVersion) {
+TEST(FrameDecoder, RejectsBadVersion)
+{
     EXPECT_EQ(decode_error_of("02 04 00 00 00000000"), DecodeError::bad_version);
     EXPECT_EQ(decode_error_of("00 04 00 00 00000000"), DecodeError::bad_version);
 }
 
-TEST(FrameDecoder, RejectsBadType) {
+TEST(FrameDecoder, RejectsBadType)
+{
     EXPECT_EQ(decode_error_of("01 00 00 00 00000000"), DecodeError::bad_type);
     EXPECT_EQ(decode_error_of("01 05 00 00 00000000"), DecodeError::bad_type);
 }
 
-TEST(FrameDecoder, RejectsBadRaLen) {
+TEST(FrameDecoder, RejectsBadRaLen)
+{
     // Detected from the 8 header bytes, before any RA byte arrives.
     EXPECT_EQ(decode_error_of("01 03 00 0b 00000000"), DecodeError::bad_ra_header);
     EXPECT_EQ(decode_error_of("01 01 00 04 00000000"), DecodeError::bad_ra_header);
 }
 
-TEST(FrameDecoder, RejectsBadFamily) {
+TEST(FrameDecoder, RejectsBadFamily)
+{
     EXPECT_EQ(decode_error_of("01 01 00 0a 00000000 05 11 13c4 0000 c0a8010a"), DecodeError::bad_ra_header);
     // Family and ra_len disagree.
     EXPECT_EQ(decode_error_of("01 01 00 0a 00000000 06 11 13c4 0000 c0a8010a"), DecodeError::bad_ra_header);
@@ -278,28 +301,33 @@ TEST(FrameDecoder, RejectsBadFamily) {
               DecodeError::bad_ra_header);
 }
 
-TEST(FrameDecoder, RejectsBadTransport) {
+TEST(FrameDecoder, RejectsBadTransport)
+{
     EXPECT_EQ(decode_error_of("01 01 00 0a 00000000 04 01 13c4 0000 c0a8010a"), DecodeError::bad_ra_header);
 }
 
-TEST(FrameDecoder, RejectsMissingRa) {
+TEST(FrameDecoder, RejectsMissingRa)
+{
     EXPECT_EQ(decode_error_of("01 01 00 00 00000000"), DecodeError::missing_ra);
     EXPECT_EQ(decode_error_of("01 02 00 00 00000000"), DecodeError::missing_ra);
 }
 
-TEST(FrameDecoder, RejectsRaOnKeepalive) {
+TEST(FrameDecoder, RejectsRaOnKeepalive)
+{
     EXPECT_EQ(decode_error_of("01 04 00 0a 00000000 04 11 13c4 0000 c0a8010a"), DecodeError::unexpected_ra);
 }
 
-TEST(FrameDecoder, OversizedFromHeaderAlone) {
+TEST(FrameDecoder, OversizedFromHeaderAlone)
+{
     // Only the 8 header bytes are fed: no need to wait for 64 KiB+.
     EXPECT_EQ(decode_error_of("01 03 00 00 00010000"), DecodeError::oversized);
     EXPECT_EQ(decode_error_of("01 03 00 00 ffffffff"), DecodeError::oversized);
 }
 
-TEST(FrameDecoder, ErrorIsSticky) {
+TEST(FrameDecoder, ErrorIsSticky)
+{
     FrameDecoder d;
-    d.feed(std::string("\x01\x05\0\0\0\0\0\0", 8)); // the std::string overload
+    d.feed(std::string("\x01\x05\0\0\0\0\0\0", 8));  // the std::string overload
     Frame f;
     EXPECT_EQ(d.next(f), FrameDecoder::Result::error);
     EXPECT_EQ(d.error(), DecodeError::bad_type);
@@ -311,7 +339,8 @@ TEST(FrameDecoder, ErrorIsSticky) {
     EXPECT_EQ(d.buffered(), 0u);
 }
 
-TEST(FrameDecoder, ErrorAfterGoodFrames) {
+TEST(FrameDecoder, ErrorAfterGoodFrames)
+{
     auto bytes = encode_frame(make(FrameType::keepalive, std::nullopt, ""));
     auto bad = unhex("09 04 00 00 00000000");
     bytes.insert(bytes.end(), bad.begin(), bad.end());
@@ -323,7 +352,8 @@ TEST(FrameDecoder, ErrorAfterGoodFrames) {
     EXPECT_EQ(d.error(), DecodeError::bad_version);
 }
 
-TEST(FrameNames, AllNamed) {
+TEST(FrameNames, AllNamed)
+{
     EXPECT_STREQ(frame_type_name(FrameType::sip), "sip");
     EXPECT_STREQ(frame_type_name(FrameType::keepalive), "keepalive");
     EXPECT_STREQ(decode_error_name(DecodeError::oversized), "oversized");

@@ -7,7 +7,8 @@
 
 using namespace sofw;
 
-TEST(RaHeader, V4EncodeDecode) {
+TEST(RaHeader, V4EncodeDecode)
+{
     auto h = RaHeader::parse("192.168.1.10:5060");
     ASSERT_TRUE(h);
     h->relay_port = 20000;
@@ -23,7 +24,8 @@ TEST(RaHeader, V4EncodeDecode) {
     EXPECT_EQ(d->to_string(), "192.168.1.10:5060");
 }
 
-TEST(RaHeader, V6EncodeDecode) {
+TEST(RaHeader, V6EncodeDecode)
+{
     auto h = RaHeader::parse("[2001:db8::1]:4000");
     ASSERT_TRUE(h);
     h->transport = Transport::tcp;
@@ -40,12 +42,13 @@ TEST(RaHeader, V6EncodeDecode) {
     EXPECT_EQ(d->to_string(), "[2001:db8::1]:4000");
 }
 
-TEST(RaHeader, DecodeRejects) {
+TEST(RaHeader, DecodeRejects)
+{
     uint8_t v4[10] = {4, 17, 0x13, 0xc4, 0, 0, 10, 0, 0, 1};
     EXPECT_TRUE(RaHeader::decode(v4, 10));
     EXPECT_FALSE(RaHeader::decode(v4, 9));
     EXPECT_FALSE(RaHeader::decode(v4, 0));
-    v4[0] = 6; // family says 22 bytes, length says 10
+    v4[0] = 6;  // family says 22 bytes, length says 10
     EXPECT_FALSE(RaHeader::decode(v4, 10));
     v4[0] = 5;
     EXPECT_FALSE(RaHeader::decode(v4, 10));
@@ -53,17 +56,19 @@ TEST(RaHeader, DecodeRejects) {
     v4[1] = 1;
     EXPECT_FALSE(RaHeader::decode(v4, 10));
     uint8_t v6[22] = {4, 17};
-    EXPECT_FALSE(RaHeader::decode(v6, 22)); // family 4 in 22 bytes
+    EXPECT_FALSE(RaHeader::decode(v6, 22));  // family 4 in 22 bytes
 }
 
-TEST(RaHeader, ParseRejects) {
-    for (const char *s : {"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:50a",
-                          "1.2.3:5060", "host:5060", "2001:db8::1:5060", "[2001:db8::1]5060",
-                          "[2001:db8::1]:", "[1.2.3.4]:5060", "[2001:db8::1:5060", " 1.2.3.4:5060"})
+TEST(RaHeader, ParseRejects)
+{
+    for (const char *s : {"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:50a", "1.2.3:5060",
+                          "host:5060", "2001:db8::1:5060", "[2001:db8::1]5060", "[2001:db8::1]:", "[1.2.3.4]:5060",
+                          "[2001:db8::1:5060", " 1.2.3.4:5060"})
         EXPECT_FALSE(RaHeader::parse(s)) << s;
 }
 
-TEST(RaHeader, ParseDefaults) {
+TEST(RaHeader, ParseDefaults)
+{
     auto h = RaHeader::parse("10.0.0.2:65535");
     ASSERT_TRUE(h);
     EXPECT_EQ(h->family, 4);
@@ -72,10 +77,11 @@ TEST(RaHeader, ParseDefaults) {
     EXPECT_EQ(h->relay_port, 0);
 }
 
-TEST(RaHeader, SameEndpoint) {
+TEST(RaHeader, SameEndpoint)
+{
     auto a = *RaHeader::parse("10.0.0.2:5060");
     auto b = a;
-    b.relay_port = 1234; // not part of the endpoint
+    b.relay_port = 1234;  // not part of the endpoint
     EXPECT_TRUE(a.same_endpoint(b));
     b = a;
     b.port = 5061;
@@ -85,9 +91,9 @@ TEST(RaHeader, SameEndpoint) {
     EXPECT_FALSE(a.same_endpoint(b));
     b = *RaHeader::parse("10.0.0.3:5060");
     EXPECT_FALSE(a.same_endpoint(b));
-    b = *RaHeader::parse("[::ffff:10.0.0.2]:5060"); // same host, IPv4-mapped: other family
+    b = *RaHeader::parse("[::ffff:10.0.0.2]:5060");  // same host, IPv4-mapped: other family
     EXPECT_FALSE(a.same_endpoint(b));
     b = a;
-    b.addr[10] = 0xff; // beyond an IPv4 address: ignored
+    b.addr[10] = 0xff;  // beyond an IPv4 address: ignored
     EXPECT_TRUE(a.same_endpoint(b));
 }

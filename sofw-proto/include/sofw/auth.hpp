@@ -19,7 +19,7 @@ constexpr const char *time = "X-SoFW-Time";
 constexpr const char *nonce = "X-SoFW-Nonce";
 constexpr const char *signature = "X-SoFW-Signature";
 constexpr const char *server_signature = "X-SoFW-Server-Signature";
-} // namespace hdr
+}  // namespace hdr
 
 struct AuthRequest {
     std::string method;   // "GET" / "POST"
@@ -32,7 +32,7 @@ struct AuthRequest {
 };
 
 std::string hmac_sha256_hex(const std::string &key, const std::string &msg);
-std::string random_hex(size_t bytes); // from getrandom(); 2*bytes chars
+std::string random_hex(size_t bytes);  // from getrandom(); 2*bytes chars
 
 std::string canonical_request(const AuthRequest &r);
 std::string sign_request(const std::string &secret, const AuthRequest &r);
@@ -63,12 +63,11 @@ public:
     // time up to t + window and so stays fresh until t + 2 * window.
     explicit AuthVerifier(uint64_t window_s = 120) : window_(window_s), replay_(2 * window_s) {}
     // secret == nullptr: the site is not configured.
-    AuthResult verify(const AuthRequest &r, const std::string &signature,
-                      const std::string *secret, uint64_t now);
+    AuthResult verify(const AuthRequest &r, const std::string &signature, const std::string *secret, uint64_t now);
 
 private:
     uint64_t window_;
     ReplayCache replay_;
 };
 
-} // namespace sofw
+}  // namespace sofw

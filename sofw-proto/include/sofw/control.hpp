@@ -18,7 +18,7 @@ namespace hdr {
 // On both tunnel requests of HRAC: "20000-29999", the LAN ports HRAS may
 // name in OPEN_MEDIA. Not part of the signature.
 constexpr const char *media_ports = "X-SoFW-Media-Ports";
-} // namespace hdr
+}  // namespace hdr
 
 enum class ControlOp : uint8_t { open_media = 1, close_media = 2, media_failed = 3, stream_ok = 4 };
 
@@ -43,4 +43,4 @@ Frame make_control_frame(const Control &c, std::optional<RaHeader> ra = std::nul
 // True for HRAS's answer to the streaming probe (control op STREAM_OK).
 bool is_stream_ok(const Frame &f);
 
-} // namespace sofw
+}  // namespace sofw

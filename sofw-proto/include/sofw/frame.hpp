@@ -31,7 +31,7 @@ struct Frame {
 // frame breaks the rules: payload too large, RA header missing on SIP/media
 // or present on keep-alive.
 bool encode_frame(const Frame &f, std::vector<uint8_t> &out);
-std::vector<uint8_t> encode_frame(const Frame &f); // throws std::invalid_argument
+std::vector<uint8_t> encode_frame(const Frame &f);  // throws std::invalid_argument
 
 enum class DecodeError {
     none,
@@ -39,8 +39,8 @@ enum class DecodeError {
     bad_type,
     bad_ra_header,
     oversized,
-    missing_ra,      // SIP/media frame without RA header
-    unexpected_ra,   // keep-alive with RA header
+    missing_ra,     // SIP/media frame without RA header
+    unexpected_ra,  // keep-alive with RA header
 };
 const char *decode_error_name(DecodeError e);
 
@@ -66,4 +66,4 @@ private:
     DecodeError err_ = DecodeError::none;
 };
 
-} // namespace sofw
+}  // namespace sofw

@@ -12,11 +12,11 @@ namespace sofw {
 enum class Transport : uint8_t { udp = 17, tcp = 6 };
 
 struct RaHeader {
-    uint8_t family = 4;             // 4 or 6
+    uint8_t family = 4;  // 4 or 6
     Transport transport = Transport::udp;
-    uint8_t addr[16] = {};          // IPv4 uses the first 4 bytes
-    uint16_t port = 0;              // internal endpoint's port
-    uint16_t relay_port = 0;        // HRAC LAN port used for it (0: HRAC's SIP socket)
+    uint8_t addr[16] = {};    // IPv4 uses the first 4 bytes
+    uint16_t port = 0;        // internal endpoint's port
+    uint16_t relay_port = 0;  // HRAC LAN port used for it (0: HRAC's SIP socket)
 
     static constexpr size_t v4_size = 10;
     static constexpr size_t v6_size = 22;
@@ -36,4 +36,4 @@ struct RaHeader {
     bool same_endpoint(const RaHeader &o) const;
 };
 
-} // namespace sofw
+}  // namespace sofw
