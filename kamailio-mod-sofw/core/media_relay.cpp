@@ -13,27 +13,10 @@
 #include <ctime>
 
 namespace sofw::hras {
-namespace {
-
-bool to_sockaddr(const MediaEndpoint &ep, sockaddr_in &sa)
-{
-    sa = {};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(ep.port);
-    return inet_pton(AF_INET, ep.ip.c_str(), &sa.sin_addr) == 1;
-}
-
-MediaEndpoint from_sockaddr(const sockaddr_in &sa)
-{
-    char buf[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &sa.sin_addr, buf, sizeof buf);
-    return {buf, ntohs(sa.sin_port)};
-}
-
-}  // namespace
 
 MediaRelay::MediaRelay(EventLoop &loop, TunnelServer &tunnel, Stats &stats, MediaConfig cfg)
-    : loop_(loop), tunnel_(tunnel), stats_(stats), cfg_(std::move(cfg)), rat_(cfg_.port_min, cfg_.port_max)
+    : loop_(loop), tunnel_(tunnel), stats_(stats), cfg_(std::move(cfg)),
+      public_ip_(MediaEndpoint::from_text(cfg_.address, 0).ip), rat_(cfg_.port_min, cfg_.port_max)
 {
     loop_.every(1000, [this] {
         expire();
@@ -53,11 +36,11 @@ MediaRelay::~MediaRelay()
 
 MediaRelay::Outcome MediaRelay::on_sip_up(size_t site, uint64_t phone, std::string msg)
 {
-    return handle(Dir::up, site, phone, nullptr, "", std::move(msg));
+    return handle(Dir::up, site, phone, nullptr, 0, std::move(msg));
 }
 
-MediaRelay::Outcome MediaRelay::on_sip_down(size_t site, uint64_t phone, const HostPort &hrac,
-                                            const std::string &phone_ip, std::string msg)
+MediaRelay::Outcome MediaRelay::on_sip_down(size_t site, uint64_t phone, const HostPort &hrac, in_addr_t phone_ip,
+                                            std::string msg)
 {
     return handle(Dir::down, site, phone, &hrac, phone_ip, std::move(msg));
 }
@@ -80,7 +63,7 @@ void MediaRelay::track_dialog(size_t, uint64_t phone, const SipInfo &info)
 }
 
 MediaRelay::Outcome MediaRelay::handle(Dir dir, size_t site, uint64_t phone, const HostPort *hrac,
-                                       const std::string &phone_ip, std::string msg)
+                                       in_addr_t phone_ip, std::string msg)
 {
     Outcome out;
     if (!enabled()) {
@@ -135,12 +118,14 @@ MediaRelay::Outcome MediaRelay::handle(Dir dir, size_t site, uint64_t phone, con
         }
         st.bypass = false;
         if (!s.hold_zero) {
+            // Text from SDP becomes binary here, once; a name or an IPv6
+            // address gives an invalid endpoint (the relays are IPv4).
             if (dir == Dir::up) {  // the phone's own media address: IIP/IPort
-                st.internal[0] = {s.addr, s.port};
-                st.internal[1] = {s.addr, s.rtcp_port};
+                st.internal[0] = MediaEndpoint::from_text(s.addr, s.port);
+                st.internal[1] = MediaEndpoint::from_text(s.addr, s.rtcp_port);
             } else {  // the far side's: OIP/OPort, to be latched anew
-                st.external[0] = {s.addr, s.port};
-                st.external[1] = {s.addr, s.rtcp_port};
+                st.external[0] = MediaEndpoint::from_text(s.addr, s.port);
+                st.external[1] = MediaEndpoint::from_text(s.addr, s.rtcp_port);
                 st.external_latched[0] = st.external_latched[1] = false;
             }
         }
@@ -193,7 +178,7 @@ std::optional<SdpTarget> MediaRelay::try_bypass(RatEntry &e, size_t i, const Sdp
         !other->streams[j].internal[0].valid())
         return std::nullopt;
     const RatStream &os = other->streams[j];
-    SdpTarget peer{os.internal[0].ip, os.internal[0].port, os.internal[1].port};
+    SdpTarget peer{os.internal[0].ip_text(), os.internal[0].port, os.internal[1].port};
     for (RatEntry *leg : {other, &e}) {
         size_t k = leg == other ? j : i;
         if (leg->streams[k].hrac_port) {
@@ -217,10 +202,9 @@ bool MediaRelay::open_hras(RatEntry &e, size_t i)
         Sockets s;
         bool ok = true;
         for (int c = 0; c < 2 && ok; c++) {
-            sockaddr_in sa{};
-            to_sockaddr({cfg_.address, uint16_t(port + c)}, sa);
+            const sockaddr_in sa = MediaEndpoint{public_ip_, uint16_t(port + c)}.to_sockaddr();
             s.fd[c] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-            ok = s.fd[c] >= 0 && bind(s.fd[c], reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0;
+            ok = s.fd[c] >= 0 && bind(s.fd[c], reinterpret_cast<const sockaddr *>(&sa), sizeof sa) == 0;
         }
         if (ok) {
             for (int c = 0; c < 2; c++)
@@ -253,14 +237,12 @@ void MediaRelay::close_hras(RatEntry &e, size_t i)
     rat_.release_hras(e, i);
 }
 
-void MediaRelay::send_open(const RatEntry &e, size_t i, const std::string &phone_ip)
+void MediaRelay::send_open(const RatEntry &e, size_t i, in_addr_t phone_ip)
 {
     const RatStream &st = e.streams[i];
-    auto ra = RaHeader::parse((st.internal[0].valid() ? st.internal[0].ip : phone_ip) + ":" +
-                              std::to_string(st.internal[0].port));
-    if (!ra)
-        ra = RaHeader{};
-    tunnel_.send(e.site, make_control_frame({ControlOp::open_media, st.hrac_port}, ra));
+    // Until the phone's SDP names its media address, its SIP address stands in.
+    const MediaEndpoint phone{st.internal[0].ip ? st.internal[0].ip : phone_ip, st.internal[0].port};
+    tunnel_.send(e.site, make_control_frame({ControlOp::open_media, st.hrac_port}, phone.to_ra()));
 }
 
 void MediaRelay::send_close(size_t site, uint16_t hrac_port)
@@ -316,13 +298,13 @@ void MediaRelay::on_public_packet(uint16_t hras_port, int comp)
             continue;
         }
         RatStream &st = e->streams[i];
-        MediaEndpoint src = from_sockaddr(from);
+        const MediaEndpoint src = MediaEndpoint::from_sockaddr(from);
         // Symmetric RTP: the far side's real source wins over its SDP (NAT),
         // and once learned nobody else may feed this port.
         if (!st.external_latched[comp]) {
             st.external[comp] = src;
             st.external_latched[comp] = true;
-        } else if (!(st.external[comp] == src)) {
+        } else if (st.external[comp] != src) {
             stats_.add(HRAS_CNT_MEDIA_WRONG_SOURCE);
             continue;
         }
@@ -334,11 +316,7 @@ void MediaRelay::on_public_packet(uint16_t hras_port, int comp)
         }
         Frame f;
         f.type = FrameType::media;
-        f.ra = RaHeader::parse(dst.ip + ":" + std::to_string(dst.port));
-        if (!f.ra) {
-            stats_.add(HRAS_CNT_MEDIA_DROPPED);
-            continue;
-        }
+        f.ra = dst.to_ra();
         f.ra->relay_port = uint16_t(st.hrac_port + comp);
         f.payload.assign(buf, buf + len);
         if (!tunnel_.send(e->site, f)) {
@@ -363,19 +341,16 @@ void MediaRelay::on_media(size_t site, const Frame &f)
     }
     RatStream &st = e->streams[i];
     // The phone's real source (it came through the authenticated tunnel).
-    if (f.ra->family == 4) {
-        char ip[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, f.ra->addr, ip, sizeof ip);
-        st.internal[comp] = {ip, f.ra->port};
-    }
+    if (const MediaEndpoint src = MediaEndpoint::from_ra(*f.ra); src.valid())
+        st.internal[comp] = src;
     e->last_activity_ms = now_ms();
     auto sock = sockets_.find(st.hras_port);
-    sockaddr_in dst;
-    if (sock == sockets_.end() || !st.external[comp].valid() || !to_sockaddr(st.external[comp], dst)) {
+    if (sock == sockets_.end() || !st.external[comp].valid()) {
         stats_.add(HRAS_CNT_MEDIA_DROPPED);
         return;
     }
-    if (sendto(sock->second.fd[comp], f.payload.data(), f.payload.size(), 0, reinterpret_cast<sockaddr *>(&dst),
+    const sockaddr_in dst = st.external[comp].to_sockaddr();
+    if (sendto(sock->second.fd[comp], f.payload.data(), f.payload.size(), 0, reinterpret_cast<const sockaddr *>(&dst),
                sizeof dst) < 0) {
         stats_.add(HRAS_CNT_MEDIA_DROPPED);
         return;
@@ -431,8 +406,8 @@ void MediaRelay::publish()
             snprintf(r.to, sizeof r.to, "%s", e.to.c_str());
             r.stream = int(i);
             snprintf(r.media, sizeof r.media, "%s", st.media.c_str());
-            snprintf(r.internal, sizeof r.internal, "%s:%u", st.internal[0].ip.c_str(), st.internal[0].port);
-            snprintf(r.external, sizeof r.external, "%s:%u", st.external[0].ip.c_str(), st.external[0].port);
+            snprintf(r.internal, sizeof r.internal, "%s", st.internal[0].to_string().c_str());
+            snprintf(r.external, sizeof r.external, "%s", st.external[0].to_string().c_str());
             r.hras_port = st.hras_port;
             r.hrac_port = st.hrac_port;
             r.bypass = st.bypass;

@@ -44,8 +44,7 @@ public:
     Outcome on_sip_up(size_t site, uint64_t phone, std::string msg);
     // A message on its way down the tunnel to an internal phone whose HRAC
     // LAN address is hrac and whose LAN address is phone_ip.
-    Outcome on_sip_down(size_t site, uint64_t phone, const HostPort &hrac, const std::string &phone_ip,
-                        std::string msg);
+    Outcome on_sip_down(size_t site, uint64_t phone, const HostPort &hrac, in_addr_t phone_ip, std::string msg);
 
     void on_media(size_t site, const Frame &f);
     void on_control(size_t site, const Frame &f);
@@ -56,13 +55,12 @@ public:
 
 private:
     enum class Dir { up, down };
-    Outcome handle(Dir dir, size_t site, uint64_t phone, const HostPort *hrac, const std::string &phone_ip,
-                   std::string msg);
+    Outcome handle(Dir dir, size_t site, uint64_t phone, const HostPort *hrac, in_addr_t phone_ip, std::string msg);
     void track_dialog(size_t site, uint64_t phone, const SipInfo &info);
     std::optional<SdpTarget> try_bypass(RatEntry &e, size_t i, const SdpStream &s);
     bool open_hras(RatEntry &e, size_t i);
     void close_hras(RatEntry &e, size_t i);
-    void send_open(const RatEntry &e, size_t i, const std::string &phone_ip);
+    void send_open(const RatEntry &e, size_t i, in_addr_t phone_ip);
     void send_close(size_t site, uint16_t hrac_port);
     void remove(uint64_t phone, const std::string &call_id, const char *why);
     void on_public_packet(uint16_t hras_port, int comp);
@@ -77,6 +75,7 @@ private:
     TunnelServer &tunnel_;
     Stats &stats_;
     MediaConfig cfg_;
+    in_addr_t public_ip_;  // cfg_.address, binary
     Rat rat_;
     std::map<uint16_t, Sockets> sockets_;  // by HRAS RTP port
     bool publish_pending_ = false;

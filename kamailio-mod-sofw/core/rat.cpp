@@ -1,6 +1,56 @@
 #include "rat.hpp"
 
+#include <cstring>
+
 namespace sofw::hras {
+
+MediaEndpoint MediaEndpoint::from_text(const std::string &ip, uint16_t port)
+{
+    in_addr a{};
+    if (inet_pton(AF_INET, ip.c_str(), &a) != 1)
+        return {};
+    return {a.s_addr, port};
+}
+
+MediaEndpoint MediaEndpoint::from_ra(const RaHeader &ra)
+{
+    if (ra.family != 4)
+        return {};
+    MediaEndpoint m;
+    memcpy(&m.ip, ra.addr, 4);
+    m.port = ra.port;
+    return m;
+}
+
+sockaddr_in MediaEndpoint::to_sockaddr() const
+{
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = ip;
+    return sa;
+}
+
+RaHeader MediaEndpoint::to_ra() const
+{
+    RaHeader ra;
+    ra.family = 4;
+    memcpy(ra.addr, &ip, 4);
+    ra.port = port;
+    return ra;
+}
+
+std::string MediaEndpoint::ip_text() const
+{
+    if (!ip)
+        return "";
+    char buf[INET_ADDRSTRLEN];
+    in_addr a{ip};
+    inet_ntop(AF_INET, &a, buf, sizeof buf);
+    return buf;
+}
+
+std::string MediaEndpoint::to_string() const { return ip_text() + ":" + std::to_string(port); }
 
 void Rat::set_site_ports(size_t site, uint16_t min, uint16_t max)
 {

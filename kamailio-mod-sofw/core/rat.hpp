@@ -6,6 +6,10 @@
 // here: the media relay binds what the table allocates.
 #pragma once
 #include "port_pool.hpp"
+#include "sofw/ra_header.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cstdint>
 #include <map>
@@ -17,11 +21,27 @@
 
 namespace sofw::hras {
 
+// A media address as the per-packet path uses it: binary IPv4 (the relays
+// are IPv4), compared and handed to sendto() without any text. Text only
+// where a person or SDP needs it.
 struct MediaEndpoint {
-    std::string ip;
-    uint16_t port = 0;
-    bool valid() const { return port != 0 && !ip.empty(); }
+    in_addr_t ip = 0;   // network byte order; 0: none
+    uint16_t port = 0;  // host byte order; 0: none
+
+    bool valid() const { return port != 0 && ip != 0; }
     bool operator==(const MediaEndpoint &o) const { return port == o.port && ip == o.ip; }
+    bool operator!=(const MediaEndpoint &o) const { return !(*this == o); }
+
+    static MediaEndpoint from_sockaddr(const sockaddr_in &sa) { return {sa.sin_addr.s_addr, ntohs(sa.sin_port)}; }
+    // Invalid (ip 0) unless ip is a dotted IPv4 address.
+    static MediaEndpoint from_text(const std::string &ip, uint16_t port);
+    // IPv4 RA headers only; anything else is invalid.
+    static MediaEndpoint from_ra(const RaHeader &ra);
+    sockaddr_in to_sockaddr() const;
+    // The same endpoint as an RA header (relay_port 0).
+    RaHeader to_ra() const;
+    std::string ip_text() const;  // "" when there is none
+    std::string to_string() const;  // "ip:port"
 };
 
 struct RatStream {

@@ -13,6 +13,25 @@
 
 namespace sofw::hras {
 
+namespace {
+
+// An RA header names a phone only with a port and a unicast address a LAN
+// host can have: never 0.0.0.0, loopback, multicast or broadcast.
+bool usable_phone_address(const RaHeader &ra)
+{
+    if (ra.port == 0)
+        return false;
+    if (ra.family == 4) {
+        const uint8_t *a = ra.addr;
+        return a[0] != 0 && a[0] != 127 && a[0] < 224;
+    }
+    static const uint8_t zero[16] = {};
+    static const uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return memcmp(ra.addr, zero, 16) != 0 && memcmp(ra.addr, loopback, 16) != 0 && ra.addr[0] != 0xff;
+}
+
+}  // namespace
+
 SiteEndpoints::SiteEndpoints(EventLoop &loop, const SiteTable &sites, TunnelServer &tunnel, HostPort kamailio_sip,
                              Stats &stats, int idle_timeout_s, MediaRelay *media)
     : loop_(loop), sites_(sites), tunnel_(tunnel), kamailio_(std::move(kamailio_sip)), stats_(stats),
@@ -53,6 +72,11 @@ SiteEndpoints::Endpoint *SiteEndpoints::endpoint_for(size_t site, const RaHeader
     auto ep = std::make_unique<Endpoint>();
     ep->site = site;
     ep->real = ra;
+    char host[INET6_ADDRSTRLEN] = "";
+    inet_ntop(ra.family == 6 ? AF_INET6 : AF_INET, ra.addr, host, sizeof host);
+    ep->real_sip = HostPort{host, ra.port};
+    if (ra.family == 4)
+        memcpy(&ep->real_ip, ra.addr, 4);
     ep->fd = fd;
     ep->loop = HostPort{sites_.at(site).loop_addr, ntohs(sa.sin_port)};
     ep->id = next_id_++;
@@ -99,6 +123,12 @@ void SiteEndpoints::on_frame(size_t site, const Frame &f)
         stats_.add(HRAS_CNT_SIP_MALFORMED);
         stats_.warn("site '" + sites_.at(site).name + "': dropped a malformed SIP message from " + f.ra->to_string() +
                     " (" + std::to_string(f.payload.size()) + " bytes)");
+        return;
+    }
+    if (!usable_phone_address(*f.ra)) {
+        stats_.add(HRAS_CNT_SIP_MALFORMED);
+        stats_.warn("site '" + sites_.at(site).name + "': dropped SIP from " + f.ra->to_string() +
+                    ", which is no phone's address");
         return;
     }
     Endpoint *ep = endpoint_for(site, *f.ra);
@@ -160,17 +190,14 @@ void SiteEndpoints::on_readable(Endpoint *ep)
                         " was not sent from sip_socket " + kamailio_.to_string() +
                         "; call sofw_relay() before relaying to internal phones");
         std::string_view msg(buf, size_t(n));
-        auto out = translate_down(
-            msg, DownTranslation{kamailio_, *hrac, ep->loop, HostPort::parse(ep->real.to_string()).value()});
+        auto out = translate_down(msg, DownTranslation{kamailio_, *hrac, ep->loop, ep->real_sip});
         if (!out) {
             stats_.add(HRAS_CNT_SIP_MALFORMED);
             stats_.warn("site '" + sites_.at(ep->site).name + "': Kamailio sent a malformed message; dropped");
             continue;
         }
         if (media_) {
-            std::string phone_ip = ep->real.to_string();
-            phone_ip = phone_ip.substr(0, phone_ip.rfind(':'));
-            auto m = media_->on_sip_down(ep->site, ep->id, *hrac, phone_ip, std::move(*out));
+            auto m = media_->on_sip_down(ep->site, ep->id, *hrac, ep->real_ip, std::move(*out));
             if (m.reject) {
                 to_kamailio(ep, *m.reject);  // as if the phone had answered it
                 continue;

@@ -34,7 +34,9 @@ public:
 
     struct Endpoint {
         size_t site;
-        RaHeader real;  // the phone's LAN address
+        RaHeader real;     // the phone's LAN address
+        HostPort real_sip;  // the same, as SIP writes it (made once)
+        in_addr_t real_ip = 0;  // the same, binary (IPv4 phones; else 0)
         HostPort loop;  // our loopback endpoint for it
         int fd = -1;
         int64_t last_used = 0;

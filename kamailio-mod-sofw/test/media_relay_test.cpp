@@ -142,7 +142,10 @@ Frame media_frame(const std::string &ra, uint16_t relay_port, const std::string 
 }
 
 std::string ep(const std::string &ip, uint16_t port) { return ip + ":" + std::to_string(port); }
-std::string ep(const MediaEndpoint &m) { return ep(m.ip, m.port); }
+std::string ep(const MediaEndpoint &m) { return m.to_string(); }
+
+// A phone address as the relay takes it: binary, network order.
+in_addr_t v4(const std::string &ip) { return inet_addr(ip.c_str()); }
 
 // Whether nobody (no relay socket) holds ip:port any more.
 bool port_free(const std::string &ip, uint16_t port)
@@ -298,7 +301,7 @@ protected:
 
     std::string down_ok(size_t site, uint64_t phone, const std::string &phone_ip, const std::string &msg)
     {
-        auto out = media->on_sip_down(site, phone, site ? beta_hrac : acme_hrac, phone_ip, msg);
+        auto out = media->on_sip_down(site, phone, site ? beta_hrac : acme_hrac, v4(phone_ip), msg);
         EXPECT_FALSE(out.reject) << *out.reject;
         return out.msg;
     }
@@ -362,7 +365,7 @@ TEST_F(MediaRelayTest, OfferDownGetsHracAddressAndOpensThePortFirstAnswerUpGetsH
     Dialog d = wan_to_lan("in-1");
     std::string invite = request("INVITE", d, 1, sdp(far_ip, far_rtp.port(), far_rtcp.port()));
 
-    auto out = media->on_sip_down(0, alice, acme_hrac, alice_ip, invite);
+    auto out = media->on_sip_down(0, alice, acme_hrac, v4(alice_ip), invite);
     ASSERT_FALSE(out.reject);
     ASSERT_EQ(1u, media->rat().size());
     const RatEntry *e = entry(alice, "in-1");
@@ -776,7 +779,7 @@ TEST_F(MediaRelayTest, CallsBetweenTwoSitesAreRelayedThroughHras)
     Dialog d = lan_to_wan("x-1", alice_ip);
     d.ruri = "sip:dave@beta.example";
     std::string up = up_ok(0, alice, request("INVITE", d, 1, sdp(alice_ip, 4000)));
-    std::string down = media->on_sip_down(1, dave, beta_hrac, alice_ip, up).msg;
+    std::string down = media->on_sip_down(1, dave, beta_hrac, v4(alice_ip), up).msg;
     const RatEntry *a = entry(alice, "x-1");
     const RatEntry *b = entry(dave, "x-1");
     ASSERT_TRUE(a && b);
@@ -812,7 +815,7 @@ TEST_F(MediaRelayTest, UnparseableSdpPassesUnchanged)
     Dialog d = wan_to_lan("bad-1");
     std::string invite = request("INVITE", d, 1, "this is not SDP\r\n");
     uint64_t frames = stats.get(HRAS_CNT_FRAMES_DOWN);
-    auto out = media->on_sip_down(0, alice, acme_hrac, alice_ip, invite);
+    auto out = media->on_sip_down(0, alice, acme_hrac, v4(alice_ip), invite);
     EXPECT_FALSE(out.reject);
     EXPECT_EQ(invite, out.msg);
     EXPECT_EQ(1u, stats.get(HRAS_CNT_SDP_UNPARSED));
@@ -991,7 +994,7 @@ TEST_F(MediaRelayTest, ExhaustedHracRangeRejectsAnIncomingCall)
     UdpSocket &far_rtp = far_socket();
     down_ok(0, alice, alice_ip, request("INVITE", wan_to_lan("h-1"), 1, sdp(far_ip, far_rtp.port())));
     std::string invite2 = request("INVITE", wan_to_lan("h-2", carol_ip), 1, sdp(far_ip, far_rtp.port()));
-    auto out = media->on_sip_down(0, carol, acme_hrac, carol_ip, invite2);
+    auto out = media->on_sip_down(0, carol, acme_hrac, v4(carol_ip), invite2);
     ASSERT_TRUE(out.reject) << "the reply goes back to Kamailio as if the phone had sent it";
     EXPECT_EQ(0u, out.reject->rfind("SIP/2.0 503 ", 0));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_PORTS_EXHAUSTED));

@@ -362,3 +362,26 @@ TEST_F(SiteEndpointsTest, SipForAPhoneWhoseSiteHasNoTunnelIsCounted)
     EXPECT_EQ(1u, stats.get(HRAS_CNT_SIP_NO_TUNNEL));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_SIP_DOWN));
 }
+
+// An RA header is HRAC's claim about a phone; one that cannot be a LAN
+// phone (port 0, 0.0.0.0, loopback, multicast, broadcast) is dropped and
+// counted, costs no endpoint, and the relay goes on for everyone.
+TEST_F(SiteEndpointsTest, SipFromAnAddressNoPhoneCanHaveIsDroppedAndCounted)
+{
+    TunnelClient &acme = open(0);
+    TunnelClient &beta = open(1);
+    const char *bad[] = {"192.168.1.10:0", "0.0.0.0:5060", "127.0.0.1:5060", "224.0.0.1:5060",
+                         "255.255.255.255:5060", "[::1]:5060", "[::]:5060", "[ff02::1]:5060"};
+    for (const char *ra : bad)
+        acme.send_frame(sip_frame(ra, phone_register("192.168.1.10:5060", "10.0.0.2", "bad")));
+    ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_SIP_MALFORMED) == std::size(bad); }));
+    EXPECT_EQ(0u, eps->phone_count(0));
+    EXPECT_TRUE(kam.received.empty());
+
+    acme.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.2", "a")));
+    beta.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.3", "b")));
+    ASSERT_TRUE(kamailio_got(2));
+    EXPECT_TRUE(server->is_up(0));
+    EXPECT_TRUE(server->is_up(1));
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_SIP_UP));
+}
