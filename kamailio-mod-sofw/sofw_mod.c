@@ -32,6 +32,7 @@
 #include "core/parser/parse_uri.h"
 
 #include "hras.h"
+#include "sofw/defaults.h"
 
 MODULE_VERSION
 
@@ -39,8 +40,8 @@ MODULE_VERSION
 static char *sofw_tunnel_listen = "0.0.0.0:80";
 static char *sofw_sip_socket = "127.0.0.1:5062";
 static char *sofw_loopback_base = "127.1.0.0";
-static int sofw_keepalive_interval = 15;
-static int sofw_auth_window = 120;
+static int sofw_keepalive_interval = SOFW_DEFAULT_KEEPALIVE_INTERVAL_S;
+static int sofw_auth_window = SOFW_DEFAULT_AUTH_WINDOW_S;
 static int sofw_phone_idle_timeout = 7200;
 static char *sofw_media_address = "";
 static int sofw_rtp_port_min = 30000;

@@ -4,6 +4,9 @@
 #include "proxy_choice.hpp"
 #include "re_handle.hpp"
 
+#include <sofw/defaults.h>
+#include <sofw/tunnel_http.hpp>
+
 #include <arpa/inet.h>
 
 #include <csignal>
@@ -18,8 +21,8 @@ constexpr unsigned dns_timeout_s = 3;
 constexpr unsigned tcp_timeout_s = 3;
 constexpr long http_timeout_s = 10;
 constexpr unsigned auth_timeout_s = 10;
-// HRAS answers a long poll within its poll_wait (20 s) at the latest.
-constexpr unsigned poll_timeout_s = 25;
+// HRAS answers a long poll within its poll_wait at the latest.
+constexpr unsigned poll_timeout_s = sofw::poll_wait_s + 5;
 
 bool starts_with(const std::string &s, const char *prefix) { return s.rfind(prefix, 0) == 0; }
 
@@ -240,8 +243,8 @@ std::string auth_hint(const std::string &reason, const std::string &site)
     if (reason == "bad_signature")
         return "the secret here differs from the one HRAS has for site '" + site + "': check secret/secret_file";
     if (reason == "stale")
-        return "this box's clock and HRAS's differ by more than HRAS's auth_window (120 s by default): "
-               "synchronise both (NTP)";
+        return "this box's clock and HRAS's differ by more than HRAS's auth_window (" +
+               std::to_string(sofw::default_auth_window_s) + " s by default): synchronise both (NTP)";
     if (reason == "replay")
         return "HRAS has seen this request before: is something on the way replaying requests?";
     if (reason == "malformed")
@@ -389,7 +392,8 @@ int run_check(const CommandLine &cl, FILE *out)
         report.step("forwarding", "the SOCKS proxy connects to " + server_text + " (" + ms_text(o.ms) + ")");
         report.step("connect", "not needed (SOCKS proxy)");
     } else if (!https) {
-        const EasyOutcome o = easy_request(config, config.server + "/sofw/v1/", EasyKind::get, http_timeout_s);
+        const EasyOutcome o =
+            easy_request(config, config.server + sofw::tunnel_path::prefix, EasyKind::get, http_timeout_s);
         const bool proxy_answered = o.proxy_error || o.status == 407 || o.status == 502 || o.status == 504 ||
                                     (o.status == 401 && o.auth_challenge) || o.status == 403;
         if (o.status == 0) {

@@ -5,6 +5,7 @@
 #include <sofw/auth.hpp>
 #include <sofw/control.hpp>
 #include <sofw/frame.hpp>
+#include <sofw/tunnel_http.hpp>
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -31,12 +32,8 @@ double ms_since(Clock::time_point start)
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::vector<uint8_t> keepalive_frame()
-{
-    sofw::Frame frame;
-    frame.type = sofw::FrameType::keepalive;
-    return sofw::encode_frame(frame);
-}
+// One empty keep-alive: all a probe has to send.
+std::vector<uint8_t> encoded_keepalive() { return sofw::encode_frame(sofw::keepalive_frame()); }
 
 }  // namespace
 
@@ -278,8 +275,8 @@ TunnelProbes::Result TunnelProbes::authenticate(unsigned timeout_s)
         re_cancel();
     };
     const auto start = Clock::now();
-    if (!send.start("POST", "/sofw/v1/send", sofw::random_hex(16), TunnelRequest::Body::fixed, keepalive_frame(),
-                    static_cast<long>(timeout_s), std::move(h))) {
+    if (!send.start("POST", sofw::tunnel_path::send, sofw::random_hex(16), TunnelRequest::Body::fixed,
+                    encoded_keepalive(), static_cast<long>(timeout_s), std::move(h))) {
         r.failure = {FailureKind::transport, "cannot start the request", 0};
         return r;
     }
@@ -301,7 +298,7 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
     TunnelRequest down(context_, "downstream");
     TunnelRequest up(context_, "upstream");
     sofw::FrameDecoder decoder;
-    const std::vector<uint8_t> keepalive = keepalive_frame();
+    const std::vector<uint8_t> keepalive = encoded_keepalive();
     size_t sent = 0;
     ReTimer deferred_up;
     const auto start = Clock::now();
@@ -329,7 +326,7 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
     };
     uh.done = [&](CURLcode result) { fail(up, result); };
     auto start_up = [&] {
-        if (!up.start("POST", "/sofw/v1/up", session, TunnelRequest::Body::streaming, {}, 0, std::move(uh)) &&
+        if (!up.start("POST", sofw::tunnel_path::up, session, TunnelRequest::Body::streaming, {}, 0, std::move(uh)) &&
             !finished) {
             r.failure = {FailureKind::transport, "cannot start the upstream", 0};
             finish();
@@ -366,7 +363,7 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
     };
     dh.done = [&](CURLcode result) { fail(down, result); };
 
-    if (!down.start("GET", "/sofw/v1/down", session, TunnelRequest::Body::none, {}, 0, std::move(dh))) {
+    if (!down.start("GET", sofw::tunnel_path::down, session, TunnelRequest::Body::none, {}, 0, std::move(dh))) {
         r.failure = {FailureKind::transport, "cannot start the downstream", 0};
         return r;
     }
@@ -388,7 +385,7 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
 TunnelProbes::Result TunnelProbes::poll(unsigned timeout_s)
 {
     // HRAS answers a long poll when it has frames or after its poll_wait
-    // (20 s); a fresh session has none. But it answers a poll at once
+    // (sofw::poll_wait_s); a fresh session has none. But it answers a poll at once
     // (empty, proven) when a newer poll of the same session replaces it, so
     // a second poll shortly after the first brings an answer in about one
     // round trip. Whichever is answered first counts.
@@ -416,14 +413,14 @@ TunnelProbes::Result TunnelProbes::poll(unsigned timeout_s)
         return h;
     };
     const long request_timeout = static_cast<long>(timeout_s);
-    if (!first.start("GET", "/sofw/v1/poll", session, TunnelRequest::Body::none, {}, request_timeout,
+    if (!first.start("GET", sofw::tunnel_path::poll, session, TunnelRequest::Body::none, {}, request_timeout,
                      handlers(&first))) {
         r.failure = {FailureKind::transport, "cannot start a poll", 0};
         return r;
     }
     second_timer.start(300, [&] {
         if (!finished)
-            second.start("GET", "/sofw/v1/poll", session, TunnelRequest::Body::none, {}, request_timeout,
+            second.start("GET", sofw::tunnel_path::poll, session, TunnelRequest::Body::none, {}, request_timeout,
                          handlers(&second));
     });
     if (!run(finished, timeout_s * 1000ull + 500) && !r.works)

@@ -1,6 +1,8 @@
 #include "config.hpp"
 #include "config_detail.hpp"
 
+#include <sofw/tunnel_http.hpp>
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -160,11 +162,16 @@ void parse_sip_listen(const std::string &value, Config &c)
     c.sip_listen = value;
 }
 
+std::string default_media_ports()
+{
+    return sofw::media_ports_value(sofw::default_media_port_min, sofw::default_media_port_max);
+}
+
 // "min-max": the LAN ports HRAS may open pairs in. min is even so that
 // every even port of the range has its RTCP partner P+1 inside it too.
 void parse_media_ports(const std::string &value, Config &c)
 {
-    const std::string bad = "media_ports '" + value + "' is not a port range (e.g. 20000-29999)";
+    const std::string bad = "media_ports '" + value + "' is not a port range (e.g. " + default_media_ports() + ")";
     const auto dash = value.find('-');
     if (dash == std::string::npos)
         throw ConfigError(bad);
@@ -190,10 +197,7 @@ void parse_media_ports(const std::string &value, Config &c)
 
 }  // namespace
 
-std::string media_ports_text(const Config &c)
-{
-    return std::to_string(c.media_port_min) + "-" + std::to_string(c.media_port_max);
-}
+std::string media_ports_text(const Config &c) { return sofw::media_ports_value(c.media_port_min, c.media_port_max); }
 
 CommandLine parse_command_line(const std::vector<std::string> &args)
 {
@@ -302,7 +306,8 @@ Config make_config(const Settings &file, const Settings &flags)
     parse_sip_listen(required("sip_listen"), c);
 
     if (merged.count("keepalive_interval"))
-        c.keepalive_interval = parse_unsigned("keepalive_interval", merged["keepalive_interval"], 1, 3600);
+        c.keepalive_interval = parse_unsigned("keepalive_interval", merged["keepalive_interval"],
+                                              sofw::keepalive_interval_min_s, sofw::keepalive_interval_max_s);
     if (merged.count("log_level") && !parse_log_level(merged["log_level"], c.log_level))
         throw ConfigError("log_level '" + merged["log_level"] + "' is not one of error, warn, info, debug");
     if (merged.count("log_target")) {
@@ -350,8 +355,12 @@ std::string usage_text()
            "  secret / secret_file     site secret, or a file whose first line is it (required)\n"
            "  server                   HRAS base URL, e.g. http://198.51.100.1:80 (required)\n"
            "  sip_listen               LAN address:port for the phones, e.g. 10.0.0.2:5060 (required)\n"
-           "  keepalive_interval       seconds without upstream traffic before a keep-alive (15)\n"
-           "  media_ports              LAN UDP ports for RTP/RTCP relaying, even first (20000-29999)\n"
+           "  keepalive_interval       seconds without upstream traffic before a keep-alive (" +
+           std::to_string(sofw::default_keepalive_interval_s) +
+           ")\n"
+           "  media_ports              LAN UDP ports for RTP/RTCP relaying, even first (" +
+           default_media_ports() +
+           ")\n"
            "  media_timeout            seconds without media before a port pair closes (120)\n"
            "  log_level                error, warn, info or debug (info)\n"
            "  log_target               stderr or syslog (stderr; syslog: facility daemon)\n"

@@ -5,6 +5,8 @@
 #pragma once
 #include "log.hpp"
 
+#include <sofw/defaults.h>
+
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -37,11 +39,11 @@ struct Config {
     std::string sip_listen;   // "10.0.0.2:5060": bind address and X-SoFW-Lan
     std::string sip_host;     // address part, IPv6 without brackets
     uint16_t sip_port = 0;
-    unsigned keepalive_interval = 15;  // seconds
+    unsigned keepalive_interval = sofw::default_keepalive_interval_s;  // seconds
     // LAN UDP ports HRAS may ask to open for RTP (even P) and RTCP (P+1),
     // announced to HRAS as X-SoFW-Media-Ports.
-    uint16_t media_port_min = 20000;
-    uint16_t media_port_max = 29999;
+    uint16_t media_port_min = sofw::default_media_port_min;
+    uint16_t media_port_max = sofw::default_media_port_max;
     unsigned media_timeout = 120;  // seconds without media before a pair is closed
     LogLevel log_level = LogLevel::info;
     LogTarget log_target = LogTarget::stderr_stream;

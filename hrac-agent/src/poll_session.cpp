@@ -1,13 +1,10 @@
 #include "poll_session.hpp"
 
+#include <sofw/tunnel_http.hpp>
+
 #include <algorithm>
 
 namespace hrac {
-
-namespace {
-constexpr const char *poll_path = "/sofw/v1/poll";
-constexpr const char *send_path = "/sofw/v1/send";
-}  // namespace
 
 PollSession::PollSession(RequestContext &context, SessionEvents &events) : TunnelSession(context, events) {}
 
@@ -17,7 +14,8 @@ bool PollSession::start() { return start_poll(); }
 // first. A send may take long on a slow link, a poll up to poll_wait_s.
 long PollSession::request_timeout_s() const
 {
-    return static_cast<long>(poll_wait_s + std::max(3 * config_.keepalive_interval, 30u));
+    return static_cast<long>(poll_wait_s +
+                             std::max(sofw::keepalive_intervals_before_drop * config_.keepalive_interval, 30u));
 }
 
 bool PollSession::start_poll()
@@ -35,7 +33,8 @@ bool PollSession::start_poll()
     };
     h.done = [this](CURLcode result) { poll_done(result); };
     poll_ = std::move(request);
-    return poll_->start("GET", poll_path, id_, TunnelRequest::Body::none, {}, request_timeout_s(), std::move(h));
+    return poll_->start("GET", sofw::tunnel_path::poll, id_, TunnelRequest::Body::none, {}, request_timeout_s(),
+                        std::move(h));
 }
 
 void PollSession::poll_done(CURLcode result)
@@ -61,8 +60,8 @@ void PollSession::flush()
     TunnelRequest::Handlers h;
     h.verified = [this] { events_.on_verified(false); };
     h.done = [this](CURLcode result) { send_done(result); };
-    if (!send_->start("POST", send_path, id_, TunnelRequest::Body::fixed, std::move(batch), request_timeout_s(),
-                      std::move(h)))
+    if (!send_->start("POST", sofw::tunnel_path::send, id_, TunnelRequest::Body::fixed, std::move(batch),
+                      request_timeout_s(), std::move(h)))
         events_.on_session_failed({FailureKind::transport, "cannot start a send", 0});
 }
 

@@ -8,6 +8,8 @@
 #include "tunnel_request.hpp"
 #include "tunnel_session.hpp"
 
+#include <sofw/defaults.h>
+
 #include <memory>
 
 namespace hrac {
@@ -15,10 +17,10 @@ namespace hrac {
 class PollSession : public TunnelSession {
 public:
     // HRAS answers a poll after at most this long (with a keep-alive).
-    static constexpr unsigned poll_wait_s = 20;
+    static constexpr unsigned poll_wait_s = sofw::poll_wait_s;
     // A batch larger than this waits for the next POST: proxies cap request
     // bodies (nginx: 1 MB by default).
-    static constexpr size_t batch_limit_bytes = 256 * 1024;
+    static constexpr size_t batch_limit_bytes = sofw::send_batch_max_bytes;
 
     PollSession(RequestContext &context, SessionEvents &events);
 

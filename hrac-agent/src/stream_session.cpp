@@ -1,11 +1,8 @@
 #include "stream_session.hpp"
 
-namespace hrac {
+#include <sofw/tunnel_http.hpp>
 
-namespace {
-constexpr const char *down_path = "/sofw/v1/down";
-constexpr const char *up_path = "/sofw/v1/up";
-}  // namespace
+namespace hrac {
 
 StreamSession::StreamSession(RequestContext &context, SessionEvents &events)
     : TunnelSession(context, events), down_(context, "downstream"), up_(context, "upstream")
@@ -36,7 +33,7 @@ bool StreamSession::start()
 
     // The streams never end, so no total timeout: liveness is the tunnel's
     // keep-alive deadline.
-    if (!down_.start("GET", down_path, id_, TunnelRequest::Body::none, {}, 0, std::move(down)))
+    if (!down_.start("GET", sofw::tunnel_path::down, id_, TunnelRequest::Body::none, {}, 0, std::move(down)))
         return false;
     // An endless upload cannot go through a proxy's 407 with NTLM
     // (http_options.hpp): let the GET find out the scheme first. Costs the
@@ -55,7 +52,7 @@ bool StreamSession::start_upstream()
     up.read = [this](char *buf, size_t room) { return read_upload(buf, room); };
     up.done = [this](CURLcode result) { failed(up_, result); };
 
-    return up_.start("POST", up_path, id_, TunnelRequest::Body::streaming, {}, 0, std::move(up));
+    return up_.start("POST", sofw::tunnel_path::up, id_, TunnelRequest::Body::streaming, {}, 0, std::move(up));
 }
 
 void StreamSession::flush()

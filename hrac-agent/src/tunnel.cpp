@@ -5,6 +5,7 @@
 #include "stream_session.hpp"
 
 #include <sofw/control.hpp>
+#include <sofw/defaults.h>
 
 #include <algorithm>
 
@@ -182,20 +183,14 @@ bool Tunnel::queue_frame(const sofw::Frame &frame)
 
 void Tunnel::send_keepalive()
 {
-    sofw::Frame keepalive;
-    keepalive.type = sofw::FrameType::keepalive;
-    uint64_t now = monotonic_ms();
-    keepalive.payload.resize(8);
-    for (int i = 7; i >= 0; --i, now >>= 8)
-        keepalive.payload[i] = static_cast<uint8_t>(now & 0xff);
-    if (queue_frame(keepalive))
+    if (queue_frame(sofw::keepalive_frame(monotonic_ms())))
         ++counters_.keepalives_sent;
 }
 
 void Tunnel::restart_downstream_deadline()
 {
     // A long poll is legitimately quiet for up to poll_wait_s.
-    unsigned deadline_s = 3 * config_.keepalive_interval;
+    unsigned deadline_s = sofw::keepalive_intervals_before_drop * config_.keepalive_interval;
     if (session_ && session_->poll())
         deadline_s = std::max(deadline_s, PollSession::poll_wait_s + config_.keepalive_interval);
     downstream_deadline_timer_.start(deadline_s * 1000ull, [this, deadline_s] {

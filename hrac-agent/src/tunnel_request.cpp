@@ -2,7 +2,7 @@
 
 #include "http_options.hpp"
 
-#include <sofw/control.hpp>
+#include <sofw/tunnel_http.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -14,7 +14,6 @@ namespace hrac {
 
 namespace {
 
-constexpr const char *frames_content_type = "application/x-sofw-frames";
 constexpr size_t refusal_body_limit = 256;
 
 bool iequals(const std::string &a, const char *b)
@@ -81,9 +80,9 @@ bool TunnelRequest::start(const char *method, const char *path, const std::strin
         "Cache-Control: no-cache",
     };
     if (body == Body::none) {
-        lines.push_back(std::string("Accept: ") + frames_content_type);
+        lines.push_back(std::string("Accept: ") + sofw::frames_content_type);
     } else {
-        lines.push_back(std::string("Content-Type: ") + frames_content_type);
+        lines.push_back(std::string("Content-Type: ") + sofw::frames_content_type);
         if (body == Body::streaming)
             lines.push_back("Transfer-Encoding: chunked");
         // Without this curl may wait for "100 Continue"; through tinyproxy

@@ -62,13 +62,10 @@ public:
     std::vector<uint8_t> take_frames(size_t max_bytes)
     {
         size_t end = pos_;
-        while (end + sofw::frame_header_size <= buf_.size()) {
-            const uint8_t *h = buf_.data() + end;
-            const size_t frame = sofw::frame_header_size + h[3] +
-                                 (size_t(h[4]) << 24 | size_t(h[5]) << 16 | size_t(h[6]) << 8 | size_t(h[7]));
-            if (end > pos_ && end - pos_ + frame > max_bytes)
+        while (auto frame = sofw::peek_frame_size(buf_.data() + end, buf_.size() - end)) {
+            if (end > pos_ && end - pos_ + *frame > max_bytes)
                 break;
-            end += frame;
+            end += *frame;
         }
         std::vector<uint8_t> out(buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
                                  buf_.begin() + static_cast<std::ptrdiff_t>(end));

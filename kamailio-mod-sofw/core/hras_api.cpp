@@ -10,6 +10,7 @@
 #include "stats.hpp"
 #include "status_page.hpp"
 #include "tunnel_server.hpp"
+#include "sofw/defaults.h"
 
 #include <arpa/inet.h>
 
@@ -188,8 +189,11 @@ int hras_configure(const struct hras_config *cfg, char *err, int err_len)
 {
     if (cfg->tunnel_listen)
         g_tunnel_cfg.listen = cfg->tunnel_listen;
-    if (cfg->keepalive_interval < 1 || cfg->keepalive_interval > 3600)
-        return fail(err, err_len, "keepalive_interval must be 1..3600 seconds");
+    if (cfg->keepalive_interval < int(sofw::keepalive_interval_min_s) ||
+        cfg->keepalive_interval > int(sofw::keepalive_interval_max_s))
+        return fail(err, err_len,
+                    "keepalive_interval must be " + std::to_string(sofw::keepalive_interval_min_s) + ".." +
+                        std::to_string(sofw::keepalive_interval_max_s) + " seconds");
     if (cfg->auth_window < 5)
         return fail(err, err_len, "auth_window must be at least 5 seconds");
     g_tunnel_cfg.keepalive_s = cfg->keepalive_interval;

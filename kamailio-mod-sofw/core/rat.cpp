@@ -1,5 +1,7 @@
 #include "rat.hpp"
 
+#include "sofw/defaults.h"
+
 #include <cstring>
 
 namespace sofw::hras {
@@ -124,7 +126,7 @@ bool Rat::allocate_hrac(RatEntry &e, size_t i)
         return true;
     auto pool = hrac_pools_.find(e.site);
     if (pool == hrac_pools_.end())
-        pool = hrac_pools_.emplace(e.site, PortPool(20000, 29999)).first;
+        pool = hrac_pools_.emplace(e.site, PortPool(default_media_port_min, default_media_port_max)).first;
     auto p = pool->second.take();
     if (!p)
         return false;

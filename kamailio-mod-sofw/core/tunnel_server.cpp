@@ -1,6 +1,8 @@
 #include "tunnel_server.hpp"
 
 #include "sofw/control.hpp"
+#include "sofw/defaults.h"
+#include "sofw/tunnel_http.hpp"
 
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
@@ -14,14 +16,6 @@
 #include <cstring>
 
 namespace sofw::hras {
-
-namespace {
-constexpr const char *down_path = "/sofw/v1/down";
-constexpr const char *up_path = "/sofw/v1/up";
-constexpr const char *poll_path = "/sofw/v1/poll";
-constexpr const char *send_path = "/sofw/v1/send";
-constexpr const char *content_type = "application/x-sofw-frames";
-}  // namespace
 
 struct TunnelServer::Channel {
     // down/up: the two endless requests of a streaming session; poll/send:
@@ -51,7 +45,7 @@ struct TunnelServer::Session {
     Mode mode = Mode::stream;
     HostPort hrac;
     std::string peer;
-    uint16_t media_min = 20000, media_max = 29999;
+    uint16_t media_min = default_media_port_min, media_max = default_media_port_max;
     Channel *down = nullptr;
     Channel *up = nullptr;
     Channel *poll = nullptr;       // the outstanding long poll
@@ -102,17 +96,11 @@ std::string header(MHD_Connection *c, const char *name)
     return v ? v : "";
 }
 
-// Length of the encoded frame at p (the queue holds whole frames only).
-size_t frame_size_at(const uint8_t *p)
-{
-    return frame_header_size + p[3] + (size_t(p[4]) << 24 | size_t(p[5]) << 16 | size_t(p[6]) << 8 | p[7]);
-}
-
 // A complete 200 of a polling request: frames (maybe none) and the proof.
 void queue_frames(MHD_Connection *c, const uint8_t *data, size_t len, const std::string &proof)
 {
     MHD_Response *r = MHD_create_response_from_buffer(len, const_cast<uint8_t *>(data), MHD_RESPMEM_MUST_COPY);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, frames_content_type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, hdr::server_signature, proof.c_str());
     MHD_queue_response(c, MHD_HTTP_OK, r);
@@ -211,7 +199,7 @@ struct TunnelCallbacks {
             ch->refs++;  // held by the response's reader
             MHD_Response *r =
                 MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, &on_read, ch, &on_read_done);
-            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, frames_content_type);
             MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
             MHD_add_response_header(r, "X-Accel-Buffering", "no");
             MHD_add_response_header(r, hdr::server_signature, ch->proof.c_str());
@@ -448,9 +436,9 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
     }
     Kind kind = Kind::rejected;
     if (strcmp(method, "GET") == 0)
-        kind = path == down_path ? Kind::down : path == poll_path ? Kind::poll : Kind::rejected;
+        kind = path == tunnel_path::down ? Kind::down : path == tunnel_path::poll ? Kind::poll : Kind::rejected;
     else if (strcmp(method, "POST") == 0)
-        kind = path == up_path ? Kind::up : path == send_path ? Kind::send : Kind::rejected;
+        kind = path == tunnel_path::up ? Kind::up : path == tunnel_path::send ? Kind::send : Kind::rejected;
     if (kind == Kind::rejected) {
         ch->reject_status = MHD_HTTP_NOT_FOUND;
         ch->reject_reason = "not a SoFW tunnel endpoint";
@@ -499,11 +487,9 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
         slot->hrac = *lan;
         slot->peer = peer;
     }
-    unsigned lo = 0, hi = 0;
-    std::string ports = header(ch->conn, hdr::media_ports);
-    if (sscanf(ports.c_str(), "%u-%u", &lo, &hi) == 2 && lo >= 1024 && lo < hi && hi <= 65535) {
-        slot->media_min = uint16_t(lo);
-        slot->media_max = uint16_t(hi);
+    if (auto ports = parse_media_ports_value(header(ch->conn, hdr::media_ports))) {
+        slot->media_min = ports->first;
+        slot->media_max = ports->second;
     }
     if (kind == Kind::down || kind == Kind::up) {
         Channel *&chan_slot = kind == Kind::down ? slot->down : slot->up;
@@ -626,11 +612,10 @@ void TunnelServer::answer_poll(Channel *ch)
     }
     // Whole frames, at least one, up to poll_max_body bytes.
     size_t begin = s->downq_off, end = begin;
-    while (end < s->downq.size()) {
-        size_t n = frame_size_at(s->downq.data() + end);
-        if (end > begin && end + n - begin > cfg_.poll_max_body)
+    while (auto n = peek_frame_size(s->downq.data() + end, s->downq.size() - end)) {
+        if (end > begin && end + *n - begin > cfg_.poll_max_body)
             break;
-        end += n;
+        end += *n;
     }
     queue_frames(ch->conn, s->downq.data() + begin, end - begin, ch->proof);
     ch->queued = true;
@@ -750,7 +735,7 @@ std::optional<HostPort> TunnelServer::hrac_addr(size_t site) const
 std::pair<uint16_t, uint16_t> TunnelServer::media_ports(size_t site) const
 {
     if (site >= sessions_.size() || !sessions_[site])
-        return {20000, 29999};
+        return {default_media_port_min, default_media_port_max};
     return {sessions_[site]->media_min, sessions_[site]->media_max};
 }
 
@@ -758,6 +743,7 @@ void TunnelServer::tick()
 {
     int64_t now = now_ms();
     int64_t ka = int64_t(cfg_.keepalive_s) * 1000;
+    int64_t silent_limit = keepalive_intervals_before_drop * ka;
     for (size_t i = 0; i < sessions_.size(); i++) {
         Session *s = sessions_[i].get();
         if (!s)
@@ -771,20 +757,16 @@ void TunnelServer::tick()
         if (s->mode == Session::Mode::poll) {
             // An outstanding poll is a request in progress; it is answered
             // by poll_wait at the latest. Keep-alives down are those answers.
-            if (!s->poll && now - s->last_rx > 3 * ka)
+            if (!s->poll && now - s->last_rx > silent_limit)
                 close_session(i, "no request for 3 keep-alive intervals");
             continue;
         }
-        if (now - s->last_rx > 3 * ka) {
+        if (now - s->last_rx > silent_limit) {
             close_session(i, "nothing received for 3 keep-alive intervals");
             continue;
         }
         if (now - s->last_tx >= ka) {
-            Frame k;
-            k.type = FrameType::keepalive;
-            for (int b = 7; b >= 0; b--)
-                k.payload.push_back(uint8_t(uint64_t(now) >> (8 * b)));
-            if (send(i, k))
+            if (send(i, keepalive_frame(uint64_t(now))))
                 stats_.add(HRAS_CNT_KEEPALIVES_SENT);
         }
     }
@@ -798,11 +780,7 @@ void TunnelServer::expire_polls()
     for (auto &s : sessions_) {
         if (!s || !s->poll || now < s->poll->deadline || s->queued())
             continue;
-        Frame k;
-        k.type = FrameType::keepalive;
-        for (int b = 7; b >= 0; b--)
-            k.payload.push_back(uint8_t(uint64_t(now) >> (8 * b)));
-        queue_down(*s, k);
+        queue_down(*s, keepalive_frame(uint64_t(now)));
         stats_.add(HRAS_CNT_KEEPALIVES_SENT);
     }
 }

@@ -14,6 +14,7 @@
 #include "stats.hpp"
 #include "status_page.hpp"
 #include "sofw/auth.hpp"
+#include "sofw/defaults.h"
 #include "sofw/frame.hpp"
 
 #include <memory>
@@ -28,12 +29,12 @@ namespace sofw::hras {
 
 struct TunnelConfig {
     std::string listen = "0.0.0.0:80";
-    int keepalive_s = 15;
-    int auth_window_s = 120;
+    int keepalive_s = int(default_keepalive_interval_s);
+    int auth_window_s = int(default_auth_window_s);
     size_t max_down_queue = 4 << 20;  // bytes waiting for a slow downstream
     int half_open_timeout_s = 10;
-    int poll_wait_ms = 20000;        // a long poll with nothing to say is answered with a keep-alive
-    size_t poll_max_body = 1 << 20;  // bytes of frames in one poll answer (the rest waits)
+    int poll_wait_ms = int(poll_wait_s * 1000);    // a long poll with nothing to say is answered with a keep-alive
+    size_t poll_max_body = poll_answer_max_bytes;  // bytes of frames in one poll answer (the rest waits)
     // TLS: PEM contents (not paths). Cert and key both or neither; with a
     // client CA every request needs a client certificate it signed.
     std::string tls_cert, tls_key, tls_client_ca;

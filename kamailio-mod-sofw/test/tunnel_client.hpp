@@ -9,6 +9,7 @@
 #include "core/event_loop.hpp"
 #include "sofw/auth.hpp"
 #include "sofw/frame.hpp"
+#include "sofw/tunnel_http.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -10,6 +10,9 @@ bool valid_type(uint8_t t) { return t >= 1 && t <= 4; }
 
 bool needs_ra(FrameType t) { return t == FrameType::sip || t == FrameType::media; }
 
+// Header bytes 4..7.
+size_t payload_length(const uint8_t *h) { return size_t(h[4]) << 24 | size_t(h[5]) << 16 | size_t(h[6]) << 8 | h[7]; }
+
 // Header-only checks, so a bad stream is refused before its payload arrives.
 DecodeError check_header(const uint8_t *h)
 {
@@ -20,8 +23,7 @@ DecodeError check_header(const uint8_t *h)
     const uint8_t ra_len = h[3];
     if (ra_len != 0 && ra_len != RaHeader::v4_size && ra_len != RaHeader::v6_size)
         return DecodeError::bad_ra_header;
-    const uint32_t len = uint32_t(h[4]) << 24 | uint32_t(h[5]) << 16 | uint32_t(h[6]) << 8 | h[7];
-    if (len > frame_max_payload)
+    if (payload_length(h) > frame_max_payload)
         return DecodeError::oversized;
     const auto type = static_cast<FrameType>(h[1]);
     if (needs_ra(type) && ra_len == 0)
@@ -98,6 +100,29 @@ std::vector<uint8_t> encode_frame(const Frame &f)
     return out;
 }
 
+Frame keepalive_frame()
+{
+    Frame f;
+    f.type = FrameType::keepalive;
+    return f;
+}
+
+Frame keepalive_frame(uint64_t monotonic_ms)
+{
+    Frame f = keepalive_frame();
+    f.payload.resize(8);
+    for (int i = 7; i >= 0; --i, monotonic_ms >>= 8)
+        f.payload[size_t(i)] = static_cast<uint8_t>(monotonic_ms & 0xff);
+    return f;
+}
+
+std::optional<size_t> peek_frame_size(const uint8_t *data, size_t len)
+{
+    if (len < frame_header_size)
+        return std::nullopt;
+    return frame_header_size + data[3] + payload_length(data);
+}
+
 void FrameDecoder::feed(const uint8_t *data, size_t len)
 {
     // After an error nothing will be decoded again; do not hoard bytes.
@@ -132,7 +157,7 @@ FrameDecoder::Result FrameDecoder::next(Frame &out)
         return Result::error;
     }
 
-    const size_t len = size_t(h[4]) << 24 | size_t(h[5]) << 16 | size_t(h[6]) << 8 | h[7];
+    const size_t len = payload_length(h);
     const size_t total = frame_header_size + ra_len + len;
     if (avail < total)
         return Result::need_more;

@@ -108,6 +108,13 @@ TEST(FrameVectors, DecodeMatchesSpec)
     }
 }
 
+TEST(FrameVectors, KeepaliveFramesMatchSpec)
+{
+    EXPECT_EQ(encode_frame(keepalive_frame()), unhex("01 04 00 00 00000000"));
+    EXPECT_EQ(encode_frame(keepalive_frame(1000)), unhex("01 04 00 00 00000008 00000000000003e8"));
+    EXPECT_EQ(encode_frame(keepalive_frame(0x0102030405060708ull)), unhex("01 04 00 00 00000008 0102030405060708"));
+}
+
 TEST(FrameCodec, RoundTripEveryTypeV4AndV6)
 {
     const RaHeader v4 = ra("10.0.0.7:5062", 40000, Transport::tcp);
@@ -350,6 +357,38 @@ TEST(FrameDecoder, ErrorAfterGoodFrames)
     EXPECT_EQ(d.next(f), FrameDecoder::Result::frame);
     EXPECT_EQ(d.next(f), FrameDecoder::Result::error);
     EXPECT_EQ(d.error(), DecodeError::bad_version);
+}
+
+TEST(PeekFrameSize, ReadsTheWholeSizeFromTheHeader)
+{
+    for (const auto &v : vectors()) {
+        const auto bytes = unhex(v.hex);
+        EXPECT_EQ(peek_frame_size(bytes.data(), bytes.size()), bytes.size()) << v.hex;
+        // The header alone is enough: the rest need not be there yet.
+        EXPECT_EQ(peek_frame_size(bytes.data(), frame_header_size), bytes.size()) << v.hex;
+    }
+    const auto big = encode_frame(make(FrameType::control, std::nullopt, std::string(frame_max_payload, 'x')));
+    EXPECT_EQ(peek_frame_size(big.data(), big.size()), frame_header_size + frame_max_payload);
+}
+
+TEST(PeekFrameSize, NeedsAWholeHeader)
+{
+    const auto bytes = unhex("01 04 00 00 00000008 00000000000003e8");
+    for (size_t n = 0; n < frame_header_size; ++n)
+        EXPECT_FALSE(peek_frame_size(bytes.data(), n)) << n;
+}
+
+TEST(PeekFrameSize, CutsABufferIntoItsFrames)
+{
+    const auto fs = stream_frames();
+    const auto bytes = encode_all(fs);
+    size_t pos = 0, count = 0;
+    while (auto n = peek_frame_size(bytes.data() + pos, bytes.size() - pos)) {
+        pos += *n;
+        ++count;
+    }
+    EXPECT_EQ(pos, bytes.size());
+    EXPECT_EQ(count, fs.size());
 }
 
 TEST(FrameNames, AllNamed)

@@ -4,26 +4,17 @@
 // proves itself back with a signature over the client's nonce. The secret
 // never crosses the wire.
 #pragma once
+#include "sofw/defaults.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
 
 namespace sofw {
 
-// HTTP header names used on tunnel requests/responses.
-namespace hdr {
-constexpr const char *site = "X-SoFW-Site";
-constexpr const char *session = "X-SoFW-Session";
-constexpr const char *lan = "X-SoFW-Lan";
-constexpr const char *time = "X-SoFW-Time";
-constexpr const char *nonce = "X-SoFW-Nonce";
-constexpr const char *signature = "X-SoFW-Signature";
-constexpr const char *server_signature = "X-SoFW-Server-Signature";
-}  // namespace hdr
-
 struct AuthRequest {
     std::string method;   // "GET" / "POST"
-    std::string path;     // "/sofw/v1/down"
+    std::string path;     // below the server's base URL: tunnel_path::down, ...
     std::string site;     // site name
     std::string session;  // 32 hex chars, new per connection attempt
     std::string lan;      // HRAC's LAN SIP address "10.0.0.2:5060"
@@ -46,7 +37,7 @@ const char *auth_result_name(AuthResult r);
 // replayed. Bounded: entries older than the window are purged.
 class ReplayCache {
 public:
-    explicit ReplayCache(uint64_t window_s = 120) : window_(window_s) {}
+    explicit ReplayCache(uint64_t window_s = default_auth_window_s) : window_(window_s) {}
     // True if the nonce is new (and remembers it); false for a replay.
     bool remember(const std::string &nonce, uint64_t now);
     size_t size() const { return seen_.size(); }
@@ -61,7 +52,7 @@ class AuthVerifier {
 public:
     // Nonces are kept for two windows: a request first seen at t may carry a
     // time up to t + window and so stays fresh until t + 2 * window.
-    explicit AuthVerifier(uint64_t window_s = 120) : window_(window_s), replay_(2 * window_s) {}
+    explicit AuthVerifier(uint64_t window_s = default_auth_window_s) : window_(window_s), replay_(2 * window_s) {}
     // secret == nullptr: the site is not configured.
     AuthResult verify(const AuthRequest &r, const std::string &signature, const std::string *secret, uint64_t now);
 

@@ -14,12 +14,6 @@
 
 namespace sofw {
 
-namespace hdr {
-// On both tunnel requests of HRAC: "20000-29999", the LAN ports HRAS may
-// name in OPEN_MEDIA. Not part of the signature.
-constexpr const char *media_ports = "X-SoFW-Media-Ports";
-}  // namespace hdr
-
 enum class ControlOp : uint8_t { open_media = 1, close_media = 2, media_failed = 3, stream_ok = 4 };
 
 const char *control_op_name(ControlOp op);  // "OPEN_MEDIA", ...

@@ -33,6 +33,18 @@ struct Frame {
 bool encode_frame(const Frame &f, std::vector<uint8_t> &out);
 std::vector<uint8_t> encode_frame(const Frame &f);  // throws std::invalid_argument
 
+// A keep-alive ("Time Arrival"): without payload, or with the sender's
+// monotonic milliseconds as its 8-byte payload.
+Frame keepalive_frame();
+Frame keepalive_frame(uint64_t monotonic_ms);
+
+// The whole encoded size (header, RA header, payload) of the frame that
+// starts at data, read from its header alone; nullopt while fewer than
+// frame_header_size bytes are there. The header is not checked: this is
+// for cutting a buffer of frames this process encoded into whole frames.
+// Bytes from the wire go through FrameDecoder.
+std::optional<size_t> peek_frame_size(const uint8_t *data, size_t len);
+
 enum class DecodeError {
     none,
     bad_version,
