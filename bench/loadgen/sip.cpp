@@ -1,9 +1,10 @@
 #include "sip.hpp"
 
+#include <sofw/text.hpp>
+
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -11,21 +12,9 @@ namespace loadgen {
 
 namespace {
 
-std::string lower(std::string s)
-{
-    for (char &c : s)
-        c = char(tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string trim(const std::string &s)
-{
-    size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos)
-        return "";
-    size_t e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
-}
+using sofw::lower;
+using sofw::starts_with;
+using sofw::trim;
 
 std::string canonical(const std::string &name)
 {
@@ -63,13 +52,13 @@ std::vector<std::string> split_top(const std::string &v)
         else if (!quote && c == '>' && angle > 0)
             angle--;
         else if (!quote && angle == 0 && c == ',') {
-            std::string part = trim(v.substr(start, i - start));
+            std::string part(trim(std::string_view(v).substr(start, i - start)));
             if (!part.empty())
                 out.push_back(part);
             start = i + 1;
         }
     }
-    std::string part = trim(v.substr(start));
+    std::string part(trim(std::string_view(v).substr(start)));
     if (!part.empty())
         out.push_back(part);
     return out;
@@ -109,7 +98,7 @@ std::pair<uint32_t, std::string> SipMsg::cseq() const
     std::string v = get("cseq");
     char *end = nullptr;
     unsigned long n = strtoul(v.c_str(), &end, 10);
-    return {uint32_t(n), trim(end ? std::string(end) : "")};
+    return {uint32_t(n), std::string(trim(end ? end : ""))};
 }
 
 bool parse_sip(const char *data, size_t len, SipMsg &out)
@@ -129,7 +118,7 @@ bool parse_sip(const char *data, size_t len, SipMsg &out)
     if (eol == std::string::npos || eol > hdr_end)
         eol = hdr_end;
     std::string first = text.substr(0, eol);
-    if (first.compare(0, 8, "SIP/2.0 ") == 0) {
+    if (starts_with(first, "SIP/2.0 ")) {
         out.is_request = false;
         out.status = atoi(first.c_str() + 8);
         if (out.status < 100 || out.status > 699)
@@ -153,13 +142,14 @@ bool parse_sip(const char *data, size_t len, SipMsg &out)
         if (line.empty())
             continue;
         if ((line[0] == ' ' || line[0] == '\t') && !out.headers.empty()) {  // folded
-            out.headers.back().second += " " + trim(line);
+            out.headers.back().second += ' ';
+            out.headers.back().second += trim(line);
             continue;
         }
         size_t colon = line.find(':');
         if (colon == std::string::npos)
             continue;
-        out.headers.emplace_back(canonical(line.substr(0, colon)), trim(line.substr(colon + 1)));
+        out.headers.emplace_back(canonical(line.substr(0, colon)), trim(std::string_view(line).substr(colon + 1)));
     }
     if (body_start < text.size()) {
         size_t blen = text.size() - body_start;
@@ -192,7 +182,7 @@ std::string header_uri(const std::string &value)
         return value.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1);
     }
     size_t semi = value.find(';');
-    return trim(value.substr(0, semi));
+    return std::string(trim(std::string_view(value).substr(0, semi)));
 }
 
 std::string uri_user(const std::string &uri)
@@ -245,17 +235,17 @@ std::optional<sockaddr_in> sdp_audio(const std::string &sdp)
         size_t eol = sdp.find('\n', pos);
         if (eol == std::string::npos)
             eol = sdp.size();
-        std::string line = trim(sdp.substr(pos, eol - pos));
+        std::string line(trim(std::string_view(sdp).substr(pos, eol - pos)));
         pos = eol + 1;
-        if (line.compare(0, 2, "m=") == 0) {
+        if (starts_with(line, "m=")) {
             seen_m = true;
             in_audio = false;
-            if (port < 0 && line.compare(0, 8, "m=audio ") == 0) {
+            if (port < 0 && starts_with(line, "m=audio ")) {
                 in_audio = true;
                 port = atoi(line.c_str() + 8);
             }
-        } else if (line.compare(0, 9, "c=IN IP4 ") == 0) {
-            std::string ip = trim(line.substr(9));
+        } else if (starts_with(line, "c=IN IP4 ")) {
+            std::string ip(trim(std::string_view(line).substr(9)));
             size_t slash = ip.find('/');
             ip = ip.substr(0, slash);
             if (!seen_m)

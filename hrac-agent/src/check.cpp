@@ -5,6 +5,7 @@
 #include "re_handle.hpp"
 
 #include <sofw/defaults.h>
+#include <sofw/text.hpp>
 #include <sofw/tunnel_http.hpp>
 
 #include <arpa/inet.h>
@@ -23,15 +24,6 @@ constexpr long http_timeout_s = 10;
 constexpr unsigned auth_timeout_s = 10;
 // HRAS answers a long poll within its poll_wait at the latest.
 constexpr unsigned poll_timeout_s = sofw::poll_wait_s + 5;
-
-bool starts_with(const std::string &s, const char *prefix) { return s.rfind(prefix, 0) == 0; }
-
-std::string lower(std::string s)
-{
-    for (char &c : s)
-        c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 std::string ms_text(double ms)
 {
@@ -205,13 +197,13 @@ std::string tls_hint(const Config &config, CURLcode result, const std::string &s
 
 Endpoint server_endpoint(const std::string &server_url)
 {
-    return endpoint_of(server_url, starts_with(lower(server_url), "https://") ? 443 : 80);
+    return endpoint_of(server_url, sofw::istarts_with(server_url, "https://") ? 443 : 80);
 }
 
 Endpoint proxy_endpoint(const std::string &proxy_url)
 {
     // curl: CURL_DEFAULT_PROXY_PORT 1080, 443 for an HTTPS proxy.
-    return endpoint_of(proxy_url, starts_with(lower(proxy_url), "https://") ? 443 : 1080);
+    return endpoint_of(proxy_url, sofw::istarts_with(proxy_url, "https://") ? 443 : 1080);
 }
 
 std::string endpoint_text(const Endpoint &e)
@@ -309,7 +301,7 @@ int run_check(const CommandLine &cl, FILE *out)
     const ProxyChoice proxy = choose_proxy(config, [](const char *name) { return getenv(name); });
     const bool via_proxy = !proxy.url.empty();
     const bool credentials = !config.proxy_user.empty() || proxy.url.find('@') != std::string::npos;
-    const bool https = starts_with(lower(config.server), "https://");
+    const bool https = sofw::istarts_with(config.server, "https://");
     const Endpoint server = server_endpoint(config.server);
     const std::string server_text = endpoint_text(server);
 
@@ -377,7 +369,7 @@ int run_check(const CommandLine &cl, FILE *out)
     // reads its result.
     bool have_tls = false;
     EasyOutcome tls;
-    const bool socks = via_proxy && starts_with(lower(proxy.url), "socks");
+    const bool socks = via_proxy && sofw::istarts_with(proxy.url, "socks");
     if (!via_proxy) {
         report.step("forwarding", "not needed (direct)");
         report.step("connect", "not needed (direct)");

@@ -5,6 +5,7 @@
 #include <sofw/auth.hpp>
 #include <sofw/control.hpp>
 #include <sofw/frame.hpp>
+#include <sofw/text.hpp>
 #include <sofw/tunnel_http.hpp>
 
 #include <arpa/inet.h>
@@ -18,7 +19,6 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <strings.h>
 #include <thread>
 
 namespace hrac::check {
@@ -178,15 +178,14 @@ size_t easy_header(char *buf, size_t size, size_t n, void *arg)
     auto &state = *static_cast<EasyState *>(arg);
     const size_t len = size * n;
     const std::string line(buf, len);
-    if (line.compare(0, 5, "HTTP/") == 0) {
+    if (sofw::starts_with(line, "HTTP/")) {
         // A new header block: whatever came before was interim.
         state.out->proxy_error = false;
         state.out->auth_challenge = false;
         state.body.clear();
-    } else if (strncasecmp(line.c_str(), "X-Squid-Error:", 14) == 0) {
+    } else if (sofw::istarts_with(line, "X-Squid-Error:")) {
         state.out->proxy_error = true;
-    } else if (strncasecmp(line.c_str(), "Proxy-Authenticate:", 19) == 0 ||
-               strncasecmp(line.c_str(), "WWW-Authenticate:", 17) == 0) {
+    } else if (sofw::istarts_with(line, "Proxy-Authenticate:") || sofw::istarts_with(line, "WWW-Authenticate:")) {
         state.out->auth_challenge = true;
     }
     return len;

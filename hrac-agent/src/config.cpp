@@ -1,6 +1,7 @@
 #include "config.hpp"
 #include "config_detail.hpp"
 
+#include <sofw/text.hpp>
 #include <sofw/tunnel_http.hpp>
 
 #include <arpa/inet.h>
@@ -14,18 +15,6 @@
 namespace hrac {
 
 namespace config_detail {
-
-std::string trim(const std::string &s)
-{
-    const char *space = " \t\r\n";
-    const auto begin = s.find_first_not_of(space);
-    if (begin == std::string::npos)
-        return "";
-    const auto end = s.find_last_not_of(space);
-    return s.substr(begin, end - begin + 1);
-}
-
-bool starts_with(const std::string &s, const std::string &prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 std::string read_first_line(const std::string &path, const char *what)
 {
@@ -115,7 +104,7 @@ void parse_server(const std::string &value, Config &c)
     std::string url = value;
     while (!url.empty() && url.back() == '/')
         url.pop_back();
-    const bool http = starts_with(url, "http://") || starts_with(url, "https://");
+    const bool http = sofw::starts_with(url, "http://") || sofw::starts_with(url, "https://");
     const auto host_begin = url.find("://");
     if (!http || host_begin == std::string::npos || host_begin + 3 >= url.size() || url[host_begin + 3] == '/' ||
         url.find_first_of(" \t?#") != std::string::npos)
@@ -132,7 +121,7 @@ void parse_sip_listen(const std::string &value, Config &c)
 {
     const std::string bad = "sip_listen '" + value + "' is not a LAN address:port (e.g. 10.0.0.2:5060)";
     std::string host, port;
-    if (starts_with(value, "[")) {
+    if (sofw::starts_with(value, "[")) {
         const auto close = value.find("]:");
         if (close == std::string::npos)
             throw ConfigError(bad);
@@ -147,7 +136,7 @@ void parse_sip_listen(const std::string &value, Config &c)
     }
 
     unsigned char addr[16];
-    const bool v6 = starts_with(value, "[");
+    const bool v6 = sofw::starts_with(value, "[");
     if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), addr) != 1)
         throw ConfigError(bad);
     static const unsigned char zero[16] = {};
@@ -177,8 +166,9 @@ void parse_media_ports(const std::string &value, Config &c)
         throw ConfigError(bad);
     unsigned min = 0, max = 0;
     try {
-        min = parse_unsigned("media_ports", trim(value.substr(0, dash)), 0, 99999);
-        max = parse_unsigned("media_ports", trim(value.substr(dash + 1)), 0, 99999);
+        const std::string_view text = value;
+        min = parse_unsigned("media_ports", std::string(sofw::trim(text.substr(0, dash))), 0, 99999);
+        max = parse_unsigned("media_ports", std::string(sofw::trim(text.substr(dash + 1))), 0, 99999);
     } catch (const ConfigError &) {
         throw ConfigError(bad);
     }
@@ -219,10 +209,10 @@ CommandLine parse_command_line(const std::vector<std::string> &args)
         } else if (arg == "-c" || arg == "--config") {
             cl.config_file = next_value(arg);
             cl.config_given = true;
-        } else if (starts_with(arg, "--config=")) {
+        } else if (sofw::starts_with(arg, "--config=")) {
             cl.config_file = arg.substr(strlen("--config="));
             cl.config_given = true;
-        } else if (starts_with(arg, "--")) {
+        } else if (sofw::starts_with(arg, "--")) {
             const auto eq = arg.find('=');
             const std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
             if (!known_keys.count(key))
@@ -250,15 +240,15 @@ Settings parse_config_text(const std::string &text, const std::string &origin)
     std::istringstream in(text);
     std::string raw;
     for (int line_no = 1; std::getline(in, raw); ++line_no) {
-        const std::string line = trim(raw);
+        const std::string line(sofw::trim(raw));
         if (line.empty() || line[0] == '#')
             continue;
         const std::string where = origin + ":" + std::to_string(line_no) + ": ";
         const auto eq = line.find('=');
         if (eq == std::string::npos)
             throw ConfigError(where + "expected 'key = value'");
-        const std::string key = trim(line.substr(0, eq));
-        const std::string value = trim(line.substr(eq + 1));
+        const std::string key(sofw::trim(std::string_view(line).substr(0, eq)));
+        const std::string value(sofw::trim(std::string_view(line).substr(eq + 1)));
         if (!known_keys.count(key))
             throw ConfigError(where + "unknown key '" + key + "'");
         if (settings.count(key))

@@ -7,8 +7,6 @@
 
 namespace hrac::config_detail {
 
-std::string trim(const std::string &s);
-bool starts_with(const std::string &s, const std::string &prefix);
 // The first line of a file, without its line end. what names the setting
 // in the error ("secret_file").
 std::string read_first_line(const std::string &path, const char *what);

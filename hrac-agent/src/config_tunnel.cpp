@@ -4,20 +4,13 @@
 #include "config.hpp"
 #include "config_detail.hpp"
 
-#include <cctype>
+#include <sofw/text.hpp>
 
 namespace hrac {
 
 using namespace config_detail;
 
 namespace {
-
-std::string lower(std::string s)
-{
-    for (char &c : s)
-        c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 // What a proxy URL holds; enough to check it and to redact it.
 struct ProxyUrl {
@@ -35,7 +28,7 @@ ProxyUrl split_proxy_url(const std::string &url)
     size_t authority = 0;
     const auto sep = url.find("://");
     if (sep != std::string::npos) {
-        u.scheme = lower(url.substr(0, sep));
+        u.scheme = sofw::lower(std::string_view(url).substr(0, sep));
         authority = sep + 3;
     }
     const auto slash = url.find('/', authority);
@@ -74,7 +67,7 @@ void parse_proxy(const Settings &merged, Config &c)
         return;
     const std::string &value = it->second;
     c.proxy_from_environment = false;
-    if (lower(value) == "none")
+    if (sofw::iequals(value, "none"))
         return;  // direct, whatever the environment says
     const std::string bad =
         "proxy '" + redact_url(value) + "' is not a proxy URL (e.g. http://proxy.example.com:3128) or none";
@@ -143,7 +136,7 @@ void parse_proxy_credentials(const Settings &file, const Settings &flags, const 
     if (auth == merged.end())
         return;
     for (ProxyAuth a : {ProxyAuth::any, ProxyAuth::basic, ProxyAuth::digest, ProxyAuth::ntlm, ProxyAuth::negotiate}) {
-        if (lower(auth->second) == proxy_auth_name(a)) {
+        if (sofw::iequals(auth->second, proxy_auth_name(a))) {
             c.proxy_auth = a;
             return;
         }
@@ -163,7 +156,7 @@ std::string parse_pins(const std::string &value)
         if (pin.empty())
             return;
         const std::string shown = pin;
-        if (starts_with(pin, "sha256//"))
+        if (sofw::starts_with(pin, "sha256//"))
             pin = pin.substr(8);
         bool ok = pin.size() == 44 && pin[43] == '=' && pin[42] != '=';
         for (size_t i = 0; ok && i < 43; ++i)
@@ -197,7 +190,7 @@ std::string parse_pins(const std::string &value)
 
 void parse_tls(const Settings &merged, Config &c)
 {
-    const bool https = starts_with(c.server, "https://");
+    const bool https = sofw::starts_with(c.server, "https://");
     for (const char *key : {"ca_file", "pin_sha256", "client_cert", "client_key"}) {
         if (merged.count(key) && !https)
             throw ConfigError(std::string(key) + " needs an https:// server (server is " + c.server + ")");
@@ -223,7 +216,7 @@ void parse_tls(const Settings &merged, Config &c)
 void parse_mode(const Settings &merged, Config &c)
 {
     if (merged.count("tunnel_mode")) {
-        const std::string value = lower(merged.at("tunnel_mode"));
+        const std::string value = sofw::lower(merged.at("tunnel_mode"));
         bool found = false;
         for (TunnelMode m : {TunnelMode::automatic, TunnelMode::stream, TunnelMode::poll}) {
             if (value == tunnel_mode_name(m)) {

@@ -13,6 +13,8 @@
 #include "sip_relay.hpp"
 #include "tunnel.hpp"
 
+#include <sofw/text.hpp>
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -111,7 +113,7 @@ ProxyChoice log_path_to_hras(const Config &config)
     else
         log_info("%s, user %s, proxy_auth %s", describe(proxy).c_str(), config.proxy_user.c_str(),
                  proxy_auth_name(config.proxy_auth));
-    if (config.server.compare(0, 8, "https://") == 0) {
+    if (sofw::starts_with(config.server, "https://")) {
         const auto pins =
             config.pin_sha256.empty() ? 0 : 1 + std::count(config.pin_sha256.begin(), config.pin_sha256.end(), ';');
         log_info("tls: HRAS verified against %s%s%s%s",

@@ -1,10 +1,11 @@
 #include "proxy_choice.hpp"
 
+#include <sofw/text.hpp>
+
 #include <arpa/inet.h>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
-#include <strings.h>
 
 namespace hrac {
 
@@ -85,7 +86,7 @@ bool no_proxy_matches(const std::string &host_in, const std::string &no_proxy)
             if (token.empty() || token.size() > host.size())
                 continue;
             const size_t tail = host.size() - token.size();
-            if (strcasecmp(host.c_str() + tail, token.c_str()) == 0 && (tail == 0 || host[tail - 1] == '.'))
+            if (sofw::iequals(std::string_view(host).substr(tail), token) && (tail == 0 || host[tail - 1] == '.'))
                 return true;
             continue;
         }
@@ -135,7 +136,7 @@ ProxyChoice choose_proxy(const Config &config, const GetEnv &getenv)
     // <scheme>_proxy, lower case; the upper-case name too except for
     // HTTP_PROXY, which curl ignores (a CGI program gets it from a request
     // header).
-    const bool https = config.server.compare(0, 8, "https://") == 0;
+    const bool https = sofw::starts_with(config.server, "https://");
     const char *names[] = {https ? "https_proxy" : "http_proxy", https ? "HTTPS_PROXY" : nullptr, "all_proxy",
                            "ALL_PROXY"};
     for (const char *name : names) {

@@ -1,5 +1,7 @@
 #include "request_failure.hpp"
 
+#include <sofw/text.hpp>
+
 #include <cctype>
 
 namespace hrac {
@@ -73,7 +75,7 @@ Failure classify_outcome(const RequestOutcome &o)
         const std::string code = std::to_string(o.status);
         // An HTML title often repeats the code ("400 Bad Request").
         const std::string reason =
-            o.refusal.compare(0, code.size() + 1, code + " ") == 0 ? o.refusal.substr(code.size() + 1) : o.refusal;
+            sofw::starts_with(o.refusal, code + " ") ? o.refusal.substr(code.size() + 1) : o.refusal;
         const std::string why = reason.empty() ? "" : " " + reason;
         // HRAS never answers these itself (docs/protocol.md "Status codes").
         if (o.status == 407)
@@ -112,18 +114,13 @@ Failure classify(const RequestOutcome &o)
 
 std::string refusal_reason(const std::string &body)
 {
-    auto trim = [](const std::string &s) -> std::string {
-        const auto begin = s.find_first_not_of(" \t\r\n");
-        if (begin == std::string::npos)
-            return "";
-        return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-    };
-    std::string line = trim(body.substr(0, body.find('\n')));
+    const std::string_view text = body;
+    std::string line(sofw::trim(text.substr(0, text.find('\n'))));
     if (!line.empty() && line[0] == '<') {
         const auto title = body.find("<title>");
         const auto end = body.find("</title>");
         line = title != std::string::npos && end != std::string::npos && end > title
-                   ? trim(body.substr(title + 7, end - title - 7))
+                   ? std::string(sofw::trim(text.substr(title + 7, end - title - 7)))
                    : "";
     }
     for (char &c : line) {

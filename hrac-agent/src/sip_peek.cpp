@@ -1,20 +1,13 @@
 #include "sip_peek.hpp"
 
+#include <sofw/text.hpp>
+
 #include <algorithm>
 #include <cctype>
-#include <strings.h>
 
 namespace hrac {
 
 namespace {
-
-std::string trim(const std::string &s)
-{
-    const auto begin = s.find_first_not_of(" \t");
-    if (begin == std::string::npos)
-        return "";
-    return s.substr(begin, s.find_last_not_of(" \t") - begin + 1);
-}
 
 std::optional<unsigned> leading_number(const std::string &s, size_t pos = 0)
 {
@@ -36,9 +29,7 @@ void take_max(std::optional<unsigned> &max, std::optional<unsigned> value)
 // Every ";expires=N" in a Contact value, in any case.
 void contact_expires(const std::string &value, std::optional<unsigned> &max)
 {
-    std::string lower = value;
-    for (char &c : lower)
-        c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    const std::string lower = sofw::lower(value);
     for (size_t at = lower.find("expires"); at != std::string::npos; at = lower.find("expires", at + 1)) {
         size_t p = at + 7;
         while (p < lower.size() && (lower[p] == ' ' || lower[p] == '\t'))
@@ -70,7 +61,7 @@ std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len)
     const std::string start = head.substr(0, line_end);
 
     SipPeek peek;
-    if (start.compare(0, 8, "SIP/2.0 ") == 0) {
+    if (sofw::starts_with(start, "SIP/2.0 ")) {
         const auto status = leading_number(start, 8);
         if (!status || *status < 100 || *status > 699)
             return std::nullopt;
@@ -95,15 +86,15 @@ std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len)
         const auto colon = line.find(':');
         if (colon == std::string::npos)
             continue;
-        const std::string name = trim(line.substr(0, colon));
-        const std::string value = trim(line.substr(colon + 1));
-        if (strcasecmp(name.c_str(), "CSeq") == 0) {
+        const std::string_view name = sofw::trim(std::string_view(line).substr(0, colon), sofw::blanks);
+        const std::string value(sofw::trim(std::string_view(line).substr(colon + 1), sofw::blanks));
+        if (sofw::iequals(name, "CSeq")) {
             const auto space = value.find_first_of(" \t");
             if (space != std::string::npos)
-                peek.cseq_method = trim(value.substr(space + 1));
-        } else if (strcasecmp(name.c_str(), "Expires") == 0) {
+                peek.cseq_method = sofw::trim(std::string_view(value).substr(space + 1), sofw::blanks);
+        } else if (sofw::iequals(name, "Expires")) {
             take_max(peek.max_expires, leading_number(value));
-        } else if (strcasecmp(name.c_str(), "Contact") == 0 || strcasecmp(name.c_str(), "m") == 0) {
+        } else if (sofw::iequals(name, "Contact") || sofw::iequals(name, "m")) {
             if (value == "*")
                 take_max(peek.max_expires, 0u);
             contact_expires(value, peek.max_expires);

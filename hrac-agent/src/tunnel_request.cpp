@@ -2,6 +2,7 @@
 
 #include "http_options.hpp"
 
+#include <sofw/text.hpp>
 #include <sofw/tunnel_http.hpp>
 
 #include <algorithm>
@@ -15,25 +16,6 @@ namespace hrac {
 namespace {
 
 constexpr size_t refusal_body_limit = 256;
-
-bool iequals(const std::string &a, const char *b)
-{
-    if (a.size() != strlen(b))
-        return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (tolower(static_cast<unsigned char>(a[i])) != tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    }
-    return true;
-}
-
-std::string trim(const std::string &s)
-{
-    const auto begin = s.find_first_not_of(" \t\r\n");
-    if (begin == std::string::npos)
-        return "";
-    return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
-}
 
 }  // namespace
 
@@ -163,9 +145,9 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
 {
     auto &r = *static_cast<TunnelRequest *>(self);
     const size_t len = size * n;
-    const std::string line = trim(std::string(buf, len));
+    const std::string line(sofw::trim(std::string_view(buf, len)));
 
-    if (line.compare(0, 5, "HTTP/") == 0) {
+    if (sofw::starts_with(line, "HTTP/")) {
         // A new header block (interim 1xx, or the answer to a proxy's 407
         // before curl retries with credentials).
         const auto space = line.find(' ');
@@ -178,10 +160,10 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
         const auto colon = line.find(':');
         if (colon == std::string::npos)
             return len;
-        const std::string name = trim(line.substr(0, colon));
-        if (iequals(name, sofw::hdr::server_signature))
-            r.server_proof_ = trim(line.substr(colon + 1));
-        else if (iequals(name, "WWW-Authenticate") || iequals(name, "Proxy-Authenticate"))
+        const std::string_view name = sofw::trim(std::string_view(line).substr(0, colon));
+        if (sofw::iequals(name, sofw::hdr::server_signature))
+            r.server_proof_ = sofw::trim(std::string_view(line).substr(colon + 1));
+        else if (sofw::iequals(name, "WWW-Authenticate") || sofw::iequals(name, "Proxy-Authenticate"))
             r.auth_challenge_ = true;
         return len;
     }

@@ -1,5 +1,7 @@
 #include "sdp.hpp"
 
+#include "sofw/text.hpp"
+
 namespace sofw::hras {
 namespace {
 
@@ -53,15 +55,6 @@ std::vector<Line> split_lines(std::string_view body)
     }
     return lines;
 }
-
-std::string_view rtrim(std::string_view s)
-{
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // Space-separated fields of a line value, with their positions in it.
 std::vector<Token> tokenize(std::string_view v)
@@ -117,7 +110,7 @@ std::string_view value_of(const Line &l) { return l.text.substr(2); }
 
 bool is_ice_candidate_line(std::string_view text)
 {
-    text = rtrim(text);
+    text = rtrim(text, blanks);
     return starts_with(text, "a=candidate:") || starts_with(text, "a=remote-candidates:") ||
            text == "a=remote-candidates" || text == "a=end-of-candidates";
 }
@@ -128,7 +121,7 @@ std::optional<Parsed> parse(std::string_view body)
 {
     Parsed p;
     p.lines = split_lines(body);
-    if (p.lines.empty() || rtrim(p.lines[0].text) != "v=0")
+    if (p.lines.empty() || rtrim(p.lines[0].text, blanks) != "v=0")
         return std::nullopt;
     p.eol = p.lines[0].eol.empty() ? std::string_view("\r\n") : p.lines[0].eol;
 
@@ -193,7 +186,7 @@ std::optional<Parsed> parse(std::string_view body)
                     return std::nullopt;
                 m->s.rtcp_explicit = true;
                 m->s.rtcp_port = *n;
-            } else if (rtrim(t) == "a=rtcp-mux") {
+            } else if (rtrim(t, blanks) == "a=rtcp-mux") {
                 m->s.rtcp_mux = true;
             }
             break;

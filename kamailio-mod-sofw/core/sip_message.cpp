@@ -1,30 +1,16 @@
 #include "sip_message.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "sofw/text.hpp"
+
 #include <vector>
 
 namespace sofw::hras {
 namespace {
 
-std::string lower(std::string_view s)
-{
-    std::string r(s);
-    std::transform(r.begin(), r.end(), r.begin(), [](unsigned char c) { return std::tolower(c); });
-    return r;
-}
-
-std::string trim(std::string_view s)
-{
-    size_t b = s.find_first_not_of(" \t");
-    size_t e = s.find_last_not_of(" \t");
-    return b == std::string_view::npos ? std::string() : std::string(s.substr(b, e - b + 1));
-}
-
 // Full header name for a compact form.
 std::string canonical_name(std::string_view raw)
 {
-    std::string n = lower(trim(raw));
+    std::string n = lower(trim(raw, blanks));
     if (n.size() == 1) {
         switch (n[0]) {
         case 'i': return "call-id";
@@ -76,13 +62,14 @@ std::optional<Parsed> parse(std::string_view msg)
         if (line.empty())
             break;
         if ((line[0] == ' ' || line[0] == '\t') && !p.headers.empty()) {
-            p.headers.back().value += " " + trim(line);
+            p.headers.back().value += ' ';
+            p.headers.back().value += trim(line, blanks);
             p.headers.back().end = line_end;
         } else {
             auto colon = line.find(':');
             if (colon != std::string_view::npos)
-                p.headers.push_back(
-                    {pos, line_end, canonical_name(line.substr(0, colon)), trim(line.substr(colon + 1))});
+                p.headers.push_back({pos, line_end, canonical_name(line.substr(0, colon)),
+                                     std::string(trim(line.substr(colon + 1), blanks))});
         }
         pos = nl + 1;
     }
@@ -106,7 +93,7 @@ std::optional<SipInfo> sip_inspect(std::string_view msg)
         return std::nullopt;
     SipInfo info;
     std::string_view sl = p->start_line;
-    if (sl.rfind("SIP/2.0 ", 0) == 0) {
+    if (starts_with(sl, "SIP/2.0 ")) {
         if (sl.size() < 11)
             return std::nullopt;
         info.status = std::atoi(std::string(sl.substr(8, 3)).c_str());
@@ -128,10 +115,10 @@ std::optional<SipInfo> sip_inspect(std::string_view msg)
     if (auto h = find(*p, "cseq")) {
         auto sp = h->value.find_last_of(" \t");
         if (sp != std::string::npos)
-            info.cseq_method = trim(std::string_view(h->value).substr(sp + 1));
+            info.cseq_method = trim(std::string_view(h->value).substr(sp + 1), blanks);
     }
     if (auto h = find(*p, "content-type"))
-        info.content_type = lower(trim(std::string_view(h->value).substr(0, h->value.find(';'))));
+        info.content_type = lower(trim(std::string_view(h->value).substr(0, h->value.find(';')), blanks));
     if (info.call_id.empty())
         return std::nullopt;
     info.body_offset = p->body_offset;

@@ -1,7 +1,8 @@
 #include "sip_translate.hpp"
 
+#include "sofw/text.hpp"
+
 #include <algorithm>
-#include <cctype>
 #include <functional>
 #include <vector>
 
@@ -10,23 +11,16 @@ namespace {
 
 bool is_lws(char c) { return c == ' ' || c == '\t'; }
 
-std::string lower(std::string_view s)
-{
-    std::string r(s);
-    std::transform(r.begin(), r.end(), r.begin(), [](unsigned char c) { return std::tolower(c); });
-    return r;
-}
-
 bool is_start_line(std::string_view line)
 {
-    if (line.rfind("SIP/2.0 ", 0) == 0)
+    if (starts_with(line, "SIP/2.0 "))
         return true;
     // "METHOD SP Request-URI SP SIP/2.0"
     auto sp1 = line.find(' ');
     if (sp1 == std::string_view::npos || sp1 == 0)
         return false;
     auto sp2 = line.find(' ', sp1 + 1);
-    return sp2 != std::string_view::npos && line.substr(sp2 + 1).rfind("SIP/2.0", 0) == 0;
+    return sp2 != std::string_view::npos && starts_with(line.substr(sp2 + 1), "SIP/2.0");
 }
 
 // Splits a header value at commas that are outside quotes and <...>.

@@ -1,6 +1,7 @@
 #include "status_page.hpp"
 
 #include "sofw/auth.hpp"
+#include "sofw/text.hpp"
 
 #include <cstring>
 
@@ -226,16 +227,6 @@ HttpAnswer text_answer(unsigned status, const std::string &text)
     return a;
 }
 
-bool iequal(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size())
-        return false;
-    for (size_t i = 0; i < a.size(); i++)
-        if (tolower(static_cast<unsigned char>(a[i])) != tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
 }  // namespace
 
 std::string json_string(std::string_view s)
@@ -415,7 +406,7 @@ bool BasicAuth::check(std::string_view authorization) const
         return false;
     // "Basic" 1*SP token68, the scheme case-insensitive (RFC 7617)
     size_t sp = authorization.find(' ');
-    if (sp == std::string_view::npos || !iequal(authorization.substr(0, sp), "Basic"))
+    if (sp == std::string_view::npos || !iequals(authorization.substr(0, sp), "Basic"))
         return false;
     std::string_view token = authorization.substr(sp);
     while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
