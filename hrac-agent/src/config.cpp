@@ -1,6 +1,7 @@
 #include "config.hpp"
 #include "config_detail.hpp"
 
+#include <sofw/host_port.hpp>
 #include <sofw/text.hpp>
 #include <sofw/tunnel_http.hpp>
 
@@ -120,23 +121,14 @@ void parse_server(const std::string &value, Config &c)
 void parse_sip_listen(const std::string &value, Config &c)
 {
     const std::string bad = "sip_listen '" + value + "' is not a LAN address:port (e.g. 10.0.0.2:5060)";
-    std::string host, port;
-    if (sofw::starts_with(value, "[")) {
-        const auto close = value.find("]:");
-        if (close == std::string::npos)
-            throw ConfigError(bad);
-        host = value.substr(1, close - 1);
-        port = value.substr(close + 2);
-    } else {
-        const auto colon = value.rfind(':');
-        if (colon == std::string::npos || value.find(':') != colon)
-            throw ConfigError(bad);
-        host = value.substr(0, colon);
-        port = value.substr(colon + 1);
-    }
+    // Unbracketed, only an IPv4 address can come before the one ':'.
+    const auto text = sofw::split_host_port(value);
+    if (!text || !text->has_port || (!text->bracketed && text->port.find(':') != std::string_view::npos))
+        throw ConfigError(bad);
+    const std::string host(text->host), port(text->port);
 
     unsigned char addr[16];
-    const bool v6 = sofw::starts_with(value, "[");
+    const bool v6 = text->bracketed;
     if (inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), addr) != 1)
         throw ConfigError(bad);
     static const unsigned char zero[16] = {};

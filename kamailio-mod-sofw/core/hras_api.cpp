@@ -47,7 +47,7 @@ const char *const counter_names[HRAS_CNT_COUNT] = {
 
 SiteTable g_sites;
 TunnelConfig g_tunnel_cfg;
-HostPort g_sip_socket{"127.0.0.1", 5062};
+sofw::HostPort g_sip_socket{"127.0.0.1", 5062};
 int g_phone_idle_timeout = 7200;
 MediaConfig g_media_cfg;
 std::string g_status_user, g_status_password;
@@ -201,7 +201,7 @@ int hras_configure(const struct hras_config *cfg, char *err, int err_len)
     if (cfg->phone_idle_timeout < 60)
         return fail(err, err_len, "phone_idle_timeout must be at least 60 seconds (longer than any registration)");
     g_phone_idle_timeout = cfg->phone_idle_timeout;
-    auto sip = HostPort::parse(cfg->sip_socket ? cfg->sip_socket : "");
+    auto sip = sofw::HostPort::parse(cfg->sip_socket ? cfg->sip_socket : "");
     if (!sip || !sip->port)
         return fail(err, err_len, "sip_socket must be address:port");
     g_sip_socket = *sip;

@@ -8,7 +8,7 @@
 // keep their media in the LAN: their SDP is given back untouched.
 #pragma once
 #include "event_loop.hpp"
-#include "host_port.hpp"
+#include "sofw/host_port.hpp"
 #include "rat.hpp"
 #include "sdp.hpp"
 #include "sip_message.hpp"

@@ -1,5 +1,6 @@
 #include "sdp.hpp"
 
+#include "sofw/host_port.hpp"
 #include "sofw/text.hpp"
 
 namespace sofw::hras {
@@ -71,21 +72,6 @@ std::vector<Token> tokenize(std::string_view v)
             out.push_back({start, v.substr(start, i - start)});
     }
     return out;
-}
-
-std::optional<uint16_t> parse_port(std::string_view s)
-{
-    if (s.empty() || s.size() > 5)
-        return std::nullopt;
-    unsigned v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        v = v * 10 + unsigned(c - '0');
-    }
-    if (v > 65535)
-        return std::nullopt;
-    return uint16_t(v);
 }
 
 // "IN IP4 addr" / "IN IP6 addr" (addr may carry /ttl or /count).

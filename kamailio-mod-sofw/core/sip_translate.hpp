@@ -5,7 +5,7 @@
 // copy) must read as Kamailio again. Both directions live here, side by side,
 // so they stay symmetric. The body is never touched.
 #pragma once
-#include "host_port.hpp"
+#include "sofw/host_port.hpp"
 
 #include <optional>
 #include <string>

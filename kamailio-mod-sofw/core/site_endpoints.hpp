@@ -8,7 +8,7 @@
 #pragma once
 #include "event_loop.hpp"
 #include "media_relay.hpp"
-#include "host_port.hpp"
+#include "sofw/host_port.hpp"
 #include "site_table.hpp"
 #include "stats.hpp"
 #include "tunnel_server.hpp"
@@ -34,10 +34,10 @@ public:
 
     struct Endpoint {
         size_t site;
-        RaHeader real;     // the phone's LAN address
-        HostPort real_sip;  // the same, as SIP writes it (made once)
+        RaHeader real;          // the phone's LAN address
+        HostPort real_sip;      // the same, as SIP writes it (made once)
         in_addr_t real_ip = 0;  // the same, binary (IPv4 phones; else 0)
-        HostPort loop;  // our loopback endpoint for it
+        HostPort loop;          // our loopback endpoint for it
         int fd = -1;
         int64_t last_used = 0;
         uint64_t id = 0;  // unique for the process's lifetime (RAT key)

@@ -9,7 +9,7 @@
 // sessions.
 #pragma once
 #include "event_loop.hpp"
-#include "host_port.hpp"
+#include "sofw/host_port.hpp"
 #include "site_table.hpp"
 #include "stats.hpp"
 #include "status_page.hpp"

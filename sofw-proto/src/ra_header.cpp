@@ -1,5 +1,7 @@
 #include "sofw/ra_header.hpp"
 
+#include "sofw/host_port.hpp"
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -14,22 +16,6 @@ bool valid_transport(uint8_t t)
 }
 
 size_t addr_len(uint8_t family) { return family == 6 ? 16 : 4; }
-
-// Strict decimal port: digits only, no sign or spaces, <= 65535.
-std::optional<uint16_t> parse_port(const std::string &s)
-{
-    if (s.empty() || s.size() > 5)
-        return std::nullopt;
-    unsigned v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v > 65535)
-        return std::nullopt;
-    return static_cast<uint16_t>(v);
-}
 
 }  // namespace
 
@@ -80,25 +66,15 @@ std::string RaHeader::to_string() const
 
 std::optional<RaHeader> RaHeader::parse(const std::string &hostport)
 {
+    // An address literal and a port are required; port 0 is kept, as the
+    // header can carry it.
+    const auto t = split_host_port(hostport);
+    if (!t || !t->has_port)
+        return std::nullopt;
+    const auto p = parse_port(t->port);
     RaHeader h;
-    std::string host, port;
-    if (!hostport.empty() && hostport[0] == '[') {
-        auto close = hostport.find(']');
-        if (close == std::string::npos || close + 1 >= hostport.size() || hostport[close + 1] != ':')
-            return std::nullopt;
-        host = hostport.substr(1, close - 1);
-        port = hostport.substr(close + 2);
-        h.family = 6;
-    } else {
-        auto colon = hostport.rfind(':');
-        if (colon == std::string::npos)
-            return std::nullopt;
-        host = hostport.substr(0, colon);
-        port = hostport.substr(colon + 1);
-        h.family = 4;
-    }
-    auto p = parse_port(port);
-    if (!p || inet_pton(h.family == 6 ? AF_INET6 : AF_INET, host.c_str(), h.addr) != 1)
+    h.family = t->bracketed ? 6 : 4;
+    if (!p || inet_pton(h.family == 6 ? AF_INET6 : AF_INET, std::string(t->host).c_str(), h.addr) != 1)
         return std::nullopt;
     h.port = *p;
     return h;
