@@ -384,10 +384,10 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
 TunnelProbes::Result TunnelProbes::poll(unsigned timeout_s)
 {
     // HRAS answers a long poll when it has frames or after its poll_wait
-    // (sofw::poll_wait_s); a fresh session has none. But it answers a poll at once
-    // (empty, proven) when a newer poll of the same session replaces it, so
-    // a second poll shortly after the first brings an answer in about one
-    // round trip. Whichever is answered first counts.
+    // (sofw::poll_wait_s); a fresh session has none. But it answers a poll
+    // at once (empty, proven) when a newer poll of the same session
+    // replaces it, so a second poll shortly after the first brings an
+    // answer in about one round trip. Whichever is answered first counts.
     Result r;
     bool finished = false;
     const std::string session = sofw::random_hex(16);

@@ -71,7 +71,7 @@ struct Config {
 // The proxy URL with any password replaced by "***", for logs.
 std::string redact_url(const std::string &url);
 
-// "20000-29999", the X-SoFW-Media-Ports value.
+// The media port range as HRAC announces it (sofw::media_ports_value), "min-max".
 std::string media_ports_text(const Config &c);
 
 class ConfigError : public std::runtime_error {

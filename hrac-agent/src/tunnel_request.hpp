@@ -54,7 +54,7 @@ public:
     TunnelRequest(const TunnelRequest &) = delete;
     TunnelRequest &operator=(const TunnelRequest &) = delete;
 
-    // method "GET" or "POST"; path below the server ("/sofw/v1/down").
+    // method "GET" or "POST"; path below the server (sofw::tunnel_path::down, ...).
     // fixed_body is sent with Content-Length for Body::fixed. timeout_s 0:
     // none (the session's deadlines watch it). False: not started.
     bool start(const char *method, const char *path, const std::string &session, Body body,
