@@ -272,3 +272,43 @@ TEST(SipMessage, MakeReplyCopiesTheTransactionHeadersAndAddsAToTag)
         << "no reply to a reply";
     EXPECT_FALSE(sip_make_reply("garbage", 503, "x"));
 }
+
+TEST(SipMessage, EditsHeadersInPlaceAndCopiesEverythingElseAsItCame)
+{
+    std::string msg = crlf("INVITE sip:alice@acme.example SIP/2.0\n"
+                           "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKk1\n"
+                           "X-Odd:   keep  me \n"
+                           "Route: <sip:10.0.0.2;lr>,\n"
+                           "  <sip:10.0.0.3;lr>\n"
+                           "Call-ID: c1\n"
+                           "CSeq: 1 INVITE\n"
+                           "Content-Length: 4\n\n") +
+                      "body";
+    auto m = SipMessage::parse(msg);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(msg, m->str()) << "without edits the message is written back byte for byte";
+    ASSERT_EQ(6u, m->headers().size());
+    EXPECT_EQ("via", m->headers()[0].name);
+    EXPECT_EQ("route", m->headers()[2].name);
+    EXPECT_EQ(" <sip:10.0.0.2;lr>, <sip:10.0.0.3;lr>", m->value(2)) << "folded lines are one value";
+
+    m->set_value(0, " SIP/2.0/UDP 203.0.113.1:5060;branch=z9hG4bKk1");
+    m->set_value(2, " <sip:203.0.113.1;lr>");
+    m->replace_body("longer body");
+    EXPECT_EQ(crlf("INVITE sip:alice@acme.example SIP/2.0\n"
+                   "Via: SIP/2.0/UDP 203.0.113.1:5060;branch=z9hG4bKk1\n"
+                   "X-Odd:   keep  me \n"
+                   "Route: <sip:203.0.113.1;lr>\n"
+                   "Call-ID: c1\n"
+                   "CSeq: 1 INVITE\n"
+                   "Content-Length: 11\n\n") +
+                  "longer body",
+              m->str());
+    EXPECT_EQ("longer body", m->body());
+    ASSERT_TRUE(m->info());
+    EXPECT_EQ("c1", m->info()->call_id);
+
+    auto keepalive_dialogless = SipMessage::parse(crlf("OPTIONS sip:x SIP/2.0\nCSeq: 1 OPTIONS\n\n"));
+    ASSERT_TRUE(keepalive_dialogless) << "a message without Call-ID is still a message";
+    EXPECT_EQ(nullptr, keepalive_dialogless->info()) << "but it names no dialog";
+}
