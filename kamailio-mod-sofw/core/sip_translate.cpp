@@ -11,18 +11,6 @@ namespace {
 
 bool is_lws(char c) { return c == ' ' || c == '\t'; }
 
-bool is_start_line(std::string_view line)
-{
-    if (starts_with(line, "SIP/2.0 "))
-        return true;
-    // "METHOD SP Request-URI SP SIP/2.0"
-    auto sp1 = line.find(' ');
-    if (sp1 == std::string_view::npos || sp1 == 0)
-        return false;
-    auto sp2 = line.find(' ', sp1 + 1);
-    return sp2 != std::string_view::npos && starts_with(line.substr(sp2 + 1), "SIP/2.0");
-}
-
 // Splits a header value at commas that are outside quotes and <...>.
 std::vector<std::string> split_elements(std::string_view v)
 {
@@ -210,77 +198,24 @@ struct HeaderRewriters {
     HostPort route_from, route_to;
 };
 
-// Walks the logical headers (folded lines included) and rewrites Via, Route
-// and Record-Route values; everything else is copied byte for byte.
-std::optional<std::string> rewrite_message(std::string_view msg, const HeaderRewriters &rw)
+// Rewrites the Via, Route and Record-Route values of the message in place;
+// a value that comes out the same is left as it came (folding included).
+void rewrite_message(SipMessage &m, const HeaderRewriters &rw)
 {
-    if (msg.find_first_not_of("\r\n \t") == std::string_view::npos)
-        return std::string(msg);
-    size_t hdr_end = msg.find("\r\n\r\n");
-    size_t body_start;
-    if (hdr_end != std::string_view::npos) {
-        body_start = hdr_end + 4;
-    } else {
-        hdr_end = msg.find("\n\n");
-        if (hdr_end == std::string_view::npos)
-            return std::nullopt;
-        body_start = hdr_end + 2;
+    for (size_t i = 0; i < m.headers().size(); i++) {
+        const std::string &name = m.headers()[i].name;
+        bool is_via = name == "via";
+        if (!is_via && name != "route" && name != "record-route")
+            continue;
+        std::string value = m.value(i);
+        std::string nv =
+            is_via ? rewrite_via_value(value, rw.via) : rewrite_route_value(value, rw.route_from, rw.route_to);
+        if (nv != value)
+            m.set_value(i, std::move(nv));
     }
-    std::string_view head = msg.substr(0, hdr_end);
-    std::string_view sep = msg.substr(hdr_end, body_start - hdr_end);
-
-    // Split head into physical lines, remembering each line's terminator.
-    std::vector<std::pair<std::string_view, std::string_view>> lines;
-    size_t p = 0;
-    while (p <= head.size()) {
-        size_t nl = head.find('\n', p);
-        size_t e = nl == std::string_view::npos ? head.size() : nl;
-        size_t content_end = (e > p && head[e - 1] == '\r') ? e - 1 : e;
-        lines.emplace_back(head.substr(p, content_end - p),
-                           head.substr(content_end, (nl == std::string_view::npos ? e : nl + 1) - content_end));
-        if (nl == std::string_view::npos)
-            break;
-        p = nl + 1;
-    }
-    if (lines.empty() || !is_start_line(lines[0].first))
-        return std::nullopt;
-
-    std::string out;
-    out.reserve(msg.size() + 64);
-    out.append(lines[0].first).append(lines[0].second);
-    for (size_t i = 1; i < lines.size();) {
-        // Logical header: this line plus continuation lines.
-        size_t j = i + 1;
-        while (j < lines.size() && !lines[j].first.empty() && is_lws(lines[j].first[0]))
-            j++;
-        std::string_view first = lines[i].first;
-        auto colon = first.find(':');
-        std::string name = colon == std::string_view::npos ? "" : lower(first.substr(0, colon));
-        name.erase(std::remove_if(name.begin(), name.end(), is_lws), name.end());
-        bool is_via = name == "via" || name == "v";
-        bool is_route = name == "route" || name == "record-route";
-        if (!is_via && !is_route) {
-            for (size_t k = i; k < j; k++)
-                out.append(lines[k].first).append(lines[k].second);
-        } else {
-            // Unfold: continuation lines join with their leading whitespace.
-            std::string value(first.substr(colon + 1));
-            for (size_t k = i + 1; k < j; k++)
-                value.append(" ").append(lines[k].first);
-            std::string nv =
-                is_via ? rewrite_via_value(value, rw.via) : rewrite_route_value(value, rw.route_from, rw.route_to);
-            out.append(first.substr(0, colon + 1)).append(nv).append(lines[j - 1].second);
-        }
-        i = j;
-    }
-    out.append(sep);
-    out.append(msg.substr(body_start));
-    return out;
 }
 
-}  // namespace
-
-std::optional<std::string> translate_down(std::string_view msg, const DownTranslation &t)
+HeaderRewriters down_rewriters(const DownTranslation &t)
 {
     HeaderRewriters rw;
     rw.route_from = t.kamailio;
@@ -298,10 +233,10 @@ std::optional<std::string> translate_down(std::string_view msg, const DownTransl
                 *rport = std::to_string(t.phone_real.effective_port());
         }
     };
-    return rewrite_message(msg, rw);
+    return rw;
 }
 
-std::optional<std::string> translate_up(std::string_view msg, const UpTranslation &t)
+HeaderRewriters up_rewriters(const UpTranslation &t)
 {
     HeaderRewriters rw;
     rw.route_from = t.hrac;
@@ -311,7 +246,34 @@ std::optional<std::string> translate_up(std::string_view msg, const UpTranslatio
         if (hp && hp->matches(t.hrac))
             v.sent_by = t.kamailio.to_string();
     };
-    return rewrite_message(msg, rw);
+    return rw;
+}
+
+std::optional<std::string> translate_text(std::string_view msg, const HeaderRewriters &rw)
+{
+    if (sip_is_keepalive(msg))
+        return std::string(msg);
+    auto m = SipMessage::parse(std::string(msg));
+    if (!m)
+        return std::nullopt;
+    rewrite_message(*m, rw);
+    return m->str();
+}
+
+}  // namespace
+
+void translate_down(SipMessage &msg, const DownTranslation &t) { rewrite_message(msg, down_rewriters(t)); }
+
+void translate_up(SipMessage &msg, const UpTranslation &t) { rewrite_message(msg, up_rewriters(t)); }
+
+std::optional<std::string> translate_down(std::string_view msg, const DownTranslation &t)
+{
+    return translate_text(msg, down_rewriters(t));
+}
+
+std::optional<std::string> translate_up(std::string_view msg, const UpTranslation &t)
+{
+    return translate_text(msg, up_rewriters(t));
 }
 
 }  // namespace sofw::hras

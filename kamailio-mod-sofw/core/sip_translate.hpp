@@ -5,6 +5,7 @@
 // copy) must read as Kamailio again. Both directions live here, side by side,
 // so they stay symmetric. The body is never touched.
 #pragma once
+#include "sip_message.hpp"
 #include "sofw/host_port.hpp"
 
 #include <optional>
@@ -25,8 +26,13 @@ struct UpTranslation {  // internal phone -> Kamailio
     HostPort kamailio;
 };
 
-// nullopt: not a SIP message (no start line or no end of headers).
-// A CRLF keep-alive (only whitespace) comes back unchanged.
+// Edit the message's Via, Route and Record-Route values in place.
+void translate_down(SipMessage &msg, const DownTranslation &t);
+void translate_up(SipMessage &msg, const UpTranslation &t);
+
+// The same on text, for a single question. nullopt: not a SIP message (no
+// start line or no end of headers). A CRLF keep-alive (only whitespace)
+// comes back unchanged.
 std::optional<std::string> translate_down(std::string_view msg, const DownTranslation &t);
 std::optional<std::string> translate_up(std::string_view msg, const UpTranslation &t);
 
