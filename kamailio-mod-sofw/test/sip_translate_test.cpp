@@ -102,9 +102,11 @@ TEST(SipTranslateUp, ReplyTopViaAndCopiedRecordRouteBecomeKamailio)
                           "Record-Route: <sip:192.168.1.2:5060;r2=on;lr>\n"
                           "Record-Route: <sip:198.51.100.1;r2=on;lr>\n"
                           "Content-Length: 0\n\n");
+    // An edited folded header is written on one line, the fold read as
+    // one space (RFC 3261 7.3.1).
     std::string want = crlf("SIP/2.0 200 OK\n"
                             "v: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKabc.1,"
-                            "    SIP/2.0/UDP 198.51.100.20:5060;received=198.51.100.20;branch=z9hG4bKx\n"
+                            " SIP/2.0/UDP 198.51.100.20:5060;received=198.51.100.20;branch=z9hG4bKx\n"
                             "Record-Route: <sip:127.0.0.1:5062;r2=on;lr>\n"
                             "Record-Route: <sip:198.51.100.1;r2=on;lr>\n"
                             "Content-Length: 0\n\n");
