@@ -238,24 +238,8 @@ std::string rewrite_rtcp(const Line &l, const SdpStream &s, const SdpTarget &t)
     return r;
 }
 
-}  // namespace
-
-std::optional<SdpInfo> sdp_parse(std::string_view body)
+std::string rewrite(const Parsed *p, std::string_view body, const std::vector<SdpTarget> &targets)
 {
-    auto p = parse(body);
-    if (!p)
-        return std::nullopt;
-    SdpInfo info;
-    for (const auto &m : p->media)
-        info.streams.push_back(m.s);
-    return info;
-}
-
-std::optional<std::string> sdp_rewrite(std::string_view body, const std::vector<SdpTarget> &targets)
-{
-    auto p = parse(body);
-    if (!p)
-        return std::nullopt;
 
     std::vector<bool> rewritten(p->media.size(), false);
     std::optional<size_t> first;
@@ -339,6 +323,46 @@ std::optional<std::string> sdp_rewrite(std::string_view body, const std::vector<
         }
     }
     return out;
+}
+
+}  // namespace
+
+struct SdpBody::Parsed {
+    hras::Parsed p;
+};
+
+std::optional<SdpBody> SdpBody::parse(std::string_view body)
+{
+    auto p = hras::parse(body);
+    if (!p)
+        return std::nullopt;
+    SdpBody b;
+    b.body_ = body;
+    for (const auto &m : p->media)
+        b.info_.streams.push_back(m.s);
+    b.parsed_ = std::make_shared<const Parsed>(Parsed{std::move(*p)});
+    return b;
+}
+
+std::string SdpBody::rewrite(const std::vector<SdpTarget> &targets) const
+{
+    return hras::rewrite(&parsed_->p, body_, targets);
+}
+
+std::optional<SdpInfo> sdp_parse(std::string_view body)
+{
+    auto b = SdpBody::parse(body);
+    if (!b)
+        return std::nullopt;
+    return b->info();
+}
+
+std::optional<std::string> sdp_rewrite(std::string_view body, const std::vector<SdpTarget> &targets)
+{
+    auto b = SdpBody::parse(body);
+    if (!b)
+        return std::nullopt;
+    return b->rewrite(targets);
 }
 
 }  // namespace sofw::hras

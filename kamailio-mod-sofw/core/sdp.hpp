@@ -40,6 +40,7 @@
 // - If no stream is rewritten, the body comes back unchanged.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,8 +75,25 @@ struct SdpTarget {           // where the other side must send this stream now
     uint16_t rtcp_port = 0;  // new a=rtcp port (only used if the stream had a=rtcp)
 };
 
-// targets[i] applies to the i-th m= line; missing entries = untouched.
-// nullopt if the body does not parse (as sdp_parse).
+// An SDP body parsed once: its streams for the media plan, then the
+// rewrite (the rules above) from the same parse. It refers to the body it
+// was parsed from: keep that alive and unchanged while using it.
+class SdpBody {
+public:
+    // nullopt as sdp_parse.
+    static std::optional<SdpBody> parse(std::string_view body);
+    const SdpInfo &info() const { return info_; }
+    // targets[i] applies to the i-th m= line; missing entries = untouched.
+    std::string rewrite(const std::vector<SdpTarget> &targets) const;
+
+private:
+    struct Parsed;
+    std::shared_ptr<const Parsed> parsed_;
+    std::string_view body_;
+    SdpInfo info_;
+};
+
+// One-shot forms: parse (and rewrite) in one call.
 std::optional<std::string> sdp_rewrite(std::string_view body, const std::vector<SdpTarget> &targets);
 
 }  // namespace sofw::hras
