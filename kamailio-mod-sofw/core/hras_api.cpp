@@ -4,8 +4,7 @@
 #include "../hras.h"
 
 #include "event_loop.hpp"
-#include "media_relay.hpp"
-#include "site_endpoints.hpp"
+#include "hras_process.hpp"
 #include "site_table.hpp"
 #include "stats.hpp"
 #include "status_page.hpp"
@@ -27,9 +26,7 @@ namespace {
 
 struct Relay {
     EventLoop loop;
-    std::unique_ptr<TunnelServer> tunnel;
-    std::unique_ptr<MediaRelay> media;
-    std::unique_ptr<SiteEndpoints> endpoints;
+    std::unique_ptr<HrasProcess> process;
     std::unique_ptr<StatusPage> status;
     bool phones_pending = false;
 };
@@ -101,11 +98,11 @@ const hras_hooks g_hooks = {
 std::vector<hras_phone_row> phone_rows()
 {
     std::vector<hras_phone_row> rows;
-    if (!g_relay || !g_relay->endpoints)
+    if (!g_relay || !g_relay->process)
         return rows;
     int64_t now = now_ms();
     for (size_t site = 0; site < g_sites.size(); site++)
-        for (const auto *ep : g_relay->endpoints->endpoints(site)) {
+        for (const auto *ep : g_relay->process->endpoints().endpoints(site)) {
             hras_phone_row r{};
             r.site = int(site);
             snprintf(r.lan, sizeof r.lan, "%s", ep->real.to_string().c_str());
@@ -148,9 +145,10 @@ StatusSnapshot status_snapshot()
         s.sites.push_back(std::move(v));
     }
     s.phones = phone_rows();
-    if (g_relay && g_relay->media)
-        g_relay->media->publish();  // fresh packet counts (and in shm too)
-    s.calls = g_rat_rows;
+    // Fresh packet counts from the relay itself, when the page is served
+    // there; the published copy otherwise. Reading publishes nothing.
+    const MediaPlanner *media = g_relay && g_relay->process ? g_relay->process->media() : nullptr;
+    s.calls = media ? media->rows() : g_rat_rows;
     for (int c = 0; c < HRAS_CNT_COUNT; c++)
         s.counters.emplace_back(counter_names[c], g_stats.get(hras_counter(c)));
     uint64_t calls = 0, up = 0, phones = 0;
@@ -263,17 +261,13 @@ int hras_start(char *err, int err_len)
 {
     try {
         auto r = std::make_unique<Relay>();
-        r->tunnel = std::make_unique<TunnelServer>(r->loop, g_sites, g_tunnel_cfg, g_stats);
-        r->media = std::make_unique<MediaRelay>(r->loop, *r->tunnel, g_stats, g_media_cfg);
-        r->endpoints =
-            std::make_unique<SiteEndpoints>(r->loop, g_sites, *r->tunnel, g_sip_socket, g_stats, g_phone_idle_timeout,
-                                            r->media->enabled() ? r->media.get() : nullptr);
-        if (!r->media->enabled())
+        r->process = std::make_unique<HrasProcess>(r->loop, g_sites, g_tunnel_cfg, g_sip_socket, g_phone_idle_timeout,
+                                                   g_media_cfg, g_stats);
+        if (!r->process->media())
             g_stats.warn("media_address is not set: SDP is passed on unchanged and no media is relayed");
-        r->tunnel->set_listener(r->endpoints.get());
         r->status = std::make_unique<StatusPage>(g_status_user, g_status_password, status_snapshot);
-        r->tunnel->set_status_page(r->status.get());
-        std::string e = r->tunnel->start();
+        r->process->tunnel().set_status_page(r->status.get());
+        std::string e = r->process->tunnel().start();
         if (!e.empty())
             return fail(err, err_len, e);
         if (r->status->enabled())
@@ -283,7 +277,7 @@ int hras_start(char *err, int err_len)
         r->loop.every(1000, [] { publish_phones(); });
         g_relay = std::move(r);
         for (size_t i = 0; i < g_sites.size(); i++)
-            g_relay->tunnel->publish(i);
+            g_relay->process->tunnel().publish(i);
         return 0;
     } catch (const std::exception &ex) {
         return fail(err, err_len, ex.what());
@@ -300,18 +294,16 @@ int hras_kick(int site)
 {
     if (!g_relay || site < 0 || size_t(site) >= g_sites.size())
         return -1;
-    bool up = g_relay->tunnel->is_up(size_t(site));
-    g_relay->tunnel->close_session(size_t(site), "closed by the admin (sofw.kick)");
+    TunnelServer &tunnel = g_relay->process->tunnel();
+    bool up = tunnel.is_up(size_t(site));
+    tunnel.close_session(size_t(site), "closed by the admin (sofw.kick)");
     return up ? 1 : 0;
 }
 
 void hras_stop(void)
 {
     if (g_relay) {
-        g_relay->tunnel->set_status_page(nullptr);
-        g_relay->tunnel->set_listener(nullptr);
-        g_relay->endpoints.reset();
-        g_relay->media.reset();
+        g_relay->process.reset();
         g_relay.reset();
     }
 }

@@ -1,7 +1,5 @@
 #include "site_endpoints.hpp"
 
-#include "sip_translate.hpp"
-
 #include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -13,29 +11,10 @@
 
 namespace sofw::hras {
 
-namespace {
-
-// An RA header names a phone only with a port and a unicast address a LAN
-// host can have: never 0.0.0.0, loopback, multicast or broadcast.
-bool usable_phone_address(const RaHeader &ra)
-{
-    if (ra.port == 0)
-        return false;
-    if (ra.family == 4) {
-        const uint8_t *a = ra.addr;
-        return a[0] != 0 && a[0] != 127 && a[0] < 224;
-    }
-    static const uint8_t zero[16] = {};
-    static const uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    return memcmp(ra.addr, zero, 16) != 0 && memcmp(ra.addr, loopback, 16) != 0 && ra.addr[0] != 0xff;
-}
-
-}  // namespace
-
-SiteEndpoints::SiteEndpoints(EventLoop &loop, const SiteTable &sites, TunnelServer &tunnel, HostPort kamailio_sip,
-                             Stats &stats, int idle_timeout_s, MediaRelay *media)
-    : loop_(loop), sites_(sites), tunnel_(tunnel), kamailio_(std::move(kamailio_sip)), stats_(stats),
-      idle_timeout_s_(idle_timeout_s), media_(media), phones_(sites.size())
+SiteEndpoints::SiteEndpoints(EventLoop &loop, const SiteTable &sites, HostPort kamailio_sip, Stats &stats,
+                             int idle_timeout_s, OnSip on_sip, OnChange on_change)
+    : loop_(loop), sites_(sites), kamailio_(std::move(kamailio_sip)), stats_(stats), idle_timeout_s_(idle_timeout_s),
+      on_sip_(std::move(on_sip)), on_change_(std::move(on_change)), phones_(sites.size())
 {
     kamailio_sa_.sin_family = AF_INET;
     kamailio_sa_.sin_port = htons(kamailio_.effective_port());
@@ -86,7 +65,7 @@ SiteEndpoints::Endpoint *SiteEndpoints::endpoint_for(size_t site, const RaHeader
     phones_[site]++;
     stats_.info("site '" + sites_.at(site).name + "': phone " + ra.to_string() + " is " + raw->loop.to_string() +
                 " towards Kamailio");
-    tunnel_.publish(site);
+    on_change_(site);
     return raw;
 }
 
@@ -99,74 +78,17 @@ void SiteEndpoints::destroy(Endpoint *ep)
     by_phone_.erase(std::make_pair(site, ep->real.to_string()));
 }
 
-void SiteEndpoints::on_frame(size_t site, const Frame &f)
+bool SiteEndpoints::to_kamailio(Endpoint &ep, std::string_view msg)
 {
-    if (media_ && f.type == FrameType::media) {
-        media_->on_media(site, f);
-        return;
-    }
-    if (media_ && f.type == FrameType::control) {
-        media_->on_control(site, f);
-        return;
-    }
-    if (f.type != FrameType::sip || !f.ra) {
-        stats_.dbg("site '" + sites_.at(site).name + "': ignoring " + frame_type_name(f.type) + " frame");
-        return;
-    }
-    auto hrac = tunnel_.hrac_addr(site);
-    if (!hrac)
-        return;
-    std::string_view msg(reinterpret_cast<const char *>(f.payload.data()), f.payload.size());
-    auto out = translate_up(msg, UpTranslation{*hrac, kamailio_});
-    if (!out) {
-        // checked before the endpoint exists: garbage must not create phones
-        stats_.add(HRAS_CNT_SIP_MALFORMED);
-        stats_.warn("site '" + sites_.at(site).name + "': dropped a malformed SIP message from " + f.ra->to_string() +
-                    " (" + std::to_string(f.payload.size()) + " bytes)");
-        return;
-    }
-    if (!usable_phone_address(*f.ra)) {
-        stats_.add(HRAS_CNT_SIP_MALFORMED);
-        stats_.warn("site '" + sites_.at(site).name + "': dropped SIP from " + f.ra->to_string() +
-                    ", which is no phone's address");
-        return;
-    }
-    Endpoint *ep = endpoint_for(site, *f.ra);
-    if (!ep)
-        return;
-    ep->last_used = now_ms();
-    if (media_) {
-        auto m = media_->on_sip_up(site, ep->id, std::move(*out));
-        if (m.reject) {
-            to_phone(ep, *m.reject);
-            return;
-        }
-        *out = std::move(m.msg);
-    }
-    to_kamailio(ep, *out);
-}
-
-void SiteEndpoints::to_kamailio(Endpoint *ep, const std::string &msg)
-{
-    if (sendto(ep->fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr *>(&kamailio_sa_), sizeof kamailio_sa_) <
+    ep.last_used = now_ms();
+    if (sendto(ep.fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr *>(&kamailio_sa_), sizeof kamailio_sa_) <
         0) {
-        stats_.warn("site '" + sites_.at(ep->site).name + "': cannot hand SIP to Kamailio at " + kamailio_.to_string() +
+        stats_.warn("site '" + sites_.at(ep.site).name + "': cannot hand SIP to Kamailio at " + kamailio_.to_string() +
                     ": " + strerror(errno));
-        return;
+        return false;
     }
     stats_.add(HRAS_CNT_SIP_UP);
-}
-
-void SiteEndpoints::to_phone(Endpoint *ep, const std::string &msg)
-{
-    Frame f;
-    f.type = FrameType::sip;
-    f.ra = ep->real;
-    f.payload.assign(msg.begin(), msg.end());
-    if (tunnel_.send(ep->site, f))
-        stats_.add(HRAS_CNT_SIP_DOWN);
-    else
-        stats_.add(HRAS_CNT_SIP_NO_TUNNEL);
+    return true;
 }
 
 void SiteEndpoints::on_readable(Endpoint *ep)
@@ -179,40 +101,11 @@ void SiteEndpoints::on_readable(Endpoint *ep)
         if (n < 0)
             return;  // EAGAIN, or an ICMP error from an earlier send
         ep->last_used = now_ms();
-        auto hrac = tunnel_.hrac_addr(ep->site);
-        if (!hrac) {
-            stats_.add(HRAS_CNT_SIP_NO_TUNNEL);
-            stats_.dbg("site '" + sites_.at(ep->site).name + "': no tunnel, dropped SIP for " + ep->real.to_string());
-            continue;
-        }
         if (from.sin_port != kamailio_sa_.sin_port || from.sin_addr.s_addr != kamailio_sa_.sin_addr.s_addr)
             stats_.warn("site '" + sites_.at(ep->site).name + "': SIP for " + ep->real.to_string() +
                         " was not sent from sip_socket " + kamailio_.to_string() +
                         "; call sofw_relay() before relaying to internal phones");
-        std::string_view msg(buf, size_t(n));
-        auto out = translate_down(msg, DownTranslation{kamailio_, *hrac, ep->loop, ep->real_sip});
-        if (!out) {
-            stats_.add(HRAS_CNT_SIP_MALFORMED);
-            stats_.warn("site '" + sites_.at(ep->site).name + "': Kamailio sent a malformed message; dropped");
-            continue;
-        }
-        if (media_) {
-            auto m = media_->on_sip_down(ep->site, ep->id, *hrac, ep->real_ip, std::move(*out));
-            if (m.reject) {
-                to_kamailio(ep, *m.reject);  // as if the phone had answered it
-                continue;
-            }
-            *out = std::move(m.msg);
-        }
-        to_phone(ep, *out);
-    }
-}
-
-void SiteEndpoints::on_session_change(size_t site, bool up)
-{
-    if (media_ && up) {
-        auto [lo, hi] = tunnel_.media_ports(site);
-        media_->on_session_up(site, lo, hi);
+        on_sip_(*ep, std::string_view(buf, size_t(n)));
     }
 }
 
@@ -239,7 +132,7 @@ void SiteEndpoints::expire_idle()
         stats_.info("site '" + sites_.at(site).name + "': phone " + ep->real.to_string() + " idle, endpoint " +
                     ep->loop.to_string() + " released");
         destroy(ep);
-        tunnel_.publish(site);
+        on_change_(site);
     }
 }
 

@@ -2,36 +2,29 @@
 // address from the RA header) gets a UDP endpoint of its own on the site's
 // loopback address. SIP from the phone is sent to Kamailio from that
 // endpoint; whatever Kamailio sends to it (requests, replies,
-// retransmissions, CANCEL, ACK) goes down the site's tunnel to the phone.
-// Kamailio's ordinary NAT handling (rport, fix_nated_register,
-// set_contact_alias) then routes everything, overlapping LAN plans included.
+// retransmissions, CANCEL, ACK) is handed on for the phone. Kamailio's
+// ordinary NAT handling (rport, fix_nated_register, set_contact_alias) then
+// routes everything, overlapping LAN plans included. This class is the
+// sockets only; what crosses them is the SIP boundary's.
 #pragma once
 #include "event_loop.hpp"
-#include "media_relay.hpp"
-#include "sofw/host_port.hpp"
 #include "site_table.hpp"
+#include "sofw/host_port.hpp"
+#include "sofw/ra_header.hpp"
 #include "stats.hpp"
-#include "tunnel_server.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <netinet/in.h>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sofw::hras {
 
-class SiteEndpoints : public TunnelListener {
+class SiteEndpoints {
 public:
-    // kamailio_sip: the Kamailio UDP socket reserved for tunnel traffic.
-    SiteEndpoints(EventLoop &loop, const SiteTable &sites, TunnelServer &tunnel, HostPort kamailio_sip, Stats &stats,
-                  int idle_timeout_s, MediaRelay *media = nullptr);
-    ~SiteEndpoints() override;
-
-    void on_frame(size_t site, const Frame &f) override;
-    void on_session_change(size_t site, bool up) override;
-    unsigned long phone_count(size_t site) const override;
-
     struct Endpoint {
         size_t site;
         RaHeader real;          // the phone's LAN address
@@ -42,25 +35,41 @@ public:
         int64_t last_used = 0;
         uint64_t id = 0;  // unique for the process's lifetime (RAT key)
     };
+    // A message Kamailio sent to a phone's endpoint.
+    using OnSip = std::function<void(Endpoint &, std::string_view msg)>;
+    // A site's phone table changed (an endpoint came or went).
+    using OnChange = std::function<void(size_t site)>;
+
+    // kamailio_sip: the Kamailio UDP socket reserved for tunnel traffic.
+    SiteEndpoints(EventLoop &loop, const SiteTable &sites, HostPort kamailio_sip, Stats &stats, int idle_timeout_s,
+                  OnSip on_sip, OnChange on_change);
+    ~SiteEndpoints();
+    SiteEndpoints(const SiteEndpoints &) = delete;
+    SiteEndpoints &operator=(const SiteEndpoints &) = delete;
+
+    // The phone's endpoint, made on first use; nullptr if no socket can be had.
+    Endpoint *endpoint_for(size_t site, const RaHeader &ra);
+    // Sends a message to Kamailio from the phone's endpoint.
+    bool to_kamailio(Endpoint &ep, std::string_view msg);
+
+    const HostPort &kamailio() const { return kamailio_; }
+    unsigned long phone_count(size_t site) const;
     // For status views and tests.
     std::vector<const Endpoint *> endpoints(size_t site) const;
 
 private:
-    Endpoint *endpoint_for(size_t site, const RaHeader &ra);
     void on_readable(Endpoint *ep);
     void expire_idle();
     void destroy(Endpoint *ep);
-    void to_kamailio(Endpoint *ep, const std::string &msg);
-    void to_phone(Endpoint *ep, const std::string &msg);
 
     EventLoop &loop_;
     const SiteTable &sites_;
-    TunnelServer &tunnel_;
     HostPort kamailio_;
     sockaddr_in kamailio_sa_{};
     Stats &stats_;
     int idle_timeout_s_;
-    MediaRelay *media_;
+    OnSip on_sip_;
+    OnChange on_change_;
     uint64_t next_id_ = 1;
     std::map<std::pair<size_t, std::string>, std::unique_ptr<Endpoint>> by_phone_;
     std::vector<unsigned long> phones_;

@@ -1,9 +1,9 @@
-// The HRAS media relay between a real tunnel server (with the test's HRAC
-// client on loopback) and UDP sockets standing for the far side. SIP is
-// handed to the relay directly, as SiteEndpoints does at the tunnel
-// boundary; the RAT, the control frames, the rewritten SDP and the media
-// both ways are checked.
-#include "core/media_relay.hpp"
+// The HRAS media plan and relay in HRAS's real wiring, between a real
+// tunnel server (with the test's HRAC client on loopback) and UDP sockets
+// standing for the far side. SIP is handed to the media planner directly,
+// as the tunnel boundary does; the RAT, the control frames, the rewritten
+// SDP and the media both ways are checked.
+#include "core/hras_process.hpp"
 
 #include "sofw/control.hpp"
 #include "tunnel_client.hpp"
@@ -160,27 +160,6 @@ bool port_free(const std::string &ip, uint16_t port)
     return ok;
 }
 
-// Routes what HRAC sends to the relay, as SiteEndpoints does.
-struct Bridge : TunnelListener {
-    TunnelServer *server = nullptr;
-    MediaRelay *media = nullptr;
-    void on_frame(size_t site, const Frame &f) override
-    {
-        if (f.type == FrameType::media)
-            media->on_media(site, f);
-        else if (f.type == FrameType::control)
-            media->on_control(site, f);
-    }
-    void on_session_change(size_t site, bool up) override
-    {
-        if (up) {
-            auto [lo, hi] = server->media_ports(site);
-            media->on_session_up(site, lo, hi);
-        }
-    }
-    unsigned long phone_count(size_t) const override { return 0; }
-};
-
 class MediaRelayTest : public ::testing::Test {
 protected:
     virtual void configure(MediaConfig &) {}
@@ -192,24 +171,17 @@ protected:
         ASSERT_EQ("", sites.assign_addresses());
         TunnelConfig tcfg;
         tcfg.listen = "127.0.0.1:0";
-        server = std::make_unique<TunnelServer>(loop, sites, tcfg, stats);
         mcfg.address = media_ip;
         mcfg.port_min = 30000;
         mcfg.port_max = 30099;
         configure(mcfg);
-        media = std::make_unique<MediaRelay>(loop, *server, stats, mcfg);
-        bridge.server = server.get();
-        bridge.media = media.get();
-        server->set_listener(&bridge);
+        process = std::make_unique<HrasProcess>(loop, sites, tcfg, HostPort{"127.0.0.1", 5062}, 3600, mcfg, stats);
+        server = &process->tunnel();
+        media = process->media();
+        ASSERT_TRUE(media);
         ASSERT_EQ("", server->start());
     }
-    void TearDown() override
-    {
-        if (server)
-            server->set_listener(nullptr);
-        media.reset();
-        server.reset();
-    }
+    void TearDown() override { process.reset(); }
 
     bool soon(const std::function<bool()> &cond) { return drive.until(cond, prompt_ms); }
 
@@ -299,15 +271,42 @@ protected:
         ASSERT_TRUE(soon([&] { return c.count(FrameType::sip) > before; }));
     }
 
+    // What the boundary does with a message's media plan, control frames
+    // written at once; the message itself is returned for the test to pass on.
+    struct Outcome {
+        std::string msg;
+        std::optional<std::string> reject;
+    };
+    Outcome on_sip_down(size_t site, uint64_t phone, const HostPort &hrac, in_addr_t phone_ip, const std::string &text)
+    {
+        auto m = SipMessage::parse(text);
+        EXPECT_TRUE(m) << text;
+        if (!m)
+            return {text, std::nullopt};
+        MediaPlan plan = media->down(site, phone, hrac, phone_ip, *m);
+        process->writer().controls(site, plan.controls);
+        return {m->str(), plan.reject};
+    }
+    Outcome on_sip_up(size_t site, uint64_t phone, const std::string &text)
+    {
+        auto m = SipMessage::parse(text);
+        EXPECT_TRUE(m) << text;
+        if (!m)
+            return {text, std::nullopt};
+        MediaPlan plan = media->up(site, phone, *m);
+        process->writer().controls(site, plan.controls);
+        return {m->str(), plan.reject};
+    }
+
     std::string down_ok(size_t site, uint64_t phone, const std::string &phone_ip, const std::string &msg)
     {
-        auto out = media->on_sip_down(site, phone, site ? beta_hrac : acme_hrac, v4(phone_ip), msg);
+        auto out = on_sip_down(site, phone, site ? beta_hrac : acme_hrac, v4(phone_ip), msg);
         EXPECT_FALSE(out.reject) << *out.reject;
         return out.msg;
     }
     std::string up_ok(size_t site, uint64_t phone, const std::string &msg)
     {
-        auto out = media->on_sip_up(site, phone, msg);
+        auto out = on_sip_up(site, phone, msg);
         EXPECT_FALSE(out.reject) << *out.reject;
         return out.msg;
     }
@@ -348,9 +347,9 @@ protected:
     SiteTable sites;
     Stats stats;
     MediaConfig mcfg;
-    std::unique_ptr<TunnelServer> server;
-    std::unique_ptr<MediaRelay> media;
-    Bridge bridge;
+    std::unique_ptr<HrasProcess> process;
+    TunnelServer *server = nullptr;
+    MediaPlanner *media = nullptr;
     Driver drive{loop};
     std::vector<std::unique_ptr<TunnelClient>> clients;
     std::vector<std::unique_ptr<UdpSocket>> sockets;
@@ -365,8 +364,14 @@ TEST_F(MediaRelayTest, OfferDownGetsHracAddressAndOpensThePortFirstAnswerUpGetsH
     Dialog d = wan_to_lan("in-1");
     std::string invite = request("INVITE", d, 1, sdp(far_ip, far_rtp.port(), far_rtcp.port()));
 
-    auto out = media->on_sip_down(0, alice, acme_hrac, v4(alice_ip), invite);
-    ASSERT_FALSE(out.reject);
+    // As the boundary does: the media plan on the parsed message, then one
+    // crossing through the tunnel writer.
+    auto m = SipMessage::parse(invite);
+    ASSERT_TRUE(m);
+    MediaPlan plan = media->down(0, alice, acme_hrac, v4(alice_ip), *m);
+    ASSERT_FALSE(plan.reject);
+    ASSERT_EQ(1u, plan.controls.size()) << "the OPEN_MEDIA travels with the plan";
+    Outcome out{m->str(), std::nullopt};
     ASSERT_EQ(1u, media->rat().size());
     const RatEntry *e = entry(alice, "in-1");
     ASSERT_TRUE(e);
@@ -378,9 +383,8 @@ TEST_F(MediaRelayTest, OfferDownGetsHracAddressAndOpensThePortFirstAnswerUpGetsH
     EXPECT_EQ(request("INVITE", d, 1, sdp("10.0.0.2", hrac, uint16_t(hrac + 1))), out.msg)
         << "the phone sends its media to HRAC; nothing but the SDP (and Content-Length) changes";
 
-    // SiteEndpoints sends the SIP right after on_sip_down returns; the
-    // control frame queued by the relay must be ahead of it on the channel.
-    ASSERT_TRUE(server->send(0, sip_frame(ep(alice_ip, 5060), out.msg)));
+    // The writer puts the control frame ahead of the SIP on the channel.
+    ASSERT_TRUE(process->writer().crossing(0, plan.controls, RaHeader::parse(ep(alice_ip, 5060)).value(), out.msg));
     ASSERT_TRUE(soon([&] { return c.count(FrameType::sip) == 1; }));
     size_t open_at = c.frames.size(), sip_at = c.frames.size();
     for (size_t i = 0; i < c.frames.size(); i++) {
@@ -397,7 +401,7 @@ TEST_F(MediaRelayTest, OfferDownGetsHracAddressAndOpensThePortFirstAnswerUpGetsH
 
     // The phone answers: the far side is told to send to HRAS.
     std::string ok = reply(200, "OK", d, 1, "INVITE", sdp(alice_ip, 4000));
-    out = media->on_sip_up(0, alice, ok);
+    out = on_sip_up(0, alice, ok);
     ASSERT_FALSE(out.reject);
     ASSERT_EQ(1u, media->rat().size());
     e = entry(alice, "in-1");
@@ -779,7 +783,7 @@ TEST_F(MediaRelayTest, CallsBetweenTwoSitesAreRelayedThroughHras)
     Dialog d = lan_to_wan("x-1", alice_ip);
     d.ruri = "sip:dave@beta.example";
     std::string up = up_ok(0, alice, request("INVITE", d, 1, sdp(alice_ip, 4000)));
-    std::string down = media->on_sip_down(1, dave, beta_hrac, v4(alice_ip), up).msg;
+    std::string down = on_sip_down(1, dave, beta_hrac, v4(alice_ip), up).msg;
     const RatEntry *a = entry(alice, "x-1");
     const RatEntry *b = entry(dave, "x-1");
     ASSERT_TRUE(a && b);
@@ -815,7 +819,7 @@ TEST_F(MediaRelayTest, UnparseableSdpPassesUnchanged)
     Dialog d = wan_to_lan("bad-1");
     std::string invite = request("INVITE", d, 1, "this is not SDP\r\n");
     uint64_t frames = stats.get(HRAS_CNT_FRAMES_DOWN);
-    auto out = media->on_sip_down(0, alice, acme_hrac, v4(alice_ip), invite);
+    auto out = on_sip_down(0, alice, acme_hrac, v4(alice_ip), invite);
     EXPECT_FALSE(out.reject);
     EXPECT_EQ(invite, out.msg);
     EXPECT_EQ(1u, stats.get(HRAS_CNT_SDP_UNPARSED));
@@ -829,9 +833,7 @@ TEST_F(MediaRelayTest, UnparseableSdpPassesUnchanged)
     EXPECT_EQ(0u, media->rat().size());
     drive.run_for(20);
     EXPECT_EQ(0u, c.count(FrameType::control));
-
-    // Non-SIP passes too (Kamailio decides what to do with it).
-    EXPECT_EQ("garbage", up_ok(0, alice, "garbage"));
+    // (Non-SIP never reaches the plan: the boundary drops it as malformed.)
 }
 
 TEST_F(MediaRelayTest, ANewSessionOfTheSiteReopensThePortsOfLiveCalls)
@@ -955,7 +957,7 @@ TEST_F(MediaRelayOnePairTest, ExhaustedPortsRejectANewCallAndComeBackAfterBye)
     // carol calls while the only pair is in use.
     Dialog second = lan_to_wan("one-2", carol_ip);
     std::string invite2 = request("INVITE", second, 1, sdp(carol_ip, 4100));
-    auto out = media->on_sip_up(0, carol, invite2);
+    auto out = on_sip_up(0, carol, invite2);
     ASSERT_TRUE(out.reject);
     EXPECT_EQ(sip_make_reply(invite2, 503, "Service Unavailable (no media ports)"), out.reject);
     EXPECT_EQ(0u, out.reject->rfind("SIP/2.0 503 ", 0));
@@ -994,7 +996,7 @@ TEST_F(MediaRelayTest, ExhaustedHracRangeRejectsAnIncomingCall)
     UdpSocket &far_rtp = far_socket();
     down_ok(0, alice, alice_ip, request("INVITE", wan_to_lan("h-1"), 1, sdp(far_ip, far_rtp.port())));
     std::string invite2 = request("INVITE", wan_to_lan("h-2", carol_ip), 1, sdp(far_ip, far_rtp.port()));
-    auto out = media->on_sip_down(0, carol, acme_hrac, v4(carol_ip), invite2);
+    auto out = on_sip_down(0, carol, acme_hrac, v4(carol_ip), invite2);
     ASSERT_TRUE(out.reject) << "the reply goes back to Kamailio as if the phone had sent it";
     EXPECT_EQ(0u, out.reject->rfind("SIP/2.0 503 ", 0));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_PORTS_EXHAUSTED));

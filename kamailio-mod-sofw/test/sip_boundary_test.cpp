@@ -1,8 +1,10 @@
-// Per-phone loopback endpoints between a real tunnel server and a UDP socket
-// standing for Kamailio's sip_socket: SIP crosses the boundary both ways,
+// The tunnel boundary with the media relay off, in HRAS's real wiring: a
+// real tunnel server, the per-phone loopback endpoints and a UDP socket
+// standing for Kamailio's sip_socket. SIP crosses the boundary both ways,
 // from and to the right endpoint, with the addresses translated.
-#include "core/site_endpoints.hpp"
+#include "core/hras_process.hpp"
 
+#include "sofw/control.hpp"
 #include "tunnel_client.hpp"
 
 #include <gtest/gtest.h>
@@ -64,8 +66,10 @@ std::string routed_to(std::string msg, const std::string &from, const std::strin
     return msg;
 }
 
-class SiteEndpointsTest : public ::testing::Test {
+class SipBoundaryTest : public ::testing::Test {
 protected:
+    virtual MediaConfig media_config() { return {}; }  // relay off
+
     void SetUp() override
     {
         ASSERT_EQ("", sites.add("name=acme;secret=" + acme_secret + ";addr=127.1.0.1"));
@@ -74,20 +78,14 @@ protected:
         cfg.listen = "127.0.0.1:0";
         cfg.keepalive_s = 1;
         cfg.half_open_timeout_s = 1;
-        server = std::make_unique<TunnelServer>(loop, sites, cfg, stats);
         kamailio = HostPort{"127.0.0.1", kam.port()};
-        eps = std::make_unique<SiteEndpoints>(loop, sites, *server, kamailio, stats, 3600);
-        server->set_listener(eps.get());
+        hras = std::make_unique<HrasProcess>(loop, sites, cfg, kamailio, 3600, media_config(), stats);
+        server = &hras->tunnel();
+        eps = &hras->endpoints();
         ASSERT_EQ("", server->start());
         drive.watch(&kam);
     }
-    void TearDown() override
-    {
-        if (server)
-            server->set_listener(nullptr);
-        eps.reset();
-        server.reset();
-    }
+    void TearDown() override { hras.reset(); }
 
     bool soon(const std::function<bool()> &cond) { return drive.until(cond, prompt_ms); }
 
@@ -125,17 +123,18 @@ protected:
     SiteTable sites;
     Stats stats;
     TunnelConfig cfg;
-    std::unique_ptr<TunnelServer> server;
+    std::unique_ptr<HrasProcess> hras;
+    TunnelServer *server = nullptr;
     UdpSocket kam;  // Kamailio's sip_socket
     HostPort kamailio;
-    std::unique_ptr<SiteEndpoints> eps;
+    const SiteEndpoints *eps = nullptr;
     Driver drive{loop};
     std::vector<std::unique_ptr<TunnelClient>> clients;
 };
 
 }  // namespace
 
-TEST_F(SiteEndpointsTest, SipFromAPhoneReachesKamailioFromTheSiteLoopbackTranslated)
+TEST_F(SipBoundaryTest, SipFromAPhoneReachesKamailioFromTheSiteLoopbackTranslated)
 {
     TunnelClient &acme = open(0);
     acme.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.2", "r1")));
@@ -178,7 +177,7 @@ TEST_F(SiteEndpointsTest, SipFromAPhoneReachesKamailioFromTheSiteLoopbackTransla
     EXPECT_EQ(1u, eps->phone_count(0));
 }
 
-TEST_F(SiteEndpointsTest, EachPhoneOfASiteHasItsOwnEndpoint)
+TEST_F(SipBoundaryTest, EachPhoneOfASiteHasItsOwnEndpoint)
 {
     TunnelClient &acme = open(0);
     acme.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.2", "p1")));
@@ -193,7 +192,7 @@ TEST_F(SiteEndpointsTest, EachPhoneOfASiteHasItsOwnEndpoint)
         EXPECT_EQ("127.1.0.1", d.from_ip);
 }
 
-TEST_F(SiteEndpointsTest, SameLanAddressInTwoSitesGetsTwoEndpointsAndRepliesGoToTheRightSite)
+TEST_F(SipBoundaryTest, SameLanAddressInTwoSitesGetsTwoEndpointsAndRepliesGoToTheRightSite)
 {
     TunnelClient &acme = open(0);
     TunnelClient &beta = open(1);
@@ -264,7 +263,7 @@ TEST_F(SiteEndpointsTest, SameLanAddressInTwoSitesGetsTwoEndpointsAndRepliesGoTo
     EXPECT_EQ(2u, stats.get(HRAS_CNT_SIP_DOWN));
 }
 
-TEST_F(SiteEndpointsTest, KamailioRequestToAPhoneGoesDownWithHracInViaAndRecordRoute)
+TEST_F(SipBoundaryTest, KamailioRequestToAPhoneGoesDownWithHracInViaAndRecordRoute)
 {
     TunnelClient &beta = open(1);
     beta.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.1.2:5070", "r")));
@@ -299,7 +298,7 @@ TEST_F(SiteEndpointsTest, KamailioRequestToAPhoneGoesDownWithHracInViaAndRecordR
     EXPECT_EQ(1u, stats.get(HRAS_CNT_SIP_DOWN));
 }
 
-TEST_F(SiteEndpointsTest, MalformedSipFromAPhoneIsDroppedAndTheSessionStaysUp)
+TEST_F(SipBoundaryTest, MalformedSipFromAPhoneIsDroppedAndTheSessionStaysUp)
 {
     TunnelClient &acme = open(0);
     acme.send_frame(sip_frame("192.168.1.10:5060", "hello world"));
@@ -317,7 +316,7 @@ TEST_F(SiteEndpointsTest, MalformedSipFromAPhoneIsDroppedAndTheSessionStaysUp)
     EXPECT_EQ(1u, kam.received.size());
 }
 
-TEST_F(SiteEndpointsTest, MalformedSipFromKamailioIsDropped)
+TEST_F(SipBoundaryTest, MalformedSipFromKamailioIsDropped)
 {
     TunnelClient &acme = open(0);
     acme.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.2", "r")));
@@ -335,7 +334,7 @@ TEST_F(SiteEndpointsTest, MalformedSipFromKamailioIsDropped)
     EXPECT_TRUE(server->is_up(0));
 }
 
-TEST_F(SiteEndpointsTest, SipForAPhoneWhoseSiteHasNoTunnelIsCounted)
+TEST_F(SipBoundaryTest, SipForAPhoneWhoseSiteHasNoTunnelIsCounted)
 {
     TunnelClient &first = open(0);
     first.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.2", "r")));
@@ -366,12 +365,12 @@ TEST_F(SiteEndpointsTest, SipForAPhoneWhoseSiteHasNoTunnelIsCounted)
 // An RA header is HRAC's claim about a phone; one that cannot be a LAN
 // phone (port 0, 0.0.0.0, loopback, multicast, broadcast) is dropped and
 // counted, costs no endpoint, and the relay goes on for everyone.
-TEST_F(SiteEndpointsTest, SipFromAnAddressNoPhoneCanHaveIsDroppedAndCounted)
+TEST_F(SipBoundaryTest, SipFromAnAddressNoPhoneCanHaveIsDroppedAndCounted)
 {
     TunnelClient &acme = open(0);
     TunnelClient &beta = open(1);
-    const char *bad[] = {"192.168.1.10:0", "0.0.0.0:5060", "127.0.0.1:5060", "224.0.0.1:5060",
-                         "255.255.255.255:5060", "[::1]:5060", "[::]:5060", "[ff02::1]:5060"};
+    const char *bad[] = {"192.168.1.10:0",       "0.0.0.0:5060", "127.0.0.1:5060", "224.0.0.1:5060",
+                         "255.255.255.255:5060", "[::1]:5060",   "[::]:5060",      "[ff02::1]:5060"};
     for (const char *ra : bad)
         acme.send_frame(sip_frame(ra, phone_register("192.168.1.10:5060", "10.0.0.2", "bad")));
     ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_SIP_MALFORMED) == std::size(bad); }));
@@ -384,4 +383,89 @@ TEST_F(SiteEndpointsTest, SipFromAnAddressNoPhoneCanHaveIsDroppedAndCounted)
     EXPECT_TRUE(server->is_up(0));
     EXPECT_TRUE(server->is_up(1));
     EXPECT_EQ(2u, stats.get(HRAS_CNT_SIP_UP));
+}
+
+// With the media relay on, the whole crossing: the INVITE from Kamailio
+// reaches the phone with HRAC's port in its SDP, and the OPEN_MEDIA for
+// that port is ahead of it in the tunnel; the answer reaches Kamailio with
+// HRAS's public port.
+class SipBoundaryMediaTest : public SipBoundaryTest {
+protected:
+    MediaConfig media_config() override
+    {
+        MediaConfig m;
+        m.address = "127.0.0.1";
+        m.port_min = 31000;
+        m.port_max = 31099;
+        return m;
+    }
+};
+
+TEST_F(SipBoundaryMediaTest, ControlFramesGoDownBeforeTheSipThatNamesTheirPort)
+{
+    TunnelClient &acme = open(0);
+    acme.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", acme_hrac, "r")));
+    auto *d = kamailio_got(1);
+    ASSERT_TRUE(d);
+    std::string sdp = "v=0\r\no=- 1 1 IN IP4 198.51.100.20\r\ns=-\r\nc=IN IP4 198.51.100.20\r\nt=0 0\r\n"
+                      "m=audio 40000 RTP/AVP 0\r\n";
+    std::string invite = crlf("INVITE sip:alice@192.168.1.10:5060 SIP/2.0\n"
+                              "Via: SIP/2.0/UDP " +
+                              ksock() +
+                              ";branch=z9hG4bKm1\n"
+                              "From: <sip:bob@wan.example>;tag=1\n"
+                              "To: <sip:alice@acme.example>\n"
+                              "Call-ID: m1\n"
+                              "CSeq: 1 INVITE\n"
+                              "Content-Type: application/sdp\n"
+                              "Content-Length: " +
+                              std::to_string(sdp.size()) + "\n\n") +
+                         sdp;
+    ASSERT_TRUE(kam.send_to(d->from_ip, d->from_port, invite));
+    const Frame *f = tunnel_got(acme, 1);
+    ASSERT_TRUE(f);
+
+    size_t open_at = acme.frames.size(), sip_at = acme.frames.size();
+    std::optional<Control> open_media;
+    for (size_t i = 0; i < acme.frames.size(); i++) {
+        const Frame &fr = acme.frames[i];
+        auto ctl = fr.type == FrameType::control ? decode_control(fr.payload.data(), fr.payload.size()) : std::nullopt;
+        if (ctl && ctl->op == ControlOp::open_media && open_at == acme.frames.size()) {
+            open_at = i;
+            open_media = ctl;
+        }
+        if (fr.type == FrameType::sip && sip_at == acme.frames.size())
+            sip_at = i;
+    }
+    ASSERT_LT(open_at, acme.frames.size()) << "no OPEN_MEDIA";
+    ASSERT_LT(open_at, sip_at) << "OPEN_MEDIA must be ahead of the INVITE";
+    ASSERT_TRUE(open_media);
+    std::string down = acme.frames[sip_at].payload_string();
+    EXPECT_NE(std::string::npos, down.find("m=audio " + std::to_string(open_media->port) + " RTP/AVP 0"))
+        << "the SDP names the port OPEN_MEDIA opened: " << down;
+    EXPECT_NE(std::string::npos, down.find("c=IN IP4 10.0.0.2")) << down;
+    EXPECT_NE(std::string::npos, down.find("Via: SIP/2.0/UDP " + acme_hrac + ";branch=z9hG4bKm1")) << down;
+
+    std::string answer_sdp = "v=0\r\no=- 2 2 IN IP4 192.168.1.10\r\ns=-\r\nc=IN IP4 192.168.1.10\r\nt=0 0\r\n"
+                             "m=audio 4000 RTP/AVP 0\r\n";
+    std::string ok = crlf("SIP/2.0 200 OK\n"
+                          "Via: SIP/2.0/UDP " +
+                          acme_hrac +
+                          ";branch=z9hG4bKm1\n"
+                          "From: <sip:bob@wan.example>;tag=1\n"
+                          "To: <sip:alice@acme.example>;tag=2\n"
+                          "Call-ID: m1\n"
+                          "CSeq: 1 INVITE\n"
+                          "Content-Type: application/sdp\n"
+                          "Content-Length: " +
+                          std::to_string(answer_sdp.size()) + "\n\n") +
+                     answer_sdp;
+    acme.send_frame(sip_frame("192.168.1.10:5060", ok));
+    auto *up = kamailio_got(2);
+    ASSERT_TRUE(up);
+    EXPECT_NE(std::string::npos, up->data.find("Via: SIP/2.0/UDP " + ksock() + ";branch=z9hG4bKm1")) << up->data;
+    EXPECT_NE(std::string::npos, up->data.find("c=IN IP4 127.0.0.1")) << "the far side sends to HRAS: " << up->data;
+    EXPECT_EQ(std::string::npos, up->data.find("192.168.1.10")) << "no LAN address leaves: " << up->data;
+    ASSERT_TRUE(hras->media());
+    EXPECT_EQ(1u, hras->media()->rat().size());
 }

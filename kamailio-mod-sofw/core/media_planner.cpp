@@ -1,0 +1,274 @@
+#include "media_planner.hpp"
+
+#include "sofw/control.hpp"
+
+#include <cstdio>
+
+namespace sofw::hras {
+
+namespace {
+
+Frame open_media(const RatStream &st, in_addr_t phone_ip)
+{
+    // Until the phone's SDP names its media address, its SIP address stands in.
+    const MediaEndpoint phone{st.internal[0].ip ? st.internal[0].ip : phone_ip, st.internal[0].port};
+    return make_control_frame({ControlOp::open_media, st.hrac_port}, phone.to_ra());
+}
+
+Frame close_media(uint16_t hrac_port) { return make_control_frame({ControlOp::close_media, hrac_port}); }
+
+}  // namespace
+
+MediaPlanner::MediaPlanner(EventLoop &loop, Stats &stats, const MediaConfig &cfg, Rat &rat, MediaRelay &relay,
+                           TunnelWriter &writer)
+    : loop_(loop), stats_(stats), cfg_(cfg), rat_(rat), relay_(relay), writer_(writer)
+{
+    loop_.every(1000, [this] {
+        expire();
+        publish();
+    });
+}
+
+MediaPlan MediaPlanner::up(size_t site, uint64_t phone, SipMessage &msg)
+{
+    return plan(Dir::up, site, phone, nullptr, 0, msg);
+}
+
+MediaPlan MediaPlanner::down(size_t site, uint64_t phone, const HostPort &hrac, in_addr_t phone_ip, SipMessage &msg)
+{
+    return plan(Dir::down, site, phone, &hrac, phone_ip, msg);
+}
+
+// Ends legs on BYE, CANCEL and a failed initial INVITE; marks answered calls.
+void MediaPlanner::track_dialog(uint64_t phone, const SipInfo &info, std::vector<Frame> &controls)
+{
+    if (info.is_request) {
+        if (info.method == "BYE" || info.method == "CANCEL")
+            remove(phone, info.call_id, info.method == "BYE" ? "BYE" : "CANCEL", controls);
+        return;
+    }
+    RatEntry *e = rat_.find(phone, info.call_id);
+    if (!e || info.cseq_method != "INVITE")
+        return;
+    if (info.status >= 200 && info.status < 300)
+        e->answered = true;
+    else if (info.status >= 300 && !e->answered)
+        remove(phone, info.call_id, "call failed", controls);
+}
+
+MediaPlan MediaPlanner::plan(Dir dir, size_t site, uint64_t phone, const HostPort *hrac, in_addr_t phone_ip,
+                             SipMessage &msg)
+{
+    MediaPlan out;
+    const SipInfo *info = msg.info();
+    if (!enabled() || !info)
+        return out;
+    if (RatEntry *e = rat_.find(phone, info->call_id))
+        e->last_activity_ms = now_ms();
+    if (!info->has_sdp()) {
+        track_dialog(phone, *info, out.controls);
+        return out;
+    }
+    auto sdp = SdpBody::parse(msg.body());
+    if (!sdp) {
+        stats_.add(HRAS_CNT_SDP_UNPARSED);
+        stats_.warn("media: SDP of " + info->call_id + " not understood; passed on unchanged");
+        track_dialog(phone, *info, out.controls);
+        return out;
+    }
+    const std::vector<SdpStream> &streams = sdp->info().streams;
+
+    bool is_new = rat_.find(phone, info->call_id) == nullptr;
+    RatEntry &e = rat_.get_or_create(site, phone, info->call_id, now_ms());
+    if (is_new) {
+        stats_.add(HRAS_CNT_RAT_CREATED);
+        e.from = info->from;
+        e.to = info->to;
+        publish_soon();
+    }
+    std::vector<SdpTarget> targets(streams.size());
+    bool exhausted = false;
+    for (size_t i = 0; i < streams.size(); i++) {
+        const SdpStream &s = streams[i];
+        if (s.port == 0)
+            continue;
+        if (e.streams.size() <= i)
+            e.streams.resize(i + 1);
+        RatStream &st = e.streams[i];
+        st.media = s.media;
+        if (dir == Dir::down) {
+            if (auto t = try_bypass(e, i, s, out.controls)) {
+                targets[i] = *t;
+                continue;
+            }
+        }
+        st.bypass = false;
+        if (!s.hold_zero) {
+            // Text from SDP becomes binary here, once; a name or an IPv6
+            // address gives an invalid endpoint (the relays are IPv4).
+            if (dir == Dir::up) {  // the phone's own media address: IIP/IPort
+                st.internal[0] = MediaEndpoint::from_text(s.addr, s.port);
+                st.internal[1] = MediaEndpoint::from_text(s.addr, s.rtcp_port);
+            } else {  // the far side's: OIP/OPort, to be latched anew
+                st.external[0] = MediaEndpoint::from_text(s.addr, s.port);
+                st.external[1] = MediaEndpoint::from_text(s.addr, s.rtcp_port);
+                st.external_latched[0] = st.external_latched[1] = false;
+            }
+        }
+        // Both agents' ports at the first SDP in either direction, so media
+        // that races ahead of the answer already finds its way.
+        if (!relay_.open(e, i) || !rat_.allocate_hrac(e, i)) {
+            exhausted = true;
+            break;
+        }
+        out.controls.push_back(open_media(st, phone_ip));
+        targets[i] = dir == Dir::up ? SdpTarget{cfg_.address, st.hras_port, uint16_t(st.hras_port + 1)}
+                                    : SdpTarget{hrac->host, st.hrac_port, uint16_t(st.hrac_port + 1)};
+    }
+
+    if (exhausted) {
+        stats_.add(HRAS_CNT_PORTS_EXHAUSTED);
+        stats_.warn("media: no free media port for " + info->call_id + " (" +
+                    (dir == Dir::up ? "HRAS public range" : "HRAC range of the site") + ")");
+        if (is_new)
+            remove(phone, info->call_id, "no media ports", out.controls);
+        if (info->is_request)
+            out.reject = msg.make_reply(503, "Service Unavailable (no media ports)");
+        return out;
+    }
+    stats_.add(HRAS_CNT_SDP_REWRITTEN);
+    track_dialog(phone, *info, out.controls);  // before the body goes: info refers to the message
+    msg.replace_body(sdp->rewrite(targets));
+    return out;
+}
+
+// The far side of this SDP is one of our own legs in the same site: both
+// phones are in one LAN, so each gets the other's real address and no port
+// of either agent is kept for this stream.
+std::optional<SdpTarget> MediaPlanner::try_bypass(RatEntry &e, size_t i, const SdpStream &s,
+                                                  std::vector<Frame> &controls)
+{
+    if (s.addr != cfg_.address)
+        return std::nullopt;
+    auto [other, j] = rat_.by_hras_port(s.port);
+    if (!other || other == &e || other->site != e.site || j >= other->streams.size() ||
+        !other->streams[j].internal[0].valid())
+        return std::nullopt;
+    const RatStream &os = other->streams[j];
+    SdpTarget peer{os.internal[0].ip_text(), os.internal[0].port, os.internal[1].port};
+    for (RatEntry *leg : {other, &e}) {
+        size_t k = leg == other ? j : i;
+        if (leg->streams[k].hrac_port) {
+            controls.push_back(close_media(leg->streams[k].hrac_port));
+            rat_.release_hrac(*leg, k);
+        }
+        relay_.close(*leg, k);
+        leg->streams[k].bypass = true;
+    }
+    return peer;
+}
+
+void MediaPlanner::remove(uint64_t phone, const std::string &call_id, const char *why, std::vector<Frame> &controls)
+{
+    RatEntry *e = rat_.find(phone, call_id);
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->streams.size(); i++)
+        relay_.close(*e, i);
+    for (uint16_t p : rat_.remove(phone, call_id))
+        controls.push_back(close_media(p));
+    stats_.add(HRAS_CNT_RAT_REMOVED);
+    stats_.dbg("media: RAT entry of call " + call_id + " removed (" + why + ")");
+    publish_soon();
+}
+
+void MediaPlanner::on_session_up(size_t site, uint16_t hrac_port_min, uint16_t hrac_port_max)
+{
+    rat_.set_site_ports(site, hrac_port_min, hrac_port_max);
+    // HRAC may have restarted: open the ports of live calls again.
+    std::vector<Frame> controls;
+    for (auto &kv : rat_.entries()) {
+        const RatEntry &e = *kv.second;
+        if (e.site != site)
+            continue;
+        for (const RatStream &st : e.streams)
+            if (st.hrac_port)
+                controls.push_back(open_media(st, st.internal[0].ip));
+    }
+    writer_.controls(site, controls);
+}
+
+void MediaPlanner::on_control(size_t site, const Frame &f)
+{
+    auto c = decode_control(f.payload.data(), f.payload.size());
+    if (c && c->op == ControlOp::media_failed) {
+        stats_.add(HRAS_CNT_HRAC_MEDIA_FAILED);
+        stats_.warn("media: HRAC of site " + std::to_string(site) + " could not open port " + std::to_string(c->port));
+    }
+}
+
+void MediaPlanner::expire()
+{
+    int64_t timeout = int64_t(cfg_.timeout_s) * 1000;
+    for (auto &key : rat_.idle(now_ms(), timeout)) {
+        stats_.add(HRAS_CNT_RAT_EXPIRED);
+        stats_.info("media: call " + key.second + " expired: no SIP or media for " + std::to_string(cfg_.timeout_s) +
+                    " s");
+        RatEntry *e = rat_.find(key.first, key.second);
+        if (!e)
+            continue;
+        size_t site = e->site;
+        std::vector<Frame> controls;
+        remove(key.first, key.second, "inactivity timeout", controls);
+        writer_.controls(site, controls);
+    }
+}
+
+// Status views see a call appear and go at once, not up to a second late.
+void MediaPlanner::publish_soon()
+{
+    if (publish_pending_)
+        return;
+    publish_pending_ = true;
+    loop_.defer([this] { publish(); });
+}
+
+std::vector<hras_rat_row> MediaPlanner::rows() const
+{
+    std::vector<hras_rat_row> rows;
+    int64_t now = now_ms();
+    for (auto &kv : rat_.entries()) {
+        const RatEntry &e = *kv.second;
+        for (size_t i = 0; i < e.streams.size(); i++) {
+            const RatStream &st = e.streams[i];
+            hras_rat_row r{};
+            r.site = int(e.site);
+            snprintf(r.call_id, sizeof r.call_id, "%s", e.call_id.c_str());
+            snprintf(r.from, sizeof r.from, "%s", e.from.c_str());
+            snprintf(r.to, sizeof r.to, "%s", e.to.c_str());
+            r.stream = int(i);
+            snprintf(r.media, sizeof r.media, "%s", st.media.c_str());
+            snprintf(r.internal, sizeof r.internal, "%s", st.internal[0].to_string().c_str());
+            snprintf(r.external, sizeof r.external, "%s", st.external[0].to_string().c_str());
+            r.hras_port = st.hras_port;
+            r.hrac_port = st.hrac_port;
+            r.bypass = st.bypass;
+            r.latched = st.external_latched[0];
+            r.packets_up = st.packets_up;
+            r.packets_down = st.packets_down;
+            r.age = long((now - e.created_ms) / 1000);
+            r.idle = long((now - e.last_activity_ms) / 1000);
+            rows.push_back(r);
+        }
+    }
+    return rows;
+}
+
+void MediaPlanner::publish()
+{
+    publish_pending_ = false;
+    auto r = rows();
+    stats_.rat_publish(r.data(), int(r.size()), int(rat_.hras_pool().used()), int(rat_.hrac_ports_used()));
+}
+
+}  // namespace sofw::hras

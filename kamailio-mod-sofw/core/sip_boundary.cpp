@@ -1,0 +1,106 @@
+#include "sip_boundary.hpp"
+
+#include "sip_message.hpp"
+#include "sip_translate.hpp"
+
+#include <cstring>
+
+namespace sofw::hras {
+
+namespace {
+
+// An RA header names a phone only with a port and a unicast address a LAN
+// host can have: never 0.0.0.0, loopback, multicast or broadcast.
+bool usable_phone_address(const RaHeader &ra)
+{
+    if (ra.port == 0)
+        return false;
+    if (ra.family == 4) {
+        const uint8_t *a = ra.addr;
+        return a[0] != 0 && a[0] != 127 && a[0] < 224;
+    }
+    static const uint8_t zero[16] = {};
+    static const uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return memcmp(ra.addr, zero, 16) != 0 && memcmp(ra.addr, loopback, 16) != 0 && ra.addr[0] != 0xff;
+}
+
+}  // namespace
+
+SipBoundary::SipBoundary(const SiteTable &sites, TunnelServer &tunnel, SiteEndpoints &endpoints, TunnelWriter &writer,
+                         MediaPlanner *media, Stats &stats)
+    : sites_(sites), tunnel_(tunnel), endpoints_(endpoints), writer_(writer), media_(media), stats_(stats)
+{}
+
+void SipBoundary::from_site(size_t site, const Frame &f)
+{
+    if (!f.ra) {
+        stats_.dbg("site '" + sites_.at(site).name + "': ignoring a SIP frame without RA header");
+        return;
+    }
+    auto hrac = tunnel_.hrac_addr(site);
+    if (!hrac)
+        return;
+    std::string_view text(reinterpret_cast<const char *>(f.payload.data()), f.payload.size());
+    std::optional<SipMessage> msg;
+    if (!sip_is_keepalive(text)) {
+        msg = SipMessage::parse(std::string(text));
+        if (!msg) {
+            // checked before the endpoint exists: garbage must not create phones
+            stats_.add(HRAS_CNT_SIP_MALFORMED);
+            stats_.warn("site '" + sites_.at(site).name + "': dropped a malformed SIP message from " +
+                        f.ra->to_string() + " (" + std::to_string(f.payload.size()) + " bytes)");
+            return;
+        }
+    }
+    if (!usable_phone_address(*f.ra)) {
+        stats_.add(HRAS_CNT_SIP_MALFORMED);
+        stats_.warn("site '" + sites_.at(site).name + "': dropped SIP from " + f.ra->to_string() +
+                    ", which is no phone's address");
+        return;
+    }
+    SiteEndpoints::Endpoint *ep = endpoints_.endpoint_for(site, *f.ra);
+    if (!ep)
+        return;
+    if (!msg) {  // a keep-alive passes as it came
+        endpoints_.to_kamailio(*ep, text);
+        return;
+    }
+    translate_up(*msg, UpTranslation{*hrac, endpoints_.kamailio()});
+    MediaPlan plan = media_ ? media_->up(site, ep->id, *msg) : MediaPlan{};
+    if (plan.reject) {
+        writer_.crossing(site, plan.controls, ep->real, *plan.reject);
+        return;
+    }
+    writer_.controls(site, plan.controls);
+    endpoints_.to_kamailio(*ep, msg->str());
+}
+
+void SipBoundary::from_kamailio(SiteEndpoints::Endpoint &ep, std::string_view text)
+{
+    auto hrac = tunnel_.hrac_addr(ep.site);
+    if (!hrac) {
+        stats_.add(HRAS_CNT_SIP_NO_TUNNEL);
+        stats_.dbg("site '" + sites_.at(ep.site).name + "': no tunnel, dropped SIP for " + ep.real.to_string());
+        return;
+    }
+    if (sip_is_keepalive(text)) {
+        writer_.crossing(ep.site, {}, ep.real, text);
+        return;
+    }
+    auto msg = SipMessage::parse(std::string(text));
+    if (!msg) {
+        stats_.add(HRAS_CNT_SIP_MALFORMED);
+        stats_.warn("site '" + sites_.at(ep.site).name + "': Kamailio sent a malformed message; dropped");
+        return;
+    }
+    translate_down(*msg, DownTranslation{endpoints_.kamailio(), *hrac, ep.loop, ep.real_sip});
+    MediaPlan plan = media_ ? media_->down(ep.site, ep.id, *hrac, ep.real_ip, *msg) : MediaPlan{};
+    if (plan.reject) {
+        writer_.controls(ep.site, plan.controls);
+        endpoints_.to_kamailio(ep, *plan.reject);  // as if the phone had answered it
+        return;
+    }
+    writer_.crossing(ep.site, plan.controls, ep.real, msg->str());
+}
+
+}  // namespace sofw::hras
