@@ -10,37 +10,83 @@
 extern "C" {
 #endif
 
-/* Counters of the `sofw` group; names in sofw_mod.c. */
-enum hras_counter {
-	HRAS_CNT_FRAMES_UP,
-	HRAS_CNT_FRAMES_DOWN,
-	HRAS_CNT_BYTES_UP,
-	HRAS_CNT_BYTES_DOWN,
-	HRAS_CNT_KEEPALIVES_SENT,
-	HRAS_CNT_KEEPALIVES_RECEIVED,
-	HRAS_CNT_SESSIONS_OPENED,
-	HRAS_CNT_SESSIONS_CLOSED,
-	HRAS_CNT_AUTH_FAILURES,
-	HRAS_CNT_FRAME_ERRORS,
-	HRAS_CNT_SIP_UP,
-	HRAS_CNT_SIP_DOWN,
-	HRAS_CNT_SIP_NO_TUNNEL,
-	HRAS_CNT_SIP_MALFORMED,
-	HRAS_CNT_MEDIA_PACKETS_UP,
-	HRAS_CNT_MEDIA_PACKETS_DOWN,
-	HRAS_CNT_MEDIA_BYTES_UP,
-	HRAS_CNT_MEDIA_BYTES_DOWN,
-	HRAS_CNT_MEDIA_DROPPED,
-	HRAS_CNT_MEDIA_WRONG_SOURCE,
-	HRAS_CNT_SDP_REWRITTEN,
-	HRAS_CNT_SDP_UNPARSED,
-	HRAS_CNT_PORTS_EXHAUSTED,
-	HRAS_CNT_HRAC_MEDIA_FAILED,
-	HRAS_CNT_RAT_CREATED,
-	HRAS_CNT_RAT_REMOVED,
-	HRAS_CNT_RAT_EXPIRED,
-	HRAS_CNT_COUNT
-};
+/* The counters of the `sofw` group, declared here once: X(id, name,
+ * description). The enum below, the Kamailio counter definitions (sofw_mod.c:
+ * kamcmd cnt.* and sofw.stats, Prometheus through xhttp_prom) and the status
+ * page's counters all come from this list, in its order. The relay process
+ * counts them (hras_hooks.counter_add). Readable
+ * from C and C++: plain macros and string literals. */
+#define HRAS_COUNTERS(X) \
+	X(FRAMES_UP, "tunnel_frames_up", "frames received from HRACs") \
+	X(FRAMES_DOWN, "tunnel_frames_down", "frames sent to HRACs") \
+	X(BYTES_UP, "tunnel_bytes_up", "frame bytes received from HRACs") \
+	X(BYTES_DOWN, "tunnel_bytes_down", "frame bytes sent to HRACs") \
+	X(KEEPALIVES_SENT, "keepalives_sent", "keep-alive frames sent") \
+	X(KEEPALIVES_RECEIVED, "keepalives_received", \
+			"keep-alive frames received") \
+	X(SESSIONS_OPENED, "sessions_opened", \
+			"tunnel sessions that came up (first connects and reconnects)") \
+	X(SESSIONS_CLOSED, "sessions_closed", "tunnel sessions that went down") \
+	X(AUTH_FAILURES, "auth_failures", \
+			"tunnel requests refused by site authentication") \
+	X(FRAME_ERRORS, "frame_errors", \
+			"malformed frames (the session is dropped)") \
+	X(SIP_UP, "sip_from_sites", \
+			"SIP messages from internal phones handed to Kamailio") \
+	X(SIP_DOWN, "sip_to_sites", \
+			"SIP messages sent down a tunnel to internal phones") \
+	X(SIP_NO_TUNNEL, "sip_no_tunnel", \
+			"SIP messages for internal phones dropped: site not connected") \
+	X(SIP_MALFORMED, "sip_malformed", \
+			"malformed SIP messages dropped at the tunnel boundary") \
+	X(MEDIA_PACKETS_UP, "media_packets_up", \
+			"RTP/RTCP packets from internal phones relayed out") \
+	X(MEDIA_PACKETS_DOWN, "media_packets_down", \
+			"RTP/RTCP packets relayed down to internal phones") \
+	X(MEDIA_BYTES_UP, "media_bytes_up", \
+			"media payload bytes from internal phones") \
+	X(MEDIA_BYTES_DOWN, "media_bytes_down", \
+			"media payload bytes to internal phones") \
+	X(MEDIA_DROPPED, "media_dropped", \
+			"media packets dropped (no RAT entry, no tunnel, no endpoint yet)") \
+	X(MEDIA_WRONG_SOURCE, "media_wrong_source", \
+			"media packets refused: not from the latched source") \
+	X(SDP_REWRITTEN, "sdp_rewritten", \
+			"SDP bodies rewritten at the tunnel boundary") \
+	X(SDP_UNPARSED, "sdp_parse_failures", \
+			"SDP bodies not understood (passed on unchanged)") \
+	X(PORTS_EXHAUSTED, "ports_exhausted", \
+			"calls refused (503) for lack of media ports") \
+	X(HRAC_MEDIA_FAILED, "hrac_media_failed", \
+			"LAN media ports an HRAC could not open") \
+	X(RAT_CREATED, "rat_created", "RAT entries created") \
+	X(RAT_REMOVED, "rat_removed", \
+			"RAT entries removed (BYE, CANCEL, failure, timeout)") \
+	X(RAT_EXPIRED, "rat_expired", \
+			"RAT entries removed by the inactivity timeout")
+
+/* The values of the `sofw` group that say how things are now, declared here
+ * once like the counters, which they follow in the group and on the status
+ * page. They are derived from the published site states and RAT by
+ * hras_site_gauges() and hras_rat_gauges(), the one place that computes
+ * them, for the Kamailio counters (from shared memory) and the status page
+ * alike; reading them changes nothing. */
+#define HRAS_GAUGES(X) \
+	X(ACTIVE_CALLS, "active_calls", "call legs in the RAT") \
+	X(MEDIA_PORTS_HRAS, "media_ports_hras", \
+			"HRAS public media port pairs in use") \
+	X(MEDIA_PORTS_HRAC, "media_ports_hrac", \
+			"HRAC LAN media port pairs in use (all sites)") \
+	X(ACTIVE_SITES, "active_sites", "sites whose tunnel is up") \
+	X(PHONES, "phones", "internal phones with a loopback endpoint")
+
+#define HRAS_CNT_ENUM_ITEM(id, name, description) HRAS_CNT_##id,
+enum hras_counter { HRAS_COUNTERS(HRAS_CNT_ENUM_ITEM) HRAS_CNT_COUNT };
+#undef HRAS_CNT_ENUM_ITEM
+
+#define HRAS_GAUGE_ENUM_ITEM(id, name, description) HRAS_GAUGE_##id,
+enum hras_gauge { HRAS_GAUGES(HRAS_GAUGE_ENUM_ITEM) HRAS_GAUGE_COUNT };
+#undef HRAS_GAUGE_ENUM_ITEM
 
 enum hras_log_level { HRAS_LOG_ERR, HRAS_LOG_WARN, HRAS_LOG_INFO, HRAS_LOG_DBG };
 
@@ -134,6 +180,13 @@ int hras_site_by_addr(const char *ip, int len);
 int hras_site_by_name(const char *name);
 /* The counter's name in the `sofw` group ("tunnel_frames_up", ...). */
 const char *hras_counter_name(int counter);
+/* The gauge's name ("active_calls", ...). */
+const char *hras_gauge_name(int gauge);
+/* The gauges derived from published site states (active_sites, phones) and
+ * from the published RAT (active_calls, media_ports_*): each sets its own
+ * entries of out[HRAS_GAUGE_COUNT] and leaves the others alone. */
+void hras_site_gauges(const struct hras_site_state *sites, int n, unsigned long *out);
+void hras_rat_gauges(const struct hras_rat_row *rows, int n, int hras_ports, int hrac_ports, unsigned long *out);
 
 /* The relay process. */
 int hras_start(char *err, int err_len);

@@ -164,78 +164,20 @@ static rpc_export_t sofw_rpc[] = {
 	{0, 0, 0, 0}
 };
 
-static counter_val_t sofw_cnt_active_sites(counter_handle_t h, void *p);
-static counter_val_t sofw_cnt_phones(counter_handle_t h, void *p);
-static counter_val_t sofw_cnt_active_calls(counter_handle_t h, void *p);
-static counter_val_t sofw_cnt_ports(counter_handle_t h, void *p);
+static counter_val_t sofw_cnt_gauge(counter_handle_t h, void *p);
 
+/* the `sofw` group, from the one list in hras.h */
+#define SOFW_CNT_DEF(id, name, description) \
+	{&sofw_cnt[HRAS_CNT_##id], name, 0, 0, 0, description},
+#define SOFW_GAUGE_DEF(id, name, description) \
+	{0, name, 0, sofw_cnt_gauge, (void *)(long)HRAS_GAUGE_##id, description},
 static counter_def_t sofw_cnt_defs[] = {
-	{&sofw_cnt[HRAS_CNT_FRAMES_UP], "tunnel_frames_up", 0, 0, 0,
-		"frames received from HRACs"},
-	{&sofw_cnt[HRAS_CNT_FRAMES_DOWN], "tunnel_frames_down", 0, 0, 0,
-		"frames sent to HRACs"},
-	{&sofw_cnt[HRAS_CNT_BYTES_UP], "tunnel_bytes_up", 0, 0, 0,
-		"frame bytes received from HRACs"},
-	{&sofw_cnt[HRAS_CNT_BYTES_DOWN], "tunnel_bytes_down", 0, 0, 0,
-		"frame bytes sent to HRACs"},
-	{&sofw_cnt[HRAS_CNT_KEEPALIVES_SENT], "keepalives_sent", 0, 0, 0,
-		"keep-alive frames sent"},
-	{&sofw_cnt[HRAS_CNT_KEEPALIVES_RECEIVED], "keepalives_received", 0, 0, 0,
-		"keep-alive frames received"},
-	{&sofw_cnt[HRAS_CNT_SESSIONS_OPENED], "sessions_opened", 0, 0, 0,
-		"tunnel sessions that came up (first connects and reconnects)"},
-	{&sofw_cnt[HRAS_CNT_SESSIONS_CLOSED], "sessions_closed", 0, 0, 0,
-		"tunnel sessions that went down"},
-	{&sofw_cnt[HRAS_CNT_AUTH_FAILURES], "auth_failures", 0, 0, 0,
-		"tunnel requests refused by site authentication"},
-	{&sofw_cnt[HRAS_CNT_FRAME_ERRORS], "frame_errors", 0, 0, 0,
-		"malformed frames (the session is dropped)"},
-	{&sofw_cnt[HRAS_CNT_SIP_UP], "sip_from_sites", 0, 0, 0,
-		"SIP messages from internal phones handed to Kamailio"},
-	{&sofw_cnt[HRAS_CNT_SIP_DOWN], "sip_to_sites", 0, 0, 0,
-		"SIP messages sent down a tunnel to internal phones"},
-	{&sofw_cnt[HRAS_CNT_SIP_NO_TUNNEL], "sip_no_tunnel", 0, 0, 0,
-		"SIP messages for internal phones dropped: site not connected"},
-	{&sofw_cnt[HRAS_CNT_SIP_MALFORMED], "sip_malformed", 0, 0, 0,
-		"malformed SIP messages dropped at the tunnel boundary"},
-	{&sofw_cnt[HRAS_CNT_MEDIA_PACKETS_UP], "media_packets_up", 0, 0, 0,
-		"RTP/RTCP packets from internal phones relayed out"},
-	{&sofw_cnt[HRAS_CNT_MEDIA_PACKETS_DOWN], "media_packets_down", 0, 0, 0,
-		"RTP/RTCP packets relayed down to internal phones"},
-	{&sofw_cnt[HRAS_CNT_MEDIA_BYTES_UP], "media_bytes_up", 0, 0, 0,
-		"media payload bytes from internal phones"},
-	{&sofw_cnt[HRAS_CNT_MEDIA_BYTES_DOWN], "media_bytes_down", 0, 0, 0,
-		"media payload bytes to internal phones"},
-	{&sofw_cnt[HRAS_CNT_MEDIA_DROPPED], "media_dropped", 0, 0, 0,
-		"media packets dropped (no RAT entry, no tunnel, no endpoint yet)"},
-	{&sofw_cnt[HRAS_CNT_MEDIA_WRONG_SOURCE], "media_wrong_source", 0, 0, 0,
-		"media packets refused: not from the latched source"},
-	{&sofw_cnt[HRAS_CNT_SDP_REWRITTEN], "sdp_rewritten", 0, 0, 0,
-		"SDP bodies rewritten at the tunnel boundary"},
-	{&sofw_cnt[HRAS_CNT_SDP_UNPARSED], "sdp_parse_failures", 0, 0, 0,
-		"SDP bodies not understood (passed on unchanged)"},
-	{&sofw_cnt[HRAS_CNT_PORTS_EXHAUSTED], "ports_exhausted", 0, 0, 0,
-		"calls refused (503) for lack of media ports"},
-	{&sofw_cnt[HRAS_CNT_HRAC_MEDIA_FAILED], "hrac_media_failed", 0, 0, 0,
-		"LAN media ports an HRAC could not open"},
-	{&sofw_cnt[HRAS_CNT_RAT_CREATED], "rat_created", 0, 0, 0,
-		"RAT entries created"},
-	{&sofw_cnt[HRAS_CNT_RAT_REMOVED], "rat_removed", 0, 0, 0,
-		"RAT entries removed (BYE, CANCEL, failure, timeout)"},
-	{&sofw_cnt[HRAS_CNT_RAT_EXPIRED], "rat_expired", 0, 0, 0,
-		"RAT entries removed by the inactivity timeout"},
-	{0, "active_calls", 0, sofw_cnt_active_calls, 0,
-		"call legs in the RAT"},
-	{0, "media_ports_hras", 0, sofw_cnt_ports, (void *)2,
-		"HRAS public media port pairs in use"},
-	{0, "media_ports_hrac", 0, sofw_cnt_ports, (void *)3,
-		"HRAC LAN media port pairs in use (all sites)"},
-	{0, "active_sites", 0, sofw_cnt_active_sites, 0,
-		"sites whose tunnel is up"},
-	{0, "phones", 0, sofw_cnt_phones, 0,
-		"internal phones with a loopback endpoint"},
+	HRAS_COUNTERS(SOFW_CNT_DEF)
+	HRAS_GAUGES(SOFW_GAUGE_DEF)
 	{0, 0, 0, 0, 0, 0}
 };
+#undef SOFW_CNT_DEF
+#undef SOFW_GAUGE_DEF
 
 struct module_exports exports = {
 	"sofw",
@@ -489,16 +431,6 @@ static int mod_init(void)
 	memset(sofw_kicks, 0,
 			sizeof(struct sofw_kick) * (hras_site_count() ? hras_site_count() : 1));
 
-	/* the core names the counters for its status page: same names */
-	for(i = 0; i < HRAS_CNT_COUNT; i++) {
-		if(sofw_cnt_defs[i].handle != &sofw_cnt[i] || !sofw_cnt_defs[i].name
-				|| !hras_counter_name(i)
-				|| strcmp(sofw_cnt_defs[i].name, hras_counter_name(i)) != 0) {
-			LM_CRIT("sofw counter %d: glue and core disagree on its name\n", i);
-			return -1;
-		}
-	}
-
 	if(counter_register_array("sofw", sofw_cnt_defs) < 0) {
 		LM_ERR("cannot register the sofw counters\n");
 		return -1;
@@ -701,50 +633,23 @@ static int pv_get_sofw(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	return pv_get_strval(msg, param, res, &s);
 }
 
-/* counters read from the published site states */
+/* gauges, derived by the core from the published site states or RAT */
 
-static counter_val_t sofw_cnt_active_sites(counter_handle_t h, void *p)
+static counter_val_t sofw_cnt_gauge(counter_handle_t h, void *p)
 {
-	int i;
-	counter_val_t n = 0;
-	lock_get(sofw_states_lock);
-	for(i = 0; i < hras_site_count(); i++)
-		n += sofw_states[i].up ? 1 : 0;
-	lock_release(sofw_states_lock);
-	return n;
-}
+	unsigned long g[HRAS_GAUGE_COUNT] = {0};
+	long gauge = (long)p;
 
-static counter_val_t sofw_cnt_phones(counter_handle_t h, void *p)
-{
-	int i;
-	counter_val_t n = 0;
-	lock_get(sofw_states_lock);
-	for(i = 0; i < hras_site_count(); i++)
-		n += sofw_states[i].phones;
-	lock_release(sofw_states_lock);
-	return n;
-}
-
-static counter_val_t sofw_cnt_active_calls(counter_handle_t h, void *p)
-{
-	int i, n;
-	counter_val_t calls = 0;
-	lock_get(sofw_rat_lock);
-	n = *sofw_rat_n;
-	/* one row per stream: count the legs (stream 0 rows) */
-	for(i = 0; i < n; i++)
-		calls += sofw_rat[i].stream == 0 ? 1 : 0;
-	lock_release(sofw_rat_lock);
-	return calls;
-}
-
-static counter_val_t sofw_cnt_ports(counter_handle_t h, void *p)
-{
-	counter_val_t v;
-	lock_get(sofw_rat_lock);
-	v = sofw_rat_n[(long)p];
-	lock_release(sofw_rat_lock);
-	return v;
+	if(gauge == HRAS_GAUGE_ACTIVE_SITES || gauge == HRAS_GAUGE_PHONES) {
+		lock_get(sofw_states_lock);
+		hras_site_gauges(sofw_states, hras_site_count(), g);
+		lock_release(sofw_states_lock);
+	} else {
+		lock_get(sofw_rat_lock);
+		hras_rat_gauges(sofw_rat, sofw_rat_n[0], sofw_rat_n[2], sofw_rat_n[3], g);
+		lock_release(sofw_rat_lock);
+	}
+	return gauge >= 0 && gauge < HRAS_GAUGE_COUNT ? g[gauge] : 0;
 }
 
 /* RPC */

@@ -31,16 +31,10 @@ struct Relay {
     bool phones_pending = false;
 };
 
-// Names of the `sofw` counters, in enum order (sofw_mod.c checks that its
-// counter definitions agree).
-const char *const counter_names[HRAS_CNT_COUNT] = {
-    "tunnel_frames_up",    "tunnel_frames_down", "tunnel_bytes_up",  "tunnel_bytes_down", "keepalives_sent",
-    "keepalives_received", "sessions_opened",    "sessions_closed",  "auth_failures",     "frame_errors",
-    "sip_from_sites",      "sip_to_sites",       "sip_no_tunnel",    "sip_malformed",     "media_packets_up",
-    "media_packets_down",  "media_bytes_up",     "media_bytes_down", "media_dropped",     "media_wrong_source",
-    "sdp_rewritten",       "sdp_parse_failures", "ports_exhausted",  "hrac_media_failed", "rat_created",
-    "rat_removed",         "rat_expired",
-};
+#define HRAS_NAME_ITEM(id, name, description) name,
+const char *const counter_names[HRAS_CNT_COUNT] = {HRAS_COUNTERS(HRAS_NAME_ITEM)};
+const char *const gauge_names[HRAS_GAUGE_COUNT] = {HRAS_GAUGES(HRAS_NAME_ITEM)};
+#undef HRAS_NAME_ITEM
 
 SiteTable g_sites;
 TunnelConfig g_tunnel_cfg;
@@ -151,18 +145,13 @@ StatusSnapshot status_snapshot()
     s.calls = media ? media->rows() : g_rat_rows;
     for (int c = 0; c < HRAS_CNT_COUNT; c++)
         s.counters.emplace_back(counter_names[c], g_stats.get(hras_counter(c)));
-    uint64_t calls = 0, up = 0, phones = 0;
-    for (auto &r : s.calls)
-        calls += r.stream == 0 ? 1 : 0;
-    for (auto &v : s.sites) {
-        up += v.state.up ? 1 : 0;
-        phones += v.state.phones;
-    }
-    s.counters.emplace_back("active_calls", calls);
-    s.counters.emplace_back("media_ports_hras", uint64_t(g_hras_ports));
-    s.counters.emplace_back("media_ports_hrac", uint64_t(g_hrac_ports));
-    s.counters.emplace_back("active_sites", up);
-    s.counters.emplace_back("phones", phones);
+    unsigned long gauges[HRAS_GAUGE_COUNT] = {};
+    hras_site_gauges(g_site_states.data(), int(g_site_states.size()), gauges);
+    int hras_ports = media ? int(media->rat().hras_pool().used()) : g_hras_ports;
+    int hrac_ports = media ? int(media->rat().hrac_ports_used()) : g_hrac_ports;
+    hras_rat_gauges(s.calls.data(), int(s.calls.size()), hras_ports, hrac_ports, gauges);
+    for (int g = 0; g < HRAS_GAUGE_COUNT; g++)
+        s.counters.emplace_back(gauge_names[g], gauges[g]);
     return s;
 }
 
@@ -255,6 +244,29 @@ int hras_site_by_name(const char *name)
 const char *hras_counter_name(int counter)
 {
     return counter >= 0 && counter < HRAS_CNT_COUNT ? counter_names[counter] : nullptr;
+}
+
+const char *hras_gauge_name(int gauge) { return gauge >= 0 && gauge < HRAS_GAUGE_COUNT ? gauge_names[gauge] : nullptr; }
+
+void hras_site_gauges(const struct hras_site_state *sites, int n, unsigned long *out)
+{
+    unsigned long up = 0, phones = 0;
+    for (int i = 0; i < n; i++) {
+        up += sites[i].up ? 1 : 0;
+        phones += sites[i].phones;
+    }
+    out[HRAS_GAUGE_ACTIVE_SITES] = up;
+    out[HRAS_GAUGE_PHONES] = phones;
+}
+
+void hras_rat_gauges(const struct hras_rat_row *rows, int n, int hras_ports, int hrac_ports, unsigned long *out)
+{
+    unsigned long calls = 0;
+    for (int i = 0; i < n; i++)
+        calls += rows[i].stream == 0 ? 1 : 0;  // one row per stream: count the legs
+    out[HRAS_GAUGE_ACTIVE_CALLS] = calls;
+    out[HRAS_GAUGE_MEDIA_PORTS_HRAS] = hras_ports > 0 ? (unsigned long)hras_ports : 0;
+    out[HRAS_GAUGE_MEDIA_PORTS_HRAC] = hrac_ports > 0 ? (unsigned long)hrac_ports : 0;
 }
 
 int hras_start(char *err, int err_len)
