@@ -103,11 +103,8 @@ public:
                     in_.append(buf, size_t(n));
                     continue;
                 }
-                if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED) {
-                    if (n < 0)
-                        tls_error_ = gnutls_strerror(int(n));
+                if (n != GNUTLS_E_AGAIN && n != GNUTLS_E_INTERRUPTED)
                     closed_ = true;
-                }
                 break;
             }
             ssize_t n = recv(fd_, buf, sizeof buf, 0);
@@ -140,9 +137,6 @@ public:
     const std::string &body() const { return body_; }  // de-chunked
     bool body_complete() const { return body_complete_; }
     bool closed() const { return closed_; }  // peer closed or reset (or we did)
-    bool framing_error() const { return framing_error_; }
-    bool tls_handshaken() const { return handshaken_; }
-    const std::string &tls_error() const { return tls_error_; }
 
 private:
     void start_tls(const TlsOptions &o)
@@ -175,10 +169,8 @@ private:
             int err = 0;
             socklen_t elen = sizeof err;
             getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &elen);
-            if (err != 0 && err != EINPROGRESS) {
-                tls_error_ = strerror(err);
+            if (err != 0 && err != EINPROGRESS)
                 closed_ = true;
-            }
             return false;  // still connecting
         }
         int r = gnutls_handshake(tls_);
@@ -186,10 +178,8 @@ private:
             handshaken_ = true;
             return true;
         }
-        if (gnutls_error_is_fatal(r)) {
-            tls_error_ = gnutls_strerror(r);
+        if (gnutls_error_is_fatal(r))
             closed_ = true;
-        }
         return false;
     }
 
@@ -210,7 +200,6 @@ private:
                 tls_pending_ = len;
                 return;
             }
-            tls_error_ = gnutls_strerror(int(n));
             closed_ = true;
         }
         while (!tls_ && fd_ >= 0 && !out_.empty()) {
@@ -313,7 +302,6 @@ private:
     gnutls_session_t tls_ = nullptr;
     bool handshaken_ = false;
     size_t tls_pending_ = 0;
-    std::string tls_error_;
     std::string out_, in_, body_;
     bool closed_ = false;
     int status_ = 0;
@@ -589,7 +577,6 @@ class Driver {
 public:
     explicit Driver(hras::EventLoop &loop) : loop_(loop) {}
     void watch(Pollable *p) { polled_.push_back(p); }
-    void unwatch(Pollable *p) { polled_.erase(std::remove(polled_.begin(), polled_.end(), p), polled_.end()); }
 
     // True as soon as cond() holds; false when timeout_ms passed first.
     bool until(const std::function<bool()> &cond, int timeout_ms = 2000)

@@ -1,0 +1,492 @@
+// The two real halves of the tunnel on loopback, without root: HRAC's
+// tunnel client (hrac::Tunnel, libcurl driven from the libre loop) against
+// HRAS's tunnel server (sofw::hras::TunnelServer, libmicrohttpd driven from
+// the relay process's event loop), streaming and polling, over HTTP and
+// HTTPS, through a session HRAS closes and a restart of HRAS.
+//
+// Both run on this thread: libre's loop is the outer one, and a libre timer
+// gives the HRAS event loop a pass every few milliseconds. Every wait is for
+// a condition, bounded by a deadline; none sleeps.
+#include "test_pki.hpp"
+
+// HRAC
+#include "curl_loop.hpp"
+#include "re_handle.hpp"
+#include "tunnel.hpp"
+
+// HRAS
+#include "core/tunnel_server.hpp"
+
+#include <sofw/control.hpp>
+#include <sofw/frame.hpp>
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+using sofw::Frame;
+using sofw::FrameType;
+
+namespace {
+
+const std::string acme_secret = "acme-0123456789abcdef";
+const std::string hrac_lan = "10.0.0.2:5060";
+
+// What the HRAS core publishes through its hooks (one thread: a global is fine).
+struct Published {
+    std::map<int, hras_site_state> states;
+    std::vector<std::string> log;
+};
+Published g_published;
+const hras_hooks test_hooks = {
+    [](int, const char *msg) { g_published.log.push_back(msg); },
+    nullptr,
+    [](int site, const hras_site_state *st) { g_published.states[site] = *st; },
+    nullptr,
+    nullptr,
+};
+
+// Everything HRAS's tunnel server hands to the rest of HRAS.
+struct HrasSide : sofw::hras::TunnelListener {
+    std::vector<Frame> frames;  // in arrival order, keep-alives excluded
+    std::vector<bool> changes;  // session up/down, in order
+    void on_frame(size_t, const Frame &f) override { frames.push_back(f); }
+    void on_session_change(size_t, bool up) override { changes.push_back(up); }
+    unsigned long phone_count(size_t) const override { return 0; }
+    size_t count(FrameType t) const
+    {
+        size_t n = 0;
+        for (const Frame &f : frames)
+            n += f.type == t;
+        return n;
+    }
+};
+
+Frame frame(FrameType type, const std::string &ra, const std::string &payload, uint16_t relay_port = 0)
+{
+    Frame f;
+    f.type = type;
+    if (!ra.empty()) {
+        auto parsed = sofw::RaHeader::parse(ra);
+        if (!parsed)
+            throw std::invalid_argument("bad RA in a test: " + ra);
+        f.ra = *parsed;
+        f.ra->relay_port = relay_port;
+    }
+    f.payload.assign(payload.begin(), payload.end());
+    return f;
+}
+
+std::vector<uint8_t> wire(const Frame &f) { return sofw::encode_frame(f); }
+
+const std::string options = "OPTIONS sip:192.168.1.2 SIP/2.0\r\n"
+                            "Via: SIP/2.0/UDP 192.168.1.10:5060;rport;branch=z9hG4bKo1\r\n"
+                            "Call-ID: o1\r\n"
+                            "CSeq: 1 OPTIONS\r\n"
+                            "Content-Length: 0\r\n\r\n";
+
+// An RTP-sized payload that differs in every byte position per sequence number.
+std::string rtp_payload(unsigned seq)
+{
+    std::string p(172, '\0');
+    for (size_t i = 0; i < p.size(); i++)
+        p[i] = char((seq * 31 + i) & 0xff);
+    return p;
+}
+
+class TunnelPairTest : public ::testing::TestWithParam<hrac::TunnelMode> {
+protected:
+    void SetUp() override
+    {
+        ASSERT_EQ(0, libre_.error());
+        ASSERT_TRUE(curl_.ok());
+        ASSERT_EQ("", sites_.add("name=acme;secret=" + acme_secret));
+        ASSERT_EQ("", sites_.assign_addresses());
+        g_published = {};
+        stats_.set_hooks(&test_hooks);
+        server_cfg_.listen = "127.0.0.1:0";
+        server_cfg_.keepalive_s = 1;
+        server_cfg_.half_open_timeout_s = 2;
+        server_cfg_.poll_wait_ms = 500;
+        configure_server(server_cfg_);
+        ASSERT_TRUE(start_server());
+
+        hrac_cfg_.site = "acme";
+        hrac_cfg_.secret = acme_secret;
+        hrac_cfg_.sip_listen = hrac_lan;
+        hrac_cfg_.sip_host = "10.0.0.2";
+        hrac_cfg_.sip_port = 5060;
+        hrac_cfg_.keepalive_interval = 1;
+        hrac_cfg_.proxy_from_environment = false;  // straight to 127.0.0.1, whatever the environment says
+        hrac_cfg_.tunnel_mode = GetParam();
+        configure_hrac(hrac_cfg_);
+        hrac_cfg_.server = scheme() + "://127.0.0.1:" + std::to_string(port_);
+
+        curl_loop_ = std::make_unique<hrac::CurlLoop>();
+        tunnel_ = std::make_unique<hrac::Tunnel>(hrac_cfg_, *curl_loop_, counters_, proxy_);
+        for (FrameType t : {FrameType::sip, FrameType::media, FrameType::control})
+            tunnel_->set_frame_handler(t, [this](const Frame &f) { hrac_frames_.push_back(f); });
+        // The HRAS loop's turn inside the libre loop.
+        tick();
+    }
+    void TearDown() override
+    {
+        tunnel_.reset();  // ends HRAC's requests before the server goes
+        curl_loop_.reset();
+        if (server_)
+            server_->set_listener(nullptr);
+        server_.reset();
+    }
+    virtual void configure_server(sofw::hras::TunnelConfig &) {}
+    virtual void configure_hrac(hrac::Config &) {}
+    virtual std::string scheme() const { return "http"; }
+
+    bool start_server()
+    {
+        server_ = std::make_unique<sofw::hras::TunnelServer>(loop_, sites_, server_cfg_, stats_);
+        server_->set_listener(&hras_);
+        const std::string err = server_->start();
+        EXPECT_EQ("", err);
+        if (!err.empty())
+            return false;
+        port_ = server_->port();
+        return port_ != 0;
+    }
+
+    void tick()
+    {
+        ticker_.start(2, [this] {
+            loop_.run_once(0);
+            if (cond_ && cond_())
+                re_cancel();
+            tick();
+        });
+    }
+
+    // Runs both halves until cond() holds (true) or timeout_ms passed (false).
+    bool until(const std::function<bool()> &cond, int timeout_ms = 3000)
+    {
+        if (cond())
+            return true;
+        cond_ = cond;
+        hrac::ReTimer limit;
+        limit.start(uint64_t(timeout_ms), [] { re_cancel(); });
+        re_main(nullptr);
+        cond_ = nullptr;
+        return cond();
+    }
+    // Both ends call the session up: HRAC may send, HRAS has announced it.
+    bool both_up(int timeout_ms = 4000)
+    {
+        return until([&] { return tunnel_->is_up() && server_->is_up(0); }, timeout_ms);
+    }
+    std::string server_mode()
+    {
+        auto it = g_published.states.find(0);
+        return it == g_published.states.end() ? "" : it->second.mode;
+    }
+    bool polling() const { return GetParam() == hrac::TunnelMode::poll; }
+
+    hrac::LibreRuntime libre_;
+    hrac::CurlRuntime curl_;
+    hrac::ReTimer ticker_;
+    std::function<bool()> cond_;
+
+    sofw::hras::EventLoop loop_;
+    sofw::hras::SiteTable sites_;
+    sofw::hras::Stats stats_;
+    sofw::hras::TunnelConfig server_cfg_;
+    HrasSide hras_;
+    std::unique_ptr<sofw::hras::TunnelServer> server_;
+    uint16_t port_ = 0;
+
+    hrac::Config hrac_cfg_;
+    hrac::Counters counters_;
+    hrac::ProxyChoice proxy_;  // direct
+    std::unique_ptr<hrac::CurlLoop> curl_loop_;
+    std::unique_ptr<hrac::Tunnel> tunnel_;
+    std::vector<Frame> hrac_frames_;  // what HRAC's handlers got, in order
+};
+
+std::string mode_name(const ::testing::TestParamInfo<hrac::TunnelMode> &info)
+{
+    return info.param == hrac::TunnelMode::poll ? "polling" : "streaming";
+}
+
+// --- HTTP: streaming and polling ------------------------------------------
+
+class TunnelPair : public TunnelPairTest {};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPair, ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll),
+                         mode_name);
+
+TEST_P(TunnelPair, ComesUpInTheModeHracChose)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up()) << "HRAC up " << tunnel_->is_up() << ", HRAS up " << server_->is_up(0);
+    EXPECT_EQ(polling() ? "poll" : "stream", server_mode());
+    EXPECT_EQ(polling() ? 1u : 0u, counters_.polling);
+    EXPECT_EQ(1u, counters_.sessions_up);
+    EXPECT_EQ(1u, stats_.get(HRAS_CNT_SESSIONS_OPENED));
+    EXPECT_EQ(std::vector<bool>{true}, hras_.changes);
+    EXPECT_EQ(0u, stats_.get(HRAS_CNT_AUTH_FAILURES));
+}
+
+TEST_P(TunnelPair, SipGoesBothWaysByteExactWithItsRaHeader)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
+    ASSERT_TRUE(tunnel_->send(up));
+    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
+    EXPECT_EQ(wire(up), wire(hras_.frames.back()));
+
+    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
+    ASSERT_TRUE(server_->send(0, down));
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
+    EXPECT_EQ(wire(down), wire(hrac_frames_[0]));
+}
+
+TEST_P(TunnelPair, ControlAndMediaFramesGoBothWaysInOrder)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    const unsigned n = 300;  // more than one poll answer and one send batch hold
+    std::vector<Frame> sent_down, sent_up;
+    sent_down.push_back(
+        sofw::make_control_frame({sofw::ControlOp::open_media, 40000}, sofw::RaHeader::parse("192.168.1.10:4000")));
+    for (unsigned i = 0; i < n; i++) {
+        sent_down.push_back(frame(FrameType::media, "192.168.1.10:4000", rtp_payload(i), 40000));
+        sent_up.push_back(frame(FrameType::media, "192.168.1.10:4000", rtp_payload(i + n), 40000));
+    }
+    for (const Frame &f : sent_down)
+        ASSERT_TRUE(server_->send(0, f));
+    for (const Frame &f : sent_up)
+        ASSERT_TRUE(tunnel_->send(f));
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() == sent_down.size() && hras_.frames.size() == n; }))
+        << hrac_frames_.size() << " of " << sent_down.size() << " down, " << hras_.frames.size() << " of " << n
+        << " up";
+    for (size_t i = 0; i < sent_down.size(); i++)
+        ASSERT_EQ(wire(sent_down[i]), wire(hrac_frames_[i])) << "down #" << i;
+    for (size_t i = 0; i < n; i++)
+        ASSERT_EQ(wire(sent_up[i]), wire(hras_.frames[i])) << "up #" << i;
+    EXPECT_EQ(0u, counters_.decode_errors);
+    EXPECT_EQ(0u, counters_.dropped_queue_full);
+}
+
+TEST_P(TunnelPair, IdleSessionIsKeptUpByKeepalivesBothWays)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    // Each side drops a session silent for three keep-alive intervals (1 s
+    // here): seeing four keep-alives each way while nothing else moves
+    // shows the session outlived that.
+    ASSERT_TRUE(
+        until([&] { return counters_.keepalives_received >= 4 && stats_.get(HRAS_CNT_KEEPALIVES_RECEIVED) >= 4; },
+              polling() ? 8000 : 6000))
+        << "keep-alives: HRAC got " << counters_.keepalives_received << ", HRAS got "
+        << stats_.get(HRAS_CNT_KEEPALIVES_RECEIVED);
+    EXPECT_TRUE(tunnel_->is_up());
+    EXPECT_TRUE(server_->is_up(0));
+    EXPECT_EQ(1u, counters_.sessions_up);
+    EXPECT_EQ(1u, stats_.get(HRAS_CNT_SESSIONS_OPENED));
+    EXPECT_EQ(0u, stats_.get(HRAS_CNT_SESSIONS_CLOSED));
+}
+
+TEST_P(TunnelPair, SessionClosedByHrasIsReopenedAndCarriesFramesAgain)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    server_->close_session(0, "closed by the test");
+    ASSERT_FALSE(server_->is_up(0));
+    ASSERT_TRUE(until([&] { return counters_.sessions_up == 2 && server_->is_up(0) && tunnel_->is_up(); }, 8000))
+        << "HRAC sessions " << counters_.sessions_up << ", reconnects " << counters_.reconnects;
+    EXPECT_GE(counters_.reconnects, 1u);
+    EXPECT_EQ(2u, stats_.get(HRAS_CNT_SESSIONS_OPENED));
+    EXPECT_EQ((std::vector<bool>{true, false, true}), hras_.changes);
+
+    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
+    ASSERT_TRUE(tunnel_->send(up));
+    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
+    EXPECT_EQ(wire(up), wire(hras_.frames.back()));
+    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
+    ASSERT_TRUE(server_->send(0, down));
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
+    EXPECT_EQ(wire(down), wire(hrac_frames_[0]));
+}
+
+TEST_P(TunnelPair, HrasRestartIsFollowedByANewSession)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    server_->set_listener(nullptr);
+    server_.reset();  // HRAS goes away: its connections close
+    ASSERT_TRUE(until([&] { return !tunnel_->is_up(); }, 5000)) << "HRAC did not notice HRAS going away";
+    EXPECT_FALSE(tunnel_->send(frame(FrameType::sip, "192.168.1.10:5060", options)));
+
+    // HRAS comes back on the same port.
+    server_cfg_.listen = "127.0.0.1:" + std::to_string(port_);
+    ASSERT_TRUE(start_server());
+    ASSERT_TRUE(until([&] { return counters_.sessions_up == 2 && server_->is_up(0) && tunnel_->is_up(); }, 10000))
+        << "HRAC sessions " << counters_.sessions_up << ", reconnects " << counters_.reconnects;
+    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
+    ASSERT_TRUE(tunnel_->send(up));
+    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
+    EXPECT_EQ(wire(up), wire(hras_.frames.back()));
+}
+
+// tunnel_mode = auto: HRAC streams once the probe (the GET's proven 200
+// and HRAS's STREAM_OK) has passed.
+class TunnelPairAuto : public TunnelPairTest {};
+INSTANTIATE_TEST_SUITE_P(Auto, TunnelPairAuto, ::testing::Values(hrac::TunnelMode::automatic),
+                         [](const auto &) { return std::string("auto"); });
+
+TEST_P(TunnelPairAuto, StreamsWhenTheProbePasses)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    EXPECT_EQ("stream", server_mode());
+    EXPECT_EQ(0u, counters_.polling);
+    EXPECT_EQ(0u, counters_.stream_fallbacks);
+    EXPECT_EQ(1u, counters_.sessions_up);
+    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
+    ASSERT_TRUE(server_->send(0, down));
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
+    EXPECT_EQ(wire(down), wire(hrac_frames_[0])) << "STREAM_OK must not reach a handler";
+}
+
+// --- what HRAS refuses ----------------------------------------------------
+
+class TunnelPairWrongSecret : public TunnelPairTest {
+    void configure_hrac(hrac::Config &c) override { c.secret = "not-the-acme-secret-0123"; }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairWrongSecret,
+                         ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll), mode_name);
+
+TEST_P(TunnelPairWrongSecret, NeverComesUpAndBothSidesCountIt)
+{
+    tunnel_->start();
+    ASSERT_TRUE(until([&] { return counters_.hras_refusals >= 1 && stats_.get(HRAS_CNT_AUTH_FAILURES) >= 1; }))
+        << "HRAC refusals " << counters_.hras_refusals << ", HRAS auth failures " << stats_.get(HRAS_CNT_AUTH_FAILURES);
+    EXPECT_FALSE(tunnel_->is_up());
+    EXPECT_FALSE(server_->is_up(0));
+    EXPECT_EQ(0u, counters_.sessions_up);
+    EXPECT_TRUE(hras_.changes.empty());
+}
+
+// --- HTTPS ----------------------------------------------------------------
+
+class TunnelPairTls : public TunnelPairTest {
+protected:
+    static void SetUpTestSuite()
+    {
+        pki_ = std::make_unique<sofw::test::TestPki>();
+        pki_->make();
+    }
+    static void TearDownTestSuite() { pki_.reset(); }
+    void SetUp() override
+    {
+        ASSERT_EQ("", pki_->error) << "cannot make test certificates (is openssl installed?)";
+        TunnelPairTest::SetUp();
+    }
+    void configure_server(sofw::hras::TunnelConfig &c) override
+    {
+        c.tls_cert = sofw::test::read_file(pki_->path("server.pem"));
+        c.tls_key = sofw::test::read_file(pki_->path("server.key"));
+    }
+    void configure_hrac(hrac::Config &c) override { c.ca_file = pki_->path("ca.pem"); }
+    std::string scheme() const override { return "https"; }
+
+    static std::unique_ptr<sofw::test::TestPki> pki_;
+};
+std::unique_ptr<sofw::test::TestPki> TunnelPairTls::pki_;
+
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairTls, ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll),
+                         mode_name);
+
+TEST_P(TunnelPairTls, FramesGoBothWaysOverHttps)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    EXPECT_NE(std::find_if(g_published.log.begin(), g_published.log.end(),
+                           [](const std::string &l) { return l.find("(https)") != std::string::npos; }),
+              g_published.log.end());
+    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
+    ASSERT_TRUE(tunnel_->send(up));
+    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
+    EXPECT_EQ(wire(up), wire(hras_.frames.back()));
+    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
+    ASSERT_TRUE(server_->send(0, down));
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
+    EXPECT_EQ(wire(down), wire(hrac_frames_[0]));
+    EXPECT_EQ(0u, counters_.tls_failures);
+}
+
+class TunnelPairUnknownCa : public TunnelPairTls {
+    void configure_hrac(hrac::Config &c) override { c.ca_file = pki_->path("rogue-ca.pem"); }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairUnknownCa,
+                         ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll), mode_name);
+
+TEST_P(TunnelPairUnknownCa, HracRefusesAServerItCannotVerify)
+{
+    tunnel_->start();
+    ASSERT_TRUE(until([&] { return counters_.tls_failures >= 1; })) << "no TLS failure counted";
+    EXPECT_FALSE(tunnel_->is_up());
+    EXPECT_FALSE(server_->is_up(0));
+    EXPECT_EQ(0u, stats_.get(HRAS_CNT_FRAMES_UP)) << "a frame crossed an unverified connection";
+}
+
+// HRAS requires client certificates of its CA.
+class TunnelPairClientCert : public TunnelPairTls {
+protected:
+    void configure_server(sofw::hras::TunnelConfig &c) override
+    {
+        TunnelPairTls::configure_server(c);
+        c.tls_client_ca = sofw::test::read_file(pki_->path("ca.pem"));
+    }
+    void configure_hrac(hrac::Config &c) override
+    {
+        TunnelPairTls::configure_hrac(c);
+        c.client_cert = pki_->path("client.pem");
+        c.client_key = pki_->path("client.key");
+    }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairClientCert,
+                         ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll), mode_name);
+
+TEST_P(TunnelPairClientCert, HracWithItsCertificateGetsThrough)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
+    ASSERT_TRUE(tunnel_->send(up));
+    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
+    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
+    ASSERT_TRUE(server_->send(0, down));
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
+    EXPECT_EQ(wire(down), wire(hrac_frames_[0]));
+    EXPECT_EQ(0u, stats_.get(HRAS_CNT_AUTH_FAILURES));
+}
+
+class TunnelPairNoClientCert : public TunnelPairClientCert {
+    void configure_hrac(hrac::Config &c) override { TunnelPairTls::configure_hrac(c); }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairNoClientCert,
+                         ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll), mode_name);
+
+TEST_P(TunnelPairNoClientCert, HracWithoutACertificateIsRefused)
+{
+    tunnel_->start();
+    ASSERT_TRUE(until([&] { return stats_.get(HRAS_CNT_AUTH_FAILURES) >= 1; }))
+        << "HRAS counted no refusal; HRAC refusals " << counters_.hras_refusals << ", TLS failures "
+        << counters_.tls_failures;
+    EXPECT_FALSE(tunnel_->is_up());
+    EXPECT_FALSE(server_->is_up(0));
+    EXPECT_EQ(0u, counters_.sessions_up);
+}
+
+}  // namespace
