@@ -95,6 +95,8 @@ const char *record_error_name(RecordError e)
     case RecordError::bad_tag: return "bad_tag";
     case RecordError::exhausted: return "exhausted";
     case RecordError::truncated: return "truncated";
+    case RecordError::split_frame: return "split_frame";
+    case RecordError::bad_frame: return "bad_frame";
     }
     return "unknown";
 }
@@ -201,6 +203,81 @@ RecordError RecordDecoder::finish()
 {
     if (err_ == RecordError::none && buffered() > 0)
         err_ = RecordError::truncated;
+    return err_;
+}
+
+RecordError seal_frames(RecordSealer &s, const uint8_t *data, size_t len, std::vector<uint8_t> &out)
+{
+    // Check the whole buffer first so a failure leaves out and the
+    // sequence untouched.
+    for (size_t at = 0; at < len;) {
+        auto n = peek_frame_size(data + at, len - at);
+        if (!n || *n > len - at || *n > record_max_plaintext)
+            return RecordError::split_frame;
+        at += *n;
+    }
+    const size_t mark = out.size();
+    size_t begin = 0;
+    while (begin < len) {
+        size_t end = begin;
+        for (;;) {
+            auto n = peek_frame_size(data + end, len - end);
+            if (!n || end - begin + *n > record_max_plaintext)
+                break;
+            end += *n;
+            if (end == len)
+                break;
+        }
+        RecordError e = s.seal(data + begin, end - begin, out);
+        if (e != RecordError::none) {
+            out.resize(mark);
+            return e;
+        }
+        begin = end;
+    }
+    return RecordError::none;
+}
+
+void RecordFrameDecoder::reset(const DirectionKey &k, uint64_t first_seq)
+{
+    records_.reset(k, first_seq);
+    frames_ = FrameDecoder();
+    err_ = RecordError::none;
+}
+
+RecordFrameDecoder::Result RecordFrameDecoder::next(Frame &out)
+{
+    for (;;) {
+        if (err_ != RecordError::none)
+            return Result::error;
+        auto r = frames_.next(out);
+        if (r == FrameDecoder::Result::frame)
+            return Result::frame;
+        if (r == FrameDecoder::Result::error) {
+            err_ = RecordError::bad_frame;
+            return Result::error;
+        }
+        // Frames never span records: bytes left over are a split frame.
+        if (frames_.buffered() > 0) {
+            err_ = RecordError::split_frame;
+            return Result::error;
+        }
+        auto rr = records_.next(plain_);
+        if (rr == RecordDecoder::Result::need_more)
+            return Result::need_more;
+        if (rr == RecordDecoder::Result::error) {
+            err_ = records_.error();
+            return Result::error;
+        }
+        // frames_ holds no bytes here, so its buffer is reused.
+        frames_.feed(plain_.data(), plain_.size());
+    }
+}
+
+RecordError RecordFrameDecoder::end_of_body()
+{
+    if (err_ == RecordError::none)
+        err_ = records_.finish();
     return err_;
 }
 

@@ -294,3 +294,101 @@ TEST(Record, SequenceWrapPolicy)
     EXPECT_EQ(got.size(), 1u);
     EXPECT_EQ(d.error(), RecordError::exhausted);
 }
+
+TEST(RecordFrames, SealFramesCutsAtFrameBoundariesAndRoundTrips)
+{
+    SessionKeys k = vector_keys();
+    RecordSealer s(k.down);
+    std::vector<uint8_t> frames;
+    std::vector<Frame> sent;
+    for (int i = 0; i < 5; ++i) {
+        Frame f;
+        f.type = FrameType::sip;
+        f.ra = RaHeader{};
+        f.payload.assign(60000, static_cast<uint8_t>('a' + i));
+        ASSERT_TRUE(encode_frame(f, frames));
+        sent.push_back(f);
+        ASSERT_TRUE(encode_frame(keepalive_frame(), frames));
+        sent.push_back(keepalive_frame());
+    }
+    std::vector<uint8_t> wire;
+    ASSERT_EQ(seal_frames(s, frames.data(), frames.size(), wire), RecordError::none);
+    // 5 x (60018 + 8) bytes of frames: two frames pairs fit a record.
+    EXPECT_EQ(s.sequence(), 3u);
+    EXPECT_EQ(wire.size(), frames.size() + 3 * record_overhead);
+
+    RecordFrameDecoder d(k.down);
+    std::vector<Frame> got;
+    Frame f;
+    for (size_t at = 0; at < wire.size(); at += 777) {
+        d.feed(wire.data() + at, std::min<size_t>(777, wire.size() - at));
+        while (d.next(f) == RecordFrameDecoder::Result::frame)
+            got.push_back(f);
+    }
+    ASSERT_EQ(got.size(), sent.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].type, sent[i].type);
+        EXPECT_EQ(got[i].payload, sent[i].payload);
+    }
+    EXPECT_EQ(d.end_of_body(), RecordError::none);
+
+    // A buffer that ends inside a frame is refused whole.
+    std::vector<uint8_t> none;
+    EXPECT_EQ(seal_frames(s, frames.data(), frames.size() - 1, none), RecordError::split_frame);
+    EXPECT_TRUE(none.empty());
+    EXPECT_EQ(s.sequence(), 3u);
+}
+
+TEST(RecordFrames, RecordMustHoldWholeFrames)
+{
+    SessionKeys k = vector_keys();
+    RecordSealer s(k.up);
+    std::vector<uint8_t> wire;
+    // Half a keep-alive in one record, the rest in the next.
+    ASSERT_EQ(s.seal(keepalive.data(), 4, wire), RecordError::none);
+    ASSERT_EQ(s.seal(keepalive.data() + 4, 4, wire), RecordError::none);
+    RecordFrameDecoder d(k.up);
+    d.feed(wire.data(), wire.size());
+    Frame f;
+    EXPECT_EQ(d.next(f), RecordFrameDecoder::Result::error);
+    EXPECT_EQ(d.error(), RecordError::split_frame);
+}
+
+TEST(RecordFrames, BadFrameInAuthenticRecordEndsTheSession)
+{
+    SessionKeys k = vector_keys();
+    RecordSealer s(k.up);
+    std::vector<uint8_t> wire;
+    const std::vector<uint8_t> bad_version = unhex("0204000000000000");
+    ASSERT_EQ(s.seal(bad_version.data(), bad_version.size(), wire), RecordError::none);
+    RecordFrameDecoder d(k.up);
+    d.feed(wire.data(), wire.size());
+    Frame f;
+    EXPECT_EQ(d.next(f), RecordFrameDecoder::Result::error);
+    EXPECT_EQ(d.error(), RecordError::bad_frame);
+    EXPECT_EQ(d.frame_error(), DecodeError::bad_version);
+}
+
+TEST(RecordFrames, TamperedRecordYieldsNoFrameAndTruncatedBodyIsAnError)
+{
+    SessionKeys k = vector_keys();
+    RecordSealer s(k.up);
+    std::vector<uint8_t> wire;
+    ASSERT_EQ(s.seal(keepalive.data(), keepalive.size(), wire), RecordError::none);
+    ASSERT_EQ(s.seal(keepalive.data(), keepalive.size(), wire), RecordError::none);
+    std::vector<uint8_t> bad = wire;
+    bad[record_overhead + keepalive.size() + 5] ^= 0x10;  // inside the second record
+    RecordFrameDecoder d(k.up);
+    d.feed(bad.data(), bad.size());
+    Frame f;
+    EXPECT_EQ(d.next(f), RecordFrameDecoder::Result::frame);  // the first, authentic
+    EXPECT_EQ(d.next(f), RecordFrameDecoder::Result::error);
+    EXPECT_EQ(d.error(), RecordError::bad_tag);
+
+    RecordFrameDecoder t(k.up);
+    t.feed(wire.data(), wire.size() - 1);
+    EXPECT_EQ(t.next(f), RecordFrameDecoder::Result::frame);
+    EXPECT_EQ(t.next(f), RecordFrameDecoder::Result::need_more);
+    EXPECT_EQ(t.end_of_body(), RecordError::truncated);
+    EXPECT_EQ(t.next(f), RecordFrameDecoder::Result::error);
+}

@@ -3,6 +3,8 @@
 // of both sides; frames travel inside ChaCha20-Poly1305 records with an
 // implicit per-direction sequence number. Used by both HRAC and HRAS.
 #pragma once
+#include "sofw/frame.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -44,10 +46,12 @@ void wipe_keys(SessionKeys &k);
 
 enum class RecordError {
     none,
-    oversized,  // length field above record_max_plaintext
-    bad_tag,    // modified, injected, reordered, replayed or wrong key
-    exhausted,  // sequence numbers used up: the session must end
-    truncated,  // stream ended inside a record
+    oversized,    // length field above record_max_plaintext
+    bad_tag,      // modified, injected, reordered, replayed or wrong key
+    exhausted,    // sequence numbers used up: the session must end
+    truncated,    // stream ended inside a record
+    split_frame,  // a record does not hold whole frames
+    bad_frame,    // a frame inside an authentic record broke the frame rules
 };
 const char *record_error_name(RecordError e);
 
@@ -94,6 +98,37 @@ private:
     uint64_t seq_ = 0;
     std::vector<uint8_t> buf_;
     size_t pos_ = 0;
+    RecordError err_ = RecordError::none;
+};
+
+// Seals data[0..len), a buffer of whole frames this process encoded, into
+// as few records as record_max_plaintext allows, cut at frame boundaries;
+// appends them to out. split_frame (out unchanged) if the buffer does not
+// end on a frame boundary.
+RecordError seal_frames(RecordSealer &s, const uint8_t *data, size_t len, std::vector<uint8_t> &out);
+
+// Frames out of one direction's record stream: opens each record, then
+// decodes the whole frames inside it. The one way both halves read a
+// channel body. After an error the session must end.
+class RecordFrameDecoder {
+public:
+    RecordFrameDecoder() = default;
+    explicit RecordFrameDecoder(const DirectionKey &k, uint64_t first_seq = 0) { reset(k, first_seq); }
+    void reset(const DirectionKey &k, uint64_t first_seq = 0);
+    void feed(const uint8_t *data, size_t len) { records_.feed(data, len); }
+    enum class Result { frame, need_more, error };
+    Result next(Frame &out);
+    // A body ended (poll answer, send, or the end of a stream): left-over
+    // bytes of a record are truncation.
+    RecordError end_of_body();
+    RecordError error() const { return err_; }
+    // For bad_frame: what was wrong with the frame.
+    DecodeError frame_error() const { return frames_.error(); }
+
+private:
+    RecordDecoder records_;
+    FrameDecoder frames_;
+    std::vector<uint8_t> plain_;
     RecordError err_ = RecordError::none;
 };
 
