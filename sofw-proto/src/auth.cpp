@@ -105,6 +105,11 @@ std::string sign_server_proof(const std::string &secret, const AuthRequest &r)
     return hmac_sha256_hex(secret, "SOFW1-SERVER\n" + r.nonce + "\n" + r.session);
 }
 
+std::string sign_server_proof(const std::string &secret, const AuthRequest &r, const std::string &server_nonce)
+{
+    return hmac_sha256_hex(secret, "SOFW1-SERVER-KEYS\n" + r.nonce + "\n" + r.session + "\n" + server_nonce);
+}
+
 bool constant_time_equal(const std::string &a, const std::string &b)
 {
     // Lengths are public (always 64 hex chars); only the content is secret.

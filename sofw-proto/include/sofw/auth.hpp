@@ -28,6 +28,10 @@ std::string random_hex(size_t bytes);  // from getrandom(); 2*bytes chars
 std::string canonical_request(const AuthRequest &r);
 std::string sign_request(const std::string &secret, const AuthRequest &r);
 std::string sign_server_proof(const std::string &secret, const AuthRequest &r);
+// The proof of a response that starts record protection: it also covers
+// HRAS's per-session nonce (X-SoFW-Server-Nonce, 32 hex chars), so a
+// replayed or forged response cannot make HRAC take keys an attacker knows.
+std::string sign_server_proof(const std::string &secret, const AuthRequest &r, const std::string &server_nonce);
 bool constant_time_equal(const std::string &a, const std::string &b);
 
 enum class AuthResult { ok, malformed, unknown_site, bad_signature, stale, replay };

@@ -33,6 +33,7 @@ constexpr const char *time = "X-SoFW-Time";
 constexpr const char *nonce = "X-SoFW-Nonce";
 constexpr const char *signature = "X-SoFW-Signature";
 constexpr const char *server_signature = "X-SoFW-Server-Signature";
+constexpr const char *server_nonce = "X-SoFW-Server-Nonce";  // 32 hex chars, random per session
 // On both tunnel requests of HRAC: "20000-29999", the LAN ports HRAS may
 // name in OPEN_MEDIA. Not part of the signature.
 constexpr const char *media_ports = "X-SoFW-Media-Ports";
