@@ -63,7 +63,17 @@ extern "C" {
 	X(RAT_REMOVED, "rat_removed", \
 			"RAT entries removed (BYE, CANCEL, failure, timeout)") \
 	X(RAT_EXPIRED, "rat_expired", \
-			"RAT entries removed by the inactivity timeout")
+			"RAT entries removed by the inactivity timeout") \
+	X(RA_INVALID, "ra_invalid", \
+			"frames dropped: their RA header names no possible LAN phone") \
+	X(INTERNAL_ERRORS, "internal_errors", \
+			"messages dropped because handling them failed unexpectedly") \
+	X(MEDIA_FOREIGN_SOURCE, "media_foreign_source", \
+			"media packets refused: not from the far side's SDP or SIP address") \
+	X(MEDIA_WRONG_PHONE, "media_wrong_phone", \
+			"media frames from HRACs refused: not from the leg's phone") \
+	X(MEDIA_BIND_FAILURES, "media_bind_failures", \
+			"public media port binds that failed (the port is retried later)")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <exception>
 #include <stdexcept>
 
 namespace sofw::hras {
@@ -47,6 +48,20 @@ void EventLoop::every(int interval_ms, Timer t)
     periodic_.push_back({interval_ms, now_ms() + interval_ms, std::move(t)});
 }
 
+template <class F>
+void EventLoop::guarded(F &&f)
+{
+    try {
+        f();
+    } catch (const std::exception &e) {
+        if (on_error_)
+            on_error_(e.what());
+    } catch (...) {
+        if (on_error_)
+            on_error_("unknown exception");
+    }
+}
+
 void EventLoop::run_once(int max_ms)
 {
     int64_t now = now_ms();
@@ -63,20 +78,20 @@ void EventLoop::run_once(int max_ms)
             continue;
         // A handler may remove descriptors (even its own): call a copy.
         FdHandler h = it->second;
-        h(evs[i].events);
+        guarded([&] { h(evs[i].events); });
     }
     now = now_ms();
     for (size_t i = 0; i < periodic_.size(); i++) {
         if (periodic_[i].next_ms <= now) {
             periodic_[i].next_ms = now + periodic_[i].interval_ms;
-            periodic_[i].fn();
+            guarded([&] { periodic_[i].fn(); });
         }
     }
     while (!deferred_.empty()) {
         auto work = std::move(deferred_);
         deferred_.clear();
         for (auto &w : work)
-            w();
+            guarded(w);
     }
 }
 

@@ -1,6 +1,8 @@
 // The one event loop of the module's relay process: file descriptors via
 // epoll and coarse periodic timers. Everything in the process (HTTP tunnel,
-// loopback endpoints, keep-alives) runs from it, on one thread.
+// loopback endpoints, keep-alives) runs from it, on one thread. No
+// exception leaves a handler: each one is caught where it was called and
+// handed to the error handler, and the pass goes on with the next handler.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -13,6 +15,7 @@ class EventLoop {
 public:
     using FdHandler = std::function<void(uint32_t events)>;
     using Timer = std::function<void()>;
+    using OnError = std::function<void(const char *what)>;
 
     EventLoop();
     ~EventLoop();
@@ -27,6 +30,8 @@ public:
     void defer(Timer t) { deferred_.push_back(std::move(t)); }
     // Waits at most max_ms, dispatches ready descriptors, due timers and deferred work.
     void run_once(int max_ms);
+    // Told of every exception a handler, timer or deferred work let out.
+    void on_error(OnError h) { on_error_ = std::move(h); }
 
 private:
     struct Periodic {
@@ -38,6 +43,10 @@ private:
     std::map<int, FdHandler> handlers_;
     std::vector<Periodic> periodic_;
     std::vector<Timer> deferred_;
+    OnError on_error_;
+
+    template <class F>
+    void guarded(F &&f);
 };
 
 int64_t now_ms();  // monotonic

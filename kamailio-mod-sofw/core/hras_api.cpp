@@ -162,18 +162,54 @@ int fail(char *err, int len, const std::string &msg)
     return -1;
 }
 
+// The barrier between the core and Kamailio: no exception leaves an entry
+// of this API (it would abort the process and with it Kamailio). What
+// throws is dropped, counted and logged (rate-limited); the caller gets
+// `failed`.
+sofw::LogLimiter g_error_log{1000};
+
+template <class R, class F>
+R guarded(const char *entry, R failed, F &&f) noexcept
+{
+    try {
+        return f();
+    } catch (const std::exception &e) {
+        g_stats.add(HRAS_CNT_INTERNAL_ERRORS);
+        g_stats.log_limited(g_error_log, HRAS_LOG_ERR, std::string(entry) + ": " + e.what());
+    } catch (...) {
+        g_stats.add(HRAS_CNT_INTERNAL_ERRORS);
+        g_stats.log_limited(g_error_log, HRAS_LOG_ERR, std::string(entry) + ": unknown exception");
+    }
+    return failed;
+}
+
+template <class F>
+void guarded_void(const char *entry, F &&f) noexcept
+{
+    guarded(entry, 0, [&] {
+        f();
+        return 0;
+    });
+}
+
+bool valid_site(int site) { return site >= 0 && size_t(site) < g_sites.size(); }
+
 }  // namespace
 
 extern "C" {
 
 int hras_add_site(const char *spec, char *err, int err_len)
 {
-    std::string e = g_sites.add(spec ? spec : "");
-    return e.empty() ? 0 : fail(err, err_len, e);
+    return guarded("hras_add_site", -1, [&] {
+        std::string e = g_sites.add(spec ? spec : "");
+        return e.empty() ? 0 : fail(err, err_len, e);
+    });
 }
 
-int hras_configure(const struct hras_config *cfg, char *err, int err_len)
+static int configure(const struct hras_config *cfg, char *err, int err_len)
 {
+    if (!cfg)
+        return fail(err, err_len, "no configuration");
     if (cfg->tunnel_listen)
         g_tunnel_cfg.listen = cfg->tunnel_listen;
     if (cfg->keepalive_interval < int(sofw::keepalive_interval_min_s) ||
@@ -218,6 +254,11 @@ int hras_configure(const struct hras_config *cfg, char *err, int err_len)
     return e.empty() ? 0 : fail(err, err_len, e);
 }
 
+int hras_configure(const struct hras_config *cfg, char *err, int err_len)
+{
+    return guarded("hras_configure", -1, [&] { return configure(cfg, err, err_len); });
+}
+
 void hras_set_hooks(const struct hras_hooks *hooks)
 {
     g_glue = hooks;
@@ -225,20 +266,26 @@ void hras_set_hooks(const struct hras_hooks *hooks)
 }
 
 int hras_site_count(void) { return int(g_sites.size()); }
-const char *hras_site_name(int site) { return g_sites.at(size_t(site)).name.c_str(); }
-const char *hras_site_domain(int site) { return g_sites.at(size_t(site)).domain.c_str(); }
-const char *hras_site_addr(int site) { return g_sites.at(size_t(site)).loop_addr.c_str(); }
+const char *hras_site_name(int site) { return valid_site(site) ? g_sites.at(size_t(site)).name.c_str() : ""; }
+const char *hras_site_domain(int site) { return valid_site(site) ? g_sites.at(size_t(site)).domain.c_str() : ""; }
+const char *hras_site_addr(int site) { return valid_site(site) ? g_sites.at(size_t(site)).loop_addr.c_str() : ""; }
 
 int hras_site_by_addr(const char *ip, int len)
 {
-    auto i = g_sites.find_by_addr(std::string(ip, size_t(len)));
-    return i ? int(*i) : -1;
+    if (!ip || len <= 0)
+        return -1;
+    return guarded("hras_site_by_addr", -1, [&] {
+        auto i = g_sites.find_by_addr(std::string(ip, size_t(len)));
+        return i ? int(*i) : -1;
+    });
 }
 
 int hras_site_by_name(const char *name)
 {
-    auto i = g_sites.find(name ? name : "");
-    return i ? int(*i) : -1;
+    return guarded("hras_site_by_name", -1, [&] {
+        auto i = g_sites.find(name ? name : "");
+        return i ? int(*i) : -1;
+    });
 }
 
 const char *hras_counter_name(int counter)
@@ -250,6 +297,8 @@ const char *hras_gauge_name(int gauge) { return gauge >= 0 && gauge < HRAS_GAUGE
 
 void hras_site_gauges(const struct hras_site_state *sites, int n, unsigned long *out)
 {
+    if (!out || (n > 0 && !sites))
+        return;
     unsigned long up = 0, phones = 0;
     for (int i = 0; i < n; i++) {
         up += sites[i].up ? 1 : 0;
@@ -261,6 +310,10 @@ void hras_site_gauges(const struct hras_site_state *sites, int n, unsigned long 
 
 void hras_rat_gauges(const struct hras_rat_row *rows, int n, int hras_ports, int hrac_ports, unsigned long *out)
 {
+    if (!out)
+        return;
+    if (!rows)
+        n = 0;
     unsigned long calls = 0;
     for (int i = 0; i < n; i++)
         calls += rows[i].stream == 0 ? 1 : 0;  // one row per stream: count the legs
@@ -293,31 +346,40 @@ int hras_start(char *err, int err_len)
         return 0;
     } catch (const std::exception &ex) {
         return fail(err, err_len, ex.what());
+    } catch (...) {
+        return fail(err, err_len, "unknown exception");
     }
 }
 
 void hras_poll(int max_ms)
 {
-    if (g_relay)
-        g_relay->loop.run_once(max_ms);
+    // The loop guards each handler itself; this is the last line.
+    guarded_void("hras_poll", [&] {
+        if (g_relay)
+            g_relay->loop.run_once(max_ms);
+    });
 }
 
 int hras_kick(int site)
 {
-    if (!g_relay || site < 0 || size_t(site) >= g_sites.size())
+    if (!g_relay || !g_relay->process || !valid_site(site))
         return -1;
-    TunnelServer &tunnel = g_relay->process->tunnel();
-    bool up = tunnel.is_up(size_t(site));
-    tunnel.close_session(size_t(site), "closed by the admin (sofw.kick)");
-    return up ? 1 : 0;
+    return guarded("hras_kick", -1, [&] {
+        TunnelServer &tunnel = g_relay->process->tunnel();
+        bool up = tunnel.is_up(size_t(site));
+        tunnel.close_session(size_t(site), "closed by the admin (sofw.kick)");
+        return up ? 1 : 0;
+    });
 }
 
 void hras_stop(void)
 {
-    if (g_relay) {
-        g_relay->process.reset();
-        g_relay.reset();
-    }
+    guarded_void("hras_stop", [&] {
+        if (g_relay) {
+            g_relay->process.reset();
+            g_relay.reset();
+        }
+    });
 }
 
 }  // extern "C"

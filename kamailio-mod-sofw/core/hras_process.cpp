@@ -1,5 +1,9 @@
 #include "hras_process.hpp"
 
+#include "sofw/ra_header.hpp"
+
+#include <exception>
+
 namespace sofw::hras {
 
 HrasProcess::HrasProcess(EventLoop &loop, const SiteTable &sites, const TunnelConfig &tunnel,
@@ -19,6 +23,10 @@ HrasProcess::HrasProcess(EventLoop &loop, const SiteTable &sites, const TunnelCo
         [this](size_t site) { tunnel_->publish(site); });
     boundary_ = std::make_unique<SipBoundary>(sites, *tunnel_, *endpoints_, *writer_, media(), stats);
     tunnel_->set_listener(this);
+    loop.on_error([this](const char *what) {
+        stats_.add(HRAS_CNT_INTERNAL_ERRORS);
+        stats_.log_limited(error_log_, HRAS_LOG_ERR, std::string("relay: dropped what was being handled: ") + what);
+    });
 }
 
 HrasProcess::~HrasProcess()
@@ -33,6 +41,32 @@ HrasProcess::~HrasProcess()
 }
 
 void HrasProcess::on_frame(size_t site, const Frame &f)
+{
+    if (site >= sites_.size())
+        return;
+    if ((f.type == FrameType::sip || f.type == FrameType::media) && f.ra && !may_name_lan_phone(*f.ra)) {
+        stats_.add(HRAS_CNT_RA_INVALID);
+        stats_.log_limited(ra_log_, HRAS_LOG_WARN,
+                           "site '" + sites_.at(site).name + "': dropped a " + frame_type_name(f.type) +
+                               " frame whose RA header " + f.ra->to_string() + " names no phone");
+        return;
+    }
+    // The tunnel server calls this from inside libmicrohttpd: nothing may
+    // unwind through it.
+    try {
+        dispatch(site, f);
+    } catch (const std::exception &e) {
+        stats_.add(HRAS_CNT_INTERNAL_ERRORS);
+        stats_.log_limited(error_log_, HRAS_LOG_ERR,
+                           "site '" + sites_.at(site).name + "': dropped a " + frame_type_name(f.type) +
+                               " frame: " + e.what());
+    } catch (...) {
+        stats_.add(HRAS_CNT_INTERNAL_ERRORS);
+        stats_.log_limited(error_log_, HRAS_LOG_ERR, "site '" + sites_.at(site).name + "': dropped a frame");
+    }
+}
+
+void HrasProcess::dispatch(size_t site, const Frame &f)
 {
     switch (f.type) {
     case FrameType::sip: boundary_->from_site(site, f); return;

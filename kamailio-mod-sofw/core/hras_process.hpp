@@ -5,6 +5,11 @@
 //   sip frame     -> SipBoundary::from_site      (-> Kamailio)
 //   media frame   -> MediaRelay::on_media        (-> far side, UDP)
 //   control frame -> MediaPlanner::on_control
+//
+// Frames are checked here, where they enter: an RA header that can name no
+// phone (sofw::may_name_lan_phone) drops its frame. A frame whose handling
+// throws is dropped, counted and logged; the session, the other sites and
+// the process go on (the event loop does the same for every other handler).
 //   Kamailio -> a phone's loopback endpoint -> SipBoundary::from_kamailio
 //   far side -> a public media port -> MediaRelay (-> tunnel)
 #pragma once
@@ -41,7 +46,10 @@ public:
     unsigned long phone_count(size_t site) const override;
 
 private:
+    void dispatch(size_t site, const Frame &f);
+
     Stats &stats_;
+    LogLimiter ra_log_{1000}, error_log_{1000};
     const SiteTable &sites_;
     bool media_enabled_;
     std::unique_ptr<TunnelServer> tunnel_;

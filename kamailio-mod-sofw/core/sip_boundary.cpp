@@ -3,28 +3,7 @@
 #include "sip_message.hpp"
 #include "sip_translate.hpp"
 
-#include <cstring>
-
 namespace sofw::hras {
-
-namespace {
-
-// An RA header names a phone only with a port and a unicast address a LAN
-// host can have: never 0.0.0.0, loopback, multicast or broadcast.
-bool usable_phone_address(const RaHeader &ra)
-{
-    if (ra.port == 0)
-        return false;
-    if (ra.family == 4) {
-        const uint8_t *a = ra.addr;
-        return a[0] != 0 && a[0] != 127 && a[0] < 224;
-    }
-    static const uint8_t zero[16] = {};
-    static const uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    return memcmp(ra.addr, zero, 16) != 0 && memcmp(ra.addr, loopback, 16) != 0 && ra.addr[0] != 0xff;
-}
-
-}  // namespace
 
 SipBoundary::SipBoundary(const SiteTable &sites, TunnelServer &tunnel, SiteEndpoints &endpoints, TunnelWriter &writer,
                          MediaPlanner *media, Stats &stats)
@@ -52,10 +31,8 @@ void SipBoundary::from_site(size_t site, const Frame &f)
             return;
         }
     }
-    if (!usable_phone_address(*f.ra)) {
-        stats_.add(HRAS_CNT_SIP_MALFORMED);
-        stats_.warn("site '" + sites_.at(site).name + "': dropped SIP from " + f.ra->to_string() +
-                    ", which is no phone's address");
+    if (!may_name_lan_phone(*f.ra)) {  // HrasProcess checked it; no endpoint may ever be made for one
+        stats_.add(HRAS_CNT_RA_INVALID);
         return;
     }
     SiteEndpoints::Endpoint *ep = endpoints_.endpoint_for(site, *f.ra);

@@ -31,6 +31,8 @@ SiteEndpoints::~SiteEndpoints()
 
 SiteEndpoints::Endpoint *SiteEndpoints::endpoint_for(size_t site, const RaHeader &ra)
 {
+    if (site >= sites_.size() || !may_name_lan_phone(ra))
+        return nullptr;
     auto key = std::make_pair(site, ra.to_string());
     auto it = by_phone_.find(key);
     if (it != by_phone_.end())

@@ -1,5 +1,7 @@
 #include "stats.hpp"
 
+#include "event_loop.hpp"
+
 #include <cstdio>
 
 namespace sofw::hras {
@@ -29,6 +31,14 @@ void Stats::log(hras_log_level lvl, const std::string &msg) const
         hooks_->log(lvl, msg.c_str());
     else if (getenv("SOFW_TEST_LOG"))
         fprintf(stderr, "hras[%d]: %s\n", lvl, msg.c_str());
+}
+
+void Stats::log_limited(LogLimiter &limit, hras_log_level lvl, const std::string &m) const
+{
+    uint64_t suppressed = 0;
+    if (!limit.allow(uint64_t(now_ms()), suppressed))
+        return;
+    log(lvl, suppressed ? m + " (and " + std::to_string(suppressed) + " more not logged)" : m);
 }
 
 }  // namespace sofw::hras

@@ -3,6 +3,7 @@
 // read the local totals instead).
 #pragma once
 #include "../hras.h"
+#include "sofw/log_limiter.hpp"
 
 #include <array>
 #include <cstdint>
@@ -23,6 +24,9 @@ public:
     void warn(const std::string &m) const { log(HRAS_LOG_WARN, m); }
     void info(const std::string &m) const { log(HRAS_LOG_INFO, m); }
     void dbg(const std::string &m) const { log(HRAS_LOG_DBG, m); }
+    // For what a peer can provoke at will: at most one line per the
+    // limiter's interval, the next saying how many were left out.
+    void log_limited(LogLimiter &limit, hras_log_level lvl, const std::string &m) const;
 
 private:
     const hras_hooks *hooks_ = nullptr;

@@ -363,19 +363,24 @@ TEST_F(SipBoundaryTest, SipForAPhoneWhoseSiteHasNoTunnelIsCounted)
 }
 
 // An RA header is HRAC's claim about a phone; one that cannot be a LAN
-// phone (port 0, 0.0.0.0, loopback, multicast, broadcast) is dropped and
-// counted, costs no endpoint, and the relay goes on for everyone.
+// phone (port 0, 0.0.0.0, loopback, link-local, multicast, broadcast) is
+// dropped and counted where the frame enters, costs no endpoint, gets no
+// answer, and the relay goes on for everyone, the sending site included.
 TEST_F(SipBoundaryTest, SipFromAnAddressNoPhoneCanHaveIsDroppedAndCounted)
 {
     TunnelClient &acme = open(0);
     TunnelClient &beta = open(1);
-    const char *bad[] = {"192.168.1.10:0",       "0.0.0.0:5060", "127.0.0.1:5060", "224.0.0.1:5060",
-                         "255.255.255.255:5060", "[::1]:5060",   "[::]:5060",      "[ff02::1]:5060"};
+    const char *bad[] = {"192.168.1.10:0", "0.0.0.0:5060",           "127.0.0.1:5060",
+                         "224.0.0.1:5060", "255.255.255.255:5060",   "[::1]:5060",
+                         "[::]:5060",      "[ff02::1]:5060",         "169.254.169.254:80",
+                         "[fe80::1]:5060", "[::ffff:127.0.0.1]:5060"};
     for (const char *ra : bad)
         acme.send_frame(sip_frame(ra, phone_register("192.168.1.10:5060", "10.0.0.2", "bad")));
-    ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_SIP_MALFORMED) == std::size(bad); }));
+    ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_RA_INVALID) == std::size(bad); }));
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_SIP_MALFORMED));
     EXPECT_EQ(0u, eps->phone_count(0));
     EXPECT_TRUE(kam.received.empty());
+    EXPECT_EQ(0u, acme.count(FrameType::sip)) << "nothing is answered";
 
     acme.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.2", "a")));
     beta.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.3", "b")));

@@ -88,4 +88,25 @@ bool RaHeader::same_endpoint(const RaHeader &o) const
            std::memcmp(addr, o.addr, addr_len(family)) == 0;
 }
 
+bool may_name_lan_phone(const RaHeader &ra)
+{
+    if (!ra.valid() || ra.port == 0)
+        return false;
+    const uint8_t *a = ra.addr;
+    if (ra.family == 4) {
+        if (a[0] == 0 || a[0] == 127 || a[0] >= 224)
+            return false;
+        return !(a[0] == 169 && a[1] == 254);
+    }
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    bool zero_prefix = true;  // the first 15 bytes: "::" and "::1"
+    for (int i = 0; i < 15; i++)
+        zero_prefix = zero_prefix && a[i] == 0;
+    if (zero_prefix && (a[15] == 0 || a[15] == 1))
+        return false;
+    if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+        return false;
+    return std::memcmp(a, v4_mapped, sizeof v4_mapped) != 0;
+}
+
 }  // namespace sofw

@@ -97,3 +97,46 @@ TEST(RaHeader, SameEndpoint)
     b.addr[10] = 0xff;  // beyond an IPv4 address: ignored
     EXPECT_TRUE(a.same_endpoint(b));
 }
+
+// What an RA header read from the wire may name as a phone: unicast LAN
+// (and public) hosts, never port 0 or an address no phone can have.
+TEST(RaHeader, MayNameALanPhoneOnlyWithAPortAndAUnicastHostAddress)
+{
+    const char *phones[] = {"192.168.1.10:5060", "10.0.0.5:4000",      "172.16.3.4:1",
+                            "198.51.100.7:5060", "100.64.0.1:5060",    "223.255.255.254:5060",
+                            "[fd00::10]:5060",   "[2001:db8::1]:4000", "[::2]:5060"};
+    for (const char *t : phones) {
+        auto h = RaHeader::parse(t);
+        ASSERT_TRUE(h) << t;
+        EXPECT_TRUE(may_name_lan_phone(*h)) << t;
+    }
+    const char *not_phones[] = {"192.168.1.10:0",
+                                "0.0.0.0:5060",
+                                "0.1.2.3:5060",
+                                "127.0.0.1:5060",
+                                "127.9.9.9:5060",
+                                "169.254.1.1:5060",
+                                "169.254.169.254:80",
+                                "224.0.0.1:5060",
+                                "239.1.1.1:5060",
+                                "240.0.0.1:5060",
+                                "255.255.255.255:5060",
+                                "[::]:5060",
+                                "[::1]:5060",
+                                "[fe80::1]:5060",
+                                "[febf::1]:5060",
+                                "[ff02::1]:5060",
+                                "[::ffff:127.0.0.1]:5060",
+                                "[::ffff:192.168.1.10]:5060",
+                                "[fd00::1]:0"};
+    for (const char *t : not_phones) {
+        auto h = RaHeader::parse(t);
+        ASSERT_TRUE(h) << t;
+        EXPECT_FALSE(may_name_lan_phone(*h)) << t;
+    }
+    RaHeader bad;
+    bad.family = 5;  // not what decode() makes, but a caller might
+    bad.port = 5060;
+    bad.addr[0] = 10;
+    EXPECT_FALSE(may_name_lan_phone(bad));
+}

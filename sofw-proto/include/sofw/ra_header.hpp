@@ -36,4 +36,15 @@ struct RaHeader {
     bool same_endpoint(const RaHeader &o) const;
 };
 
+// Whether the RA header can name a phone in a LAN: a port other than 0 and
+// a unicast address a host can have and be reached at without more than
+// the header says. Refused: port 0; IPv4 0.0.0.0/8, 127.0.0.0/8,
+// 169.254.0.0/16 (link-local, also cloud metadata), 224.0.0.0/4 (multicast),
+// 240.0.0.0/4 (reserved, 255.255.255.255 included); IPv6 ::, ::1, fe80::/10
+// (link-local: needs a scope the header does not carry), ff00::/8
+// (multicast) and ::ffff:0:0/96 (IPv4-mapped: IPv4 travels as family 4).
+// Private (RFC 1918, ULA) and public unicast pass. Every RA read from the
+// wire that stands for a phone is checked with this before it is used.
+bool may_name_lan_phone(const RaHeader &ra);
+
 }  // namespace sofw

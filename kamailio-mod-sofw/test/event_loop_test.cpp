@@ -1,0 +1,57 @@
+// The relay process's event loop is its last barrier: whatever a handler,
+// timer or deferred job throws is reported and costs only that handler's
+// work; every other descriptor of the pass is still served.
+#include "core/event_loop.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace sofw::hras;
+
+namespace {
+
+struct EventFd {
+    int fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);  // readable at once
+    ~EventFd() { close(fd); }
+};
+
+}  // namespace
+
+TEST(EventLoop, AThrowingHandlerIsReportedAndTheOthersStillRun)
+{
+    EventLoop loop;
+    std::vector<std::string> errors;
+    loop.on_error([&](const char *what) { errors.push_back(what); });
+    EventFd bad, good;
+    int good_calls = 0, deferred = 0;
+    ASSERT_TRUE(loop.add(bad.fd, EPOLLIN, [&](uint32_t) { throw std::out_of_range("bad frame"); }));
+    ASSERT_TRUE(loop.add(good.fd, EPOLLIN, [&](uint32_t) {
+        uint64_t v;
+        (void)read(good.fd, &v, sizeof v);
+        good_calls++;
+    }));
+    loop.defer([] { throw std::runtime_error("deferred"); });
+    loop.defer([&] { deferred++; });
+    loop.every(0, [] { throw 42; });
+
+    loop.run_once(100);
+    EXPECT_EQ(1, good_calls);
+    EXPECT_EQ(1, deferred) << "the next deferred job still runs";
+    ASSERT_EQ(3u, errors.size());
+    EXPECT_EQ("bad frame", errors[0]);
+    EXPECT_EQ("unknown exception", errors[1]);
+    EXPECT_EQ("deferred", errors[2]);
+
+    // And the loop goes on serving.
+    uint64_t one = 1;
+    ASSERT_EQ(ssize_t(sizeof one), write(good.fd, &one, sizeof one));
+    loop.run_once(100);
+    EXPECT_EQ(2, good_calls);
+}
