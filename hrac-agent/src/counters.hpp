@@ -29,8 +29,11 @@ struct Counters {
     uint64_t hras_refusals = 0;     // HRAS answered a tunnel request with other than 200
 
     // The LAN stays closed (lan_policy.hpp).
-    uint64_t lan_refused_sip = 0;    // SIP from HRAS for a LAN endpoint that did not register through HRAC
-    uint64_t lan_refused_media = 0;  // media from HRAS for an address its port pair does not serve
+    uint64_t lan_refused_sip = 0;       // SIP from HRAS for a LAN endpoint that did not register through HRAC
+    uint64_t lan_refused_media = 0;     // media from HRAS for an endpoint no registered phone's SDP named
+    uint64_t lan_refused_source = 0;    // LAN datagrams to a media pair from an endpoint no phone's SDP named
+    uint64_t lan_sdp_ignored = 0;       // SDP going up not learnt from: unregistered sender, unreadable, foreign IP
+    uint64_t lan_media_table_full = 0;  // a phone's media endpoint not remembered: the table is full
 
     // Media relay (media_relay.hpp).
     uint64_t media_frames_up = 0;       // RTP/RTCP datagrams from the LAN queued to HRAS
@@ -71,6 +74,9 @@ struct Counters {
             {"hras_refusals", hras_refusals},
             {"lan_refused_sip", lan_refused_sip},
             {"lan_refused_media", lan_refused_media},
+            {"lan_refused_source", lan_refused_source},
+            {"lan_sdp_ignored", lan_sdp_ignored},
+            {"lan_media_table_full", lan_media_table_full},
             {"media_frames_up", media_frames_up},
             {"media_bytes_up", media_bytes_up},
             {"media_frames_down", media_frames_down},

@@ -3,8 +3,8 @@
 // reaches the phone, and closes it with CLOSE_MEDIA. Every datagram a phone
 // sends to P or P+1 goes up as a media frame naming its source and the
 // port; every media frame coming down leaves from the port its RA header
-// names, if the LAN policy lets it (lan_policy.hpp). HRAC never parses SDP
-// or RTP.
+// names, if the LAN policy lets it (lan_policy.hpp): both ways, only the
+// endpoint a registered phone named in its own SDP. HRAC never parses RTP.
 //
 // Pairs outlive tunnel sessions, so calls survive a reconnect; a pair that
 // carries nothing in either direction for media_timeout is closed anyway,
