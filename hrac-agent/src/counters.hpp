@@ -46,6 +46,7 @@ struct Counters {
     uint64_t media_closes = 0;          // pairs closed by CLOSE_MEDIA
     uint64_t media_timeouts = 0;        // pairs closed after media_timeout without traffic
     uint64_t media_open_failures = 0;   // OPEN_MEDIA answered with MEDIA_FAILED
+    uint64_t media_pairs_limit = 0;     // ... because the pairs the open-files limit holds were open
     uint64_t media_dropped_up = 0;      // LAN media not queued: tunnel down or queue full
     uint64_t media_dropped_closed = 0;  // media from HRAS for a port that is not open
     uint64_t media_dropped_down = 0;    // media from HRAS that could not be sent (bad RA, send error)
@@ -87,6 +88,7 @@ struct Counters {
             {"media_closes", media_closes},
             {"media_timeouts", media_timeouts},
             {"media_open_failures", media_open_failures},
+            {"media_pairs_limit", media_pairs_limit},
             {"media_dropped_up", media_dropped_up},
             {"media_dropped_closed", media_dropped_closed},
             {"media_dropped_down", media_dropped_down},

@@ -83,6 +83,13 @@ void MediaRelay::open(uint16_t port, const std::optional<sofw::RaHeader> &phone)
         return;
     }
 
+    if (table_.size() >= max_pairs_) {
+        ++counters_.media_pairs_limit;
+        refuse(port, ("already " + std::to_string(table_.size()) +
+                      " pairs open, all the open-files limit holds (see the capacity logged at start)")
+                         .c_str());
+        return;
+    }
     MediaPair &pair = table_.add(port, tmr_jiffies());
     pair.phone = phone;
     int err = bind(pair.rtp);

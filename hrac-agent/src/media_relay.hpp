@@ -19,6 +19,7 @@
 
 #include <sofw/frame.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 
@@ -51,6 +52,10 @@ public:
     // while pairs are open; now_ms is tmr_jiffies() time.
     void close_idle(uint64_t now_ms);
 
+    // At most this many pairs open at once (fd_budget.hpp); OPEN_MEDIA
+    // beyond it is answered with MEDIA_FAILED.
+    void set_max_pairs(size_t max_pairs) { max_pairs_ = max_pairs; }
+
     size_t open_pairs() const { return table_.size(); }
     const MediaPortTable &table() const { return table_; }
 
@@ -71,6 +76,7 @@ private:
     sofw::Frame up_frame_;  // reused by every datagram going up: no allocation
     ReRef<mbuf> down_buf_;  // reused by every datagram going down
     ReTimer idle_timer_;
+    size_t max_pairs_ = SIZE_MAX;
 };
 
 }  // namespace hrac

@@ -459,3 +459,24 @@ TEST_F(MediaRelayTest, AcceptsLanMediaOnlyFromTheNamedEndpoint)
     uint16_t from = 0;
     EXPECT_EQ(phone.receive(from), "for the phone");
 }
+
+TEST_F(MediaRelayTest, OpensNoMorePairsThanTheDescriptorsHold)
+{
+    relay_->set_max_pairs(1);
+    const uint16_t p = free_pair();
+    control(sofw::ControlOp::open_media, p);
+    ASSERT_TRUE(upstream_.empty());
+    const uint16_t q = free_pair();
+    control(sofw::ControlOp::open_media, q);
+    expect_media_failed(q);
+    EXPECT_EQ(counters_.media_pairs_limit, 1u);
+    EXPECT_EQ(relay_->open_pairs(), 1u);
+    EXPECT_TRUE(port_free(q));
+    // Re-announcing the open pair is not a new one.
+    control(sofw::ControlOp::open_media, p);
+    EXPECT_TRUE(upstream_.empty());
+    control(sofw::ControlOp::close_media, p);
+    control(sofw::ControlOp::open_media, q);
+    EXPECT_TRUE(upstream_.empty());
+    EXPECT_EQ(relay_->open_pairs(), 1u);
+}
