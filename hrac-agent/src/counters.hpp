@@ -29,8 +29,11 @@ struct Counters {
     uint64_t hras_refusals = 0;     // HRAS answered a tunnel request with other than 200
 
     // The LAN stays closed (lan_policy.hpp).
-    uint64_t lan_refused_sip = 0;    // SIP from HRAS for a LAN endpoint that did not register through HRAC
-    uint64_t lan_refused_media = 0;  // media from HRAS for an address its port pair does not serve
+    uint64_t lan_refused_sip = 0;       // SIP from HRAS for a LAN endpoint that did not register through HRAC
+    uint64_t lan_refused_media = 0;     // media from HRAS for an endpoint no registered phone's SDP named
+    uint64_t lan_refused_source = 0;    // LAN datagrams to a media pair from an endpoint no phone's SDP named
+    uint64_t lan_sdp_ignored = 0;       // SDP going up not learnt from: unregistered sender, unreadable, foreign IP
+    uint64_t lan_media_table_full = 0;  // a phone's media endpoint not remembered: the table is full
 
     // Media relay (media_relay.hpp).
     uint64_t media_frames_up = 0;       // RTP/RTCP datagrams from the LAN queued to HRAS
@@ -43,6 +46,7 @@ struct Counters {
     uint64_t media_closes = 0;          // pairs closed by CLOSE_MEDIA
     uint64_t media_timeouts = 0;        // pairs closed after media_timeout without traffic
     uint64_t media_open_failures = 0;   // OPEN_MEDIA answered with MEDIA_FAILED
+    uint64_t media_pairs_limit = 0;     // ... because the pairs the open-files limit holds were open
     uint64_t media_dropped_up = 0;      // LAN media not queued: tunnel down or queue full
     uint64_t media_dropped_closed = 0;  // media from HRAS for a port that is not open
     uint64_t media_dropped_down = 0;    // media from HRAS that could not be sent (bad RA, send error)
@@ -71,6 +75,9 @@ struct Counters {
             {"hras_refusals", hras_refusals},
             {"lan_refused_sip", lan_refused_sip},
             {"lan_refused_media", lan_refused_media},
+            {"lan_refused_source", lan_refused_source},
+            {"lan_sdp_ignored", lan_sdp_ignored},
+            {"lan_media_table_full", lan_media_table_full},
             {"media_frames_up", media_frames_up},
             {"media_bytes_up", media_bytes_up},
             {"media_frames_down", media_frames_down},
@@ -81,6 +88,7 @@ struct Counters {
             {"media_closes", media_closes},
             {"media_timeouts", media_timeouts},
             {"media_open_failures", media_open_failures},
+            {"media_pairs_limit", media_pairs_limit},
             {"media_dropped_up", media_dropped_up},
             {"media_dropped_closed", media_dropped_closed},
             {"media_dropped_down", media_dropped_down},

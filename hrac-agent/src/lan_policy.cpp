@@ -1,5 +1,6 @@
 #include "lan_policy.hpp"
 
+#include "sdp_scan.hpp"
 #include "sip_peek.hpp"
 
 #include <cstring>
@@ -41,16 +42,56 @@ void LanPolicy::purge(uint64_t now_ms)
         it = now_ms - it->second.last_ms > answer_window_ms ? senders_.erase(it) : std::next(it);
     for (auto it = registered_.begin(); it != registered_.end();)
         it = now_ms >= it->second ? registered_.erase(it) : std::next(it);
+    for (auto it = media_.begin(); it != media_.end();) {
+        const bool gone =
+            registered_.count(it->second.phone) == 0 || now_ms - it->second.named_ms > media_endpoint_lifetime_ms;
+        it = gone ? media_.erase(it) : std::next(it);
+    }
 }
 
-void LanPolicy::sip_from_lan(const sofw::RaHeader &src, const uint8_t *msg, size_t len, uint64_t now_ms)
+LanPolicy::Sdp LanPolicy::record_sdp(const Endpoint &phone, const sofw::RaHeader &src, const uint8_t *msg, size_t len,
+                                     uint64_t now_ms)
+{
+    const uint8_t *body = nullptr;
+    size_t body_len = 0;
+    // Bodies that are not SDP (presence, messages) are none of its business.
+    if (!sip_body(msg, len, body, body_len) || body_len < 2 || body[0] != 'v' || body[1] != '=')
+        return Sdp::none;
+    if (!registered(src, now_ms))
+        return Sdp::unregistered;
+    const auto scan = scan_sdp(body, body_len);
+    if (!scan)
+        return Sdp::unreadable;
+    Sdp result = Sdp::recorded;
+    for (const SdpMedia &m : scan->media) {
+        if (!same_ip(m.endpoint, src)) {
+            result = Sdp::foreign_address;
+            continue;
+        }
+        const Endpoint e = endpoint_of(m.endpoint);
+        auto it = media_.find(e);
+        if (it == media_.end()) {
+            if (media_.size() >= max_media_endpoints_) {
+                result = Sdp::table_full;
+                continue;
+            }
+            it = media_.emplace(e, MediaEndpoint{}).first;
+        }
+        it->second.phone = phone;
+        it->second.named_ms = now_ms;
+    }
+    return result;
+}
+
+LanPolicy::Sdp LanPolicy::sip_from_lan(const sofw::RaHeader &src, const uint8_t *msg, size_t len, uint64_t now_ms)
 {
     purge(now_ms);
     const Endpoint e = endpoint_of(src);
+    const Sdp sdp = record_sdp(e, src, msg, len, now_ms);
     auto it = senders_.find(e);
     if (it == senders_.end()) {
         if (senders_.size() >= max_senders)
-            return;
+            return sdp;
         it = senders_.emplace(e, Sender{}).first;
     }
     it->second.last_ms = now_ms;
@@ -60,6 +101,7 @@ void LanPolicy::sip_from_lan(const sofw::RaHeader &src, const uint8_t *msg, size
         it->second.register_ms = now_ms;
         it->second.asked = peek->max_expires;
     }
+    return sdp;
 }
 
 bool LanPolicy::sip_to_lan(const sofw::RaHeader &dst, const uint8_t *msg, size_t len, uint64_t now_ms, std::string &why)
@@ -103,22 +145,42 @@ bool LanPolicy::registered(const sofw::RaHeader &endpoint, uint64_t now_ms) cons
 
 bool LanPolicy::names_phone(const std::optional<sofw::RaHeader> &phone) { return phone && !unspecified(*phone); }
 
+bool LanPolicy::phone_media(const std::optional<sofw::RaHeader> &phone, const sofw::RaHeader &at, uint64_t now_ms,
+                            std::string *why) const
+{
+    if (names_phone(phone) && !same_ip(*phone, at)) {
+        if (why)
+            *why = "the pair serves " + phone->to_string();
+        return false;
+    }
+    // RTP at the port the SDP named, RTCP at the next one.
+    sofw::RaHeader rtp = at;
+    for (int i = 0; i < 2; ++i) {
+        const auto it = media_.find(endpoint_of(rtp));
+        if (it != media_.end() && now_ms - it->second.named_ms <= media_endpoint_lifetime_ms) {
+            const auto reg = registered_.find(it->second.phone);
+            if (reg != registered_.end() && now_ms < reg->second)
+                return true;
+        }
+        if (rtp.port == 0)
+            break;
+        --rtp.port;
+    }
+    if (why)
+        *why = "no registered phone named that endpoint in its SDP";
+    return false;
+}
+
 bool LanPolicy::media_to_lan(const std::optional<sofw::RaHeader> &phone, const sofw::RaHeader &dst, uint64_t now_ms,
                              std::string &why) const
 {
-    if (names_phone(phone)) {
-        if (same_ip(*phone, dst))
-            return true;
-        why = "the pair serves " + phone->to_string();
-        return false;
-    }
-    for (const auto &[endpoint, until] : registered_) {
-        if (now_ms < until && endpoint.family == dst.family &&
-            memcmp(endpoint.addr.data(), dst.addr, dst.family == 6 ? 16 : 4) == 0)
-            return true;
-    }
-    why = "its OPEN_MEDIA named no phone and no registered phone has that address";
-    return false;
+    return phone_media(phone, dst, now_ms, &why);
+}
+
+bool LanPolicy::media_from_lan(const std::optional<sofw::RaHeader> &phone, const sofw::RaHeader &src,
+                               uint64_t now_ms) const
+{
+    return phone_media(phone, src, now_ms, nullptr);
 }
 
 }  // namespace hrac

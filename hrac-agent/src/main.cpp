@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "curl_loop.hpp"
+#include "fd_budget.hpp"
 #include "lan_policy.hpp"
 #include "log.hpp"
 #include "media_relay.hpp"
@@ -140,6 +141,28 @@ int run(const Config &config, const std::string &config_file)
         log_error("libre_init: %s", strerror(libre.error()));
         return 1;
     }
+    FdBudget fds;
+    if (int err = apply_fd_budget(config.media_port_min, config.media_port_max, fds)) {
+        log_error("cannot size the descriptor table for media_ports %s: %s", media_ports_text(config).c_str(),
+                  strerror(err));
+        return 1;
+    }
+    if (fds.max_pairs == 0) {
+        log_error("media_ports %s: no room for any media port pair: the open-files limit (%llu) is below %llu; "
+                  "raise LimitNOFILE (systemd) or ulimit -n",
+                  media_ports_text(config).c_str(), static_cast<unsigned long long>(fds.soft_limit),
+                  static_cast<unsigned long long>(FdBudget::reserve + 2));
+        return 2;
+    }
+    if (fds.max_pairs < fds.wanted_pairs)
+        log_warn("media_ports %s has %llu port pairs, but the open-files limit (%llu, hard limit reached) holds "
+                 "only %llu: at most %llu calls at once; raise LimitNOFILE to %llu for all of them",
+                 media_ports_text(config).c_str(), static_cast<unsigned long long>(fds.wanted_pairs),
+                 static_cast<unsigned long long>(fds.soft_limit), static_cast<unsigned long long>(fds.max_pairs),
+                 static_cast<unsigned long long>(fds.max_pairs), static_cast<unsigned long long>(fds.want_fds));
+    else
+        log_info("media capacity: %llu port pairs (open-files limit %llu)",
+                 static_cast<unsigned long long>(fds.max_pairs), static_cast<unsigned long long>(fds.soft_limit));
 
     log_info("hrac-agent %s: config=%s site=%s server=%s sip_listen=%s keepalive_interval=%u s "
              "media_ports=%s media_timeout=%u s tunnel_mode=%s",
@@ -155,6 +178,7 @@ int run(const Config &config, const std::string &config_file)
     SipRelay relay(config, tunnel, counters, lan_policy);
     tunnel.set_frame_handler(sofw::FrameType::sip, [&relay](const sofw::Frame &frame) { relay.deliver(frame); });
     MediaRelay media(config, counters, lan_policy, [&tunnel](const sofw::Frame &frame) { return tunnel.send(frame); });
+    media.set_max_pairs(fds.max_pairs);
     tunnel.set_frame_handler(sofw::FrameType::control, [&media](const sofw::Frame &frame) { media.on_control(frame); });
     tunnel.set_frame_handler(sofw::FrameType::media, [&media](const sofw::Frame &frame) { media.deliver(frame); });
 

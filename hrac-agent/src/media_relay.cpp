@@ -83,6 +83,13 @@ void MediaRelay::open(uint16_t port, const std::optional<sofw::RaHeader> &phone)
         return;
     }
 
+    if (table_.size() >= max_pairs_) {
+        ++counters_.media_pairs_limit;
+        refuse(port, ("already " + std::to_string(table_.size()) +
+                      " pairs open, all the open-files limit holds (see the capacity logged at start)")
+                         .c_str());
+        return;
+    }
     MediaPair &pair = table_.add(port, tmr_jiffies());
     pair.phone = phone;
     int err = bind(pair.rtp);
@@ -176,12 +183,25 @@ void MediaRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *socket
     MediaSocket &socket = *static_cast<MediaSocket *>(socket_arg);
     MediaRelay &relay = *socket.relay;
     MediaPair &pair = *socket.pair;
+    const sofw::RaHeader from = ra_from_sa(src, socket.port);
+    // Only the phone's own SDP endpoint may feed the pair: a hostile LAN
+    // host cannot inject into, or take over, the phone's media.
+    const uint64_t now = tmr_jiffies();
+    if (!relay.policy_.media_from_lan(pair.phone, from, now)) {
+        ++relay.counters_.lan_refused_source;
+        uint64_t unlogged = 0;
+        if (relay.refusal_log_.allow(now, unlogged))
+            log_warn("LAN closed: dropped media from %s to port %u: no registered phone named it in its SDP%s",
+                     from.to_string().c_str(), socket.port,
+                     unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
+        return;
+    }
     pair.active = true;
 
     const uint8_t *data = mbuf_buf(mb);
     const size_t len = mbuf_get_left(mb);
     sofw::Frame &frame = relay.up_frame_;
-    frame.ra = ra_from_sa(src, socket.port);
+    frame.ra = from;
     frame.payload.assign(data, data + len);
     if (!relay.upstream_(frame)) {
         ++relay.counters_.media_dropped_up;
@@ -207,13 +227,12 @@ void MediaRelay::deliver(const sofw::Frame &frame)
         log_debug("media for %s dropped: relay port %u is not open", ra.to_string().c_str(), ra.relay_port);
         return;
     }
-    // The clock is read only for pairs whose OPEN_MEDIA named no phone.
     std::string why;
-    const uint64_t now = LanPolicy::names_phone(pair->phone) ? 0 : tmr_jiffies();
+    const uint64_t now = tmr_jiffies();
     if (!policy_.media_to_lan(pair->phone, ra, now, why)) {
         ++counters_.lan_refused_media;
         uint64_t unlogged = 0;
-        if (refusal_log_.allow(now ? now : tmr_jiffies(), unlogged))
+        if (refusal_log_.allow(now, unlogged))
             log_warn("LAN closed: refused media to %s from port %u: %s%s", ra.to_string().c_str(), ra.relay_port,
                      why.c_str(), unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
         return;

@@ -3,8 +3,8 @@
 // reaches the phone, and closes it with CLOSE_MEDIA. Every datagram a phone
 // sends to P or P+1 goes up as a media frame naming its source and the
 // port; every media frame coming down leaves from the port its RA header
-// names, if the LAN policy lets it (lan_policy.hpp). HRAC never parses SDP
-// or RTP.
+// names, if the LAN policy lets it (lan_policy.hpp): both ways, only the
+// endpoint a registered phone named in its own SDP. HRAC never parses RTP.
 //
 // Pairs outlive tunnel sessions, so calls survive a reconnect; a pair that
 // carries nothing in either direction for media_timeout is closed anyway,
@@ -19,6 +19,7 @@
 
 #include <sofw/frame.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 
@@ -51,6 +52,10 @@ public:
     // while pairs are open; now_ms is tmr_jiffies() time.
     void close_idle(uint64_t now_ms);
 
+    // At most this many pairs open at once (fd_budget.hpp); OPEN_MEDIA
+    // beyond it is answered with MEDIA_FAILED.
+    void set_max_pairs(size_t max_pairs) { max_pairs_ = max_pairs; }
+
     size_t open_pairs() const { return table_.size(); }
     const MediaPortTable &table() const { return table_; }
 
@@ -71,6 +76,7 @@ private:
     sofw::Frame up_frame_;  // reused by every datagram going up: no allocation
     ReRef<mbuf> down_buf_;  // reused by every datagram going down
     ReTimer idle_timer_;
+    size_t max_pairs_ = SIZE_MAX;
 };
 
 }  // namespace hrac

@@ -78,11 +78,40 @@ void SipRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *relay_ar
 
     const bool sent = relay.tunnel_.send(frame);
     if (sent)
-        relay.policy_.sip_from_lan(*frame.ra, data, len, tmr_jiffies());
+        relay.count_sdp(*frame.ra, relay.policy_.sip_from_lan(*frame.ra, data, len, tmr_jiffies()));
     if (log_enabled(LogLevel::debug)) {
         log_debug("SIP %s from %s (%zu bytes): %s", sent ? "up" : "dropped (tunnel down)",
                   frame.ra->to_string().c_str(), len, first_line(data, len).c_str());
     }
+}
+
+void SipRelay::count_sdp(const sofw::RaHeader &src, LanPolicy::Sdp sdp)
+{
+    const char *what = nullptr;
+    switch (sdp) {
+    case LanPolicy::Sdp::none:
+    case LanPolicy::Sdp::recorded: return;
+    case LanPolicy::Sdp::unregistered:
+        ++counters_.lan_sdp_ignored;
+        what = "it did not register through HRAC; no media will reach it";
+        break;
+    case LanPolicy::Sdp::unreadable:
+        ++counters_.lan_sdp_ignored;
+        what = "its SDP is not one HRAC can read (c=/m= lines); no media will reach it";
+        break;
+    case LanPolicy::Sdp::foreign_address:
+        ++counters_.lan_sdp_ignored;
+        what = "its SDP names an address other than its own; media goes only to its own";
+        break;
+    case LanPolicy::Sdp::table_full:
+        ++counters_.lan_media_table_full;
+        what = "the table of media endpoints is full; its new media endpoint was not remembered";
+        break;
+    }
+    uint64_t unlogged = 0;
+    if (sdp_log_.allow(tmr_jiffies(), unlogged))
+        log_warn("LAN closed: SDP from %s not learnt from: %s%s", src.to_string().c_str(), what,
+                 unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
 }
 
 void SipRelay::deliver(const sofw::Frame &frame)

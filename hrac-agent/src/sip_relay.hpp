@@ -32,12 +32,14 @@ public:
 private:
     static void on_datagram(const struct sa *src, struct mbuf *mb, void *relay);
     void raise_receive_buffer();
+    void count_sdp(const sofw::RaHeader &src, LanPolicy::Sdp sdp);
 
     const Config &config_;
     Tunnel &tunnel_;
     Counters &counters_;
     LanPolicy &policy_;
     LogLimiter refusal_log_{1000};
+    LogLimiter sdp_log_{1000};
     ReRef<udp_sock> sock_;
     struct sa sock_local_ {};
 };

@@ -2,6 +2,7 @@
 // it reads to know (sip_peek.hpp).
 #include "lan_policy.hpp"
 #include "log_limiter.hpp"
+#include "sdp_scan.hpp"
 #include "sip_peek.hpp"
 
 #include <gtest/gtest.h>
@@ -191,29 +192,144 @@ TEST_F(LanPolicyTest, AnUnregisteredPhoneGetsAnswersForFiveMinutes)
     EXPECT_FALSE(down(phone, "BYE sip:x SIP/2.0\r\nCSeq: 2 BYE\r\n\r\n", second));
 }
 
-TEST_F(LanPolicyTest, MediaGoesToTheNamedPhoneOnAnyPort)
+namespace {
+
+std::string with_sdp(const std::string &start, const std::string &sdp)
 {
-    const auto phone = at("192.168.1.10:4000");
-    EXPECT_TRUE(media(phone, "192.168.1.10:4000", 0));
-    EXPECT_TRUE(media(phone, "192.168.1.10:4001", 0));  // RTCP
-    EXPECT_FALSE(media(phone, "192.168.1.11:4000", 0));
-    EXPECT_EQ(why_, "the pair serves 192.168.1.10:4000");
-    EXPECT_FALSE(media(at("[2001:db8::10]:4000"), "192.168.1.10:4000", 0));
+    return start +
+           "\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: " + std::to_string(sdp.size()) +
+           "\r\n\r\n" + sdp;
 }
 
-TEST_F(LanPolicyTest, MediaOfAnUnnamedPairOnlyToRegisteredPhones)
+std::string sdp(const std::string &c, const std::string &m = "m=audio 4000 RTP/AVP 0\r\n")
 {
+    return "v=0\r\no=- 1 1 IN IP4 " + c + "\r\ns=-\r\nc=IN IP4 " + c + "\r\nt=0 0\r\n" + m;
+}
+
+const std::string invite_line = "INVITE sip:bob@example.com SIP/2.0";
+
+}  // namespace
+
+TEST(SdpScan, SessionAndMediaLevelConnections)
+{
+    const std::string body = "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 192.168.1.10\r\nt=0 0\r\n"
+                             "m=audio 4000 RTP/AVP 0\r\n"
+                             "m=video 4002/2 RTP/AVP 96\r\nc=IN IP4 192.168.1.11\r\n"
+                             "m=audio 0 RTP/AVP 0\r\n"  // declined
+                             "m=audio 4008 RTP/AVP 0\r\nc=IN IP6 2001:db8::10\r\n";
+    const auto scan = scan_sdp(reinterpret_cast<const uint8_t *>(body.data()), body.size());
+    ASSERT_TRUE(scan);
+    ASSERT_EQ(scan->media.size(), 3u);
+    EXPECT_EQ(scan->media[0].endpoint.to_string(), "192.168.1.10:4000");
+    EXPECT_EQ(scan->media[1].endpoint.to_string(), "192.168.1.11:4002");
+    EXPECT_EQ(scan->media[2].endpoint.to_string(), "[2001:db8::10]:4008");
+}
+
+TEST(SdpScan, RefusesWhatItCannotReadWhole)
+{
+    auto scan = [](const std::string &b) { return scan_sdp(reinterpret_cast<const uint8_t *>(b.data()), b.size()); };
+    EXPECT_FALSE(scan(""));
+    EXPECT_FALSE(scan("hello"));
+    EXPECT_FALSE(scan("v=0\r\nm=audio 4000 RTP/AVP 0\r\n"));                            // no c= at all
+    EXPECT_FALSE(scan("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 70000 RTP/AVP 0\r\n"));      // port
+    EXPECT_FALSE(scan("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio x RTP/AVP 0\r\n"));          // port
+    EXPECT_FALSE(scan("v=0\r\nc=IN IP4 phone.lan\r\nm=audio 4000 RTP/AVP 0\r\n"));      // a name
+    EXPECT_FALSE(scan("v=0\r\nc=IN IP4 224.2.1.1/127\r\nm=audio 4000 RTP/AVP 0\r\n"));  // multicast TTL
+    EXPECT_FALSE(scan("v=0\r\nc=IN IP6 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n"));       // family
+    std::string many = "v=0\r\nc=IN IP4 10.0.0.1\r\n";
+    for (size_t i = 0; i <= SdpScan::max_media; ++i)
+        many += "m=audio " + std::to_string(4000 + 2 * i) + " RTP/AVP 0\r\n";
+    EXPECT_FALSE(scan(many));
+    EXPECT_FALSE(scan("v=0\r\n" + std::string(SdpScan::max_body, 'x')));
+    // Hold (c=0.0.0.0) names nobody.
+    const auto hold = scan("v=0\r\nc=IN IP4 0.0.0.0\r\nm=audio 4000 RTP/AVP 0\r\n");
+    ASSERT_TRUE(hold);
+    EXPECT_TRUE(hold->media.empty());
+}
+
+TEST_F(LanPolicyTest, MediaOnlyToTheEndpointARegisteredPhoneNamed)
+{
+    // Before alice named anything, nothing goes anywhere, whatever OPEN_MEDIA named.
+    const auto named = at("192.168.1.10:4000");
+    EXPECT_FALSE(media(named, "192.168.1.10:4000", 0));
+    EXPECT_EQ(why_, "no registered phone named that endpoint in its SDP");
     EXPECT_FALSE(media(std::nullopt, "192.168.1.10:4000", 0));
-    EXPECT_EQ(why_, "its OPEN_MEDIA named no phone and no registered phone has that address");
-    EXPECT_FALSE(media(at("0.0.0.0:0"), "192.168.1.10:4000", 0));  // HRAS's "no endpoint"
-    EXPECT_FALSE(LanPolicy::names_phone(at("0.0.0.0:0")));
-    EXPECT_FALSE(LanPolicy::names_phone(std::nullopt));
-    EXPECT_TRUE(LanPolicy::names_phone(at("192.168.1.10:4000")));
+
+    // SDP from a phone that did not register is not learnt from.
+    EXPECT_EQ(policy_.sip_from_lan(at(alice),
+                                   reinterpret_cast<const uint8_t *>(with_sdp(invite_line, sdp("192.168.1.10")).data()),
+                                   with_sdp(invite_line, sdp("192.168.1.10")).size(), 0),
+              LanPolicy::Sdp::unregistered);
+    EXPECT_FALSE(media(named, "192.168.1.10:4000", 0));
 
     register_alice(0);
-    EXPECT_TRUE(media(std::nullopt, "192.168.1.10:4000", second));  // any port of alice's IP
-    EXPECT_FALSE(media(std::nullopt, "192.168.1.11:4000", second));
-    EXPECT_FALSE(media(std::nullopt, "192.168.1.10:4000", 50 + 600 * second + LanPolicy::registration_grace_ms));
+    const std::string offer = with_sdp(invite_line, sdp("192.168.1.10"));
+    EXPECT_EQ(policy_.sip_from_lan(at(alice), reinterpret_cast<const uint8_t *>(offer.data()), offer.size(), second),
+              LanPolicy::Sdp::recorded);
+    EXPECT_TRUE(media(named, "192.168.1.10:4000", second));
+    EXPECT_TRUE(media(named, "192.168.1.10:4001", second));  // RTCP
+    EXPECT_TRUE(media(std::nullopt, "192.168.1.10:4000", second));
+    EXPECT_FALSE(media(named, "192.168.1.10:4002", second));  // a port its SDP never named
+    EXPECT_FALSE(media(named, "192.168.1.10:3999", second));
+    EXPECT_FALSE(media(named, "192.168.1.10:53", second));
+    EXPECT_FALSE(media(named, "192.168.1.53:53", second));  // another LAN host
+    EXPECT_FALSE(media(at("192.168.1.53:53"), "192.168.1.53:53", second));
+    EXPECT_EQ(why_, "no registered phone named that endpoint in its SDP");
+    EXPECT_FALSE(media(at("192.168.1.11:4000"), "192.168.1.10:4000", second));  // the pair serves another
+    EXPECT_EQ(why_, "the pair serves 192.168.1.11:4000");
+    // The same rule for what the pair accepts from the LAN.
+    EXPECT_TRUE(policy_.media_from_lan(named, at("192.168.1.10:4000"), second));
+    EXPECT_TRUE(policy_.media_from_lan(named, at("192.168.1.10:4001"), second));
+    EXPECT_FALSE(policy_.media_from_lan(named, at("192.168.1.10:4444"), second));
+    EXPECT_FALSE(policy_.media_from_lan(named, at("192.168.1.66:4000"), second));
+
+    // It ends with the registration.
+    EXPECT_FALSE(media(named, "192.168.1.10:4000", 50 + 600 * second + LanPolicy::registration_grace_ms));
+}
+
+TEST_F(LanPolicyTest, APhoneCannotNameAnotherHostsEndpoint)
+{
+    register_alice(0);
+    const std::string offer = with_sdp(invite_line, sdp("192.168.1.53", "m=audio 53 RTP/AVP 0\r\n"));
+    EXPECT_EQ(policy_.sip_from_lan(at(alice), reinterpret_cast<const uint8_t *>(offer.data()), offer.size(), second),
+              LanPolicy::Sdp::foreign_address);
+    EXPECT_FALSE(media(std::nullopt, "192.168.1.53:53", second));
+    EXPECT_EQ(policy_.media_endpoints(), 0u);
+
+    const std::string bad = with_sdp(invite_line, "v=0\r\nc=IN IP4 phone.lan\r\nm=audio 4000 RTP/AVP 0\r\n");
+    EXPECT_EQ(policy_.sip_from_lan(at(alice), reinterpret_cast<const uint8_t *>(bad.data()), bad.size(), second),
+              LanPolicy::Sdp::unreadable);
+    // A body that is not SDP is none of the policy's business.
+    const std::string note = invite_line + "\r\nCSeq: 1 MESSAGE\r\n\r\nhello";
+    EXPECT_EQ(policy_.sip_from_lan(at(alice), reinterpret_cast<const uint8_t *>(note.data()), note.size(), second),
+              LanPolicy::Sdp::none);
+}
+
+TEST(LanPolicyLimits, TheMediaEndpointTableIsBounded)
+{
+    LanPolicy policy(2);
+    const auto phone = at("192.168.1.10:5060");
+    const std::string r = reg();
+    std::string why;
+    policy.sip_from_lan(phone, reinterpret_cast<const uint8_t *>(r.data()), r.size(), 0);
+    const std::string ok = response(200, "2 REGISTER", "Expires: 600\r\n");
+    ASSERT_TRUE(policy.sip_to_lan(phone, reinterpret_cast<const uint8_t *>(ok.data()), ok.size(), 0, why));
+    const std::string two =
+        with_sdp(invite_line, sdp("192.168.1.10", "m=audio 4000 RTP/AVP 0\r\nm=video 4002 RTP/AVP 96\r\n"));
+    EXPECT_EQ(policy.sip_from_lan(phone, reinterpret_cast<const uint8_t *>(two.data()), two.size(), 1),
+              LanPolicy::Sdp::recorded);
+    const std::string third = with_sdp(invite_line, sdp("192.168.1.10", "m=audio 4004 RTP/AVP 0\r\n"));
+    EXPECT_EQ(policy.sip_from_lan(phone, reinterpret_cast<const uint8_t *>(third.data()), third.size(), 2),
+              LanPolicy::Sdp::table_full);
+    EXPECT_EQ(policy.media_endpoints(), 2u);
+    EXPECT_FALSE(policy.media_to_lan(std::nullopt, at("192.168.1.10:4004"), 3, why));
+    // Naming a known endpoint again is fine when full.
+    EXPECT_EQ(policy.sip_from_lan(phone, reinterpret_cast<const uint8_t *>(two.data()), two.size(), 4),
+              LanPolicy::Sdp::recorded);
+    // Entries go with the registration: after it expired (and a purge) the room is back.
+    const uint64_t later = 600 * second + LanPolicy::registration_grace_ms + minute;
+    policy.sip_from_lan(at("10.9.9.9:5060"), reinterpret_cast<const uint8_t *>(r.data()), r.size(), later);
+    EXPECT_EQ(policy.media_endpoints(), 0u);
 }
 
 TEST_F(LanPolicyTest, ForgetsOldSendersAndRegistrations)

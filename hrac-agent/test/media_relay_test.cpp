@@ -176,6 +176,26 @@ protected:
         return f;
     }
 
+    // A phone at sip_endpoint registers through HRAC and names media (an
+    // RTP port; RTCP is the next) in the SDP of an INVITE it sends up.
+    void phone_names(uint16_t rtp_port, const std::string &sip_endpoint = "127.0.0.1:5062")
+    {
+        const sofw::RaHeader sip = *sofw::RaHeader::parse(sip_endpoint);
+        const std::string reg = "REGISTER sip:x SIP/2.0\r\nCSeq: 1 REGISTER\r\n\r\n";
+        const std::string ok = "SIP/2.0 200 OK\r\nCSeq: 1 REGISTER\r\nExpires: 60\r\n\r\n";
+        std::string why;
+        policy_.sip_from_lan(sip, reinterpret_cast<const uint8_t *>(reg.data()), reg.size(), tmr_jiffies());
+        ASSERT_TRUE(
+            policy_.sip_to_lan(sip, reinterpret_cast<const uint8_t *>(ok.data()), ok.size(), tmr_jiffies(), why));
+        const std::string body = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                                 "m=audio " +
+                                 std::to_string(rtp_port) + " RTP/AVP 0\r\n";
+        const std::string invite = "INVITE sip:bob@x SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n" + body;
+        ASSERT_EQ(
+            policy_.sip_from_lan(sip, reinterpret_cast<const uint8_t *>(invite.data()), invite.size(), tmr_jiffies()),
+            LanPolicy::Sdp::recorded);
+    }
+
     // The one MEDIA_FAILED that went up, for port.
     void expect_media_failed(uint16_t port)
     {
@@ -205,6 +225,7 @@ TEST_F(MediaRelayTest, RelaysRtpAndRtcpBothWays)
 {
     Phone phone;
     ASSERT_NE(phone.port(), 0);
+    phone_names(phone.port());
     const uint16_t p = free_pair();
     control(sofw::ControlOp::open_media, p, phone.endpoint());
     ASSERT_TRUE(upstream_.empty()) << "MEDIA_FAILED for a free port";
@@ -319,6 +340,7 @@ TEST_F(MediaRelayTest, DropsMediaForPortsThatAreNotOpen)
 TEST_F(MediaRelayTest, CountsMediaTheTunnelCannotTake)
 {
     Phone phone;
+    phone_names(phone.port());
     const uint16_t p = free_pair();
     control(sofw::ControlOp::open_media, p, phone.endpoint());
     tunnel_up_ = false;
@@ -375,34 +397,86 @@ TEST_F(MediaRelayTest, CloseAllClosesEverything)
 
 TEST_F(MediaRelayTest, SendsMediaOnlyWhereTheLanPolicyAllows)
 {
-    Phone phone;
+    Phone phone, other_port, other_host_port;
     const uint16_t p = free_pair();
     control(sofw::ControlOp::open_media, p, phone.endpoint());
+    // Nobody named anything yet: HRAS's OPEN_MEDIA alone opens nothing.
+    relay_->deliver(media_down(phone.endpoint(), p, "not yet"));
+    EXPECT_EQ(counters_.lan_refused_media, 1u);
+
+    phone_names(phone.port());
+    // Another host (127.0.0.2 is loopback too, and would receive it).
     sofw::RaHeader elsewhere = *sofw::RaHeader::parse("127.0.0.2:" + std::to_string(phone.port()));
     relay_->deliver(media_down(elsewhere, p, "not for you"));
-    EXPECT_EQ(counters_.lan_refused_media, 1u);
+    EXPECT_EQ(counters_.lan_refused_media, 2u);
+    // The phone's IP, a port its SDP never named.
+    relay_->deliver(media_down(other_port.endpoint(), p, "not there"));
+    EXPECT_EQ(counters_.lan_refused_media, 3u);
     EXPECT_EQ(counters_.media_frames_down, 0u);
-    // Another port of the named phone's address: allowed (RTCP may differ).
-    Phone other_port;
-    relay_->deliver(media_down(other_port.endpoint(), static_cast<uint16_t>(p + 1), "rtcp"));
-    uint16_t from = 0;
-    EXPECT_EQ(other_port.receive(from), "rtcp");
 
-    // A pair whose OPEN_MEDIA named nobody: registered phones only.
+    // A pair whose OPEN_MEDIA named nobody: still only the named endpoint.
     const uint16_t q = free_pair();
     control(sofw::ControlOp::open_media, q);
-    relay_->deliver(media_down(phone.endpoint(), q, "x"));
-    EXPECT_EQ(counters_.lan_refused_media, 2u);
-    const std::string reg = "REGISTER sip:x SIP/2.0\r\nCSeq: 1 REGISTER\r\n\r\n";
-    const std::string ok = "SIP/2.0 200 OK\r\nCSeq: 1 REGISTER\r\nExpires: 60\r\n\r\n";
-    const sofw::RaHeader sip_endpoint = *sofw::RaHeader::parse("127.0.0.1:5062");
-    std::string why;
-    policy_.sip_from_lan(sip_endpoint, reinterpret_cast<const uint8_t *>(reg.data()), reg.size(), tmr_jiffies());
-    ASSERT_TRUE(
-        policy_.sip_to_lan(sip_endpoint, reinterpret_cast<const uint8_t *>(ok.data()), ok.size(), tmr_jiffies(), why));
+    relay_->deliver(media_down(other_port.endpoint(), q, "x"));
+    EXPECT_EQ(counters_.lan_refused_media, 4u);
     relay_->deliver(media_down(phone.endpoint(), q, "now yes"));
+    uint16_t from = 0;
     EXPECT_EQ(phone.receive(from), "now yes");
     EXPECT_EQ(from, q);
-    EXPECT_EQ(counters_.lan_refused_media, 2u);
-    EXPECT_EQ(counters_.media_frames_down, 2u);
+    EXPECT_EQ(counters_.lan_refused_media, 4u);
+    EXPECT_EQ(counters_.media_frames_down, 1u);
+    // Nothing reached the refused sockets (the poll waits its full limit).
+    EXPECT_EQ(other_port.receive(from), "");
+}
+
+TEST_F(MediaRelayTest, AcceptsLanMediaOnlyFromTheNamedEndpoint)
+{
+    Phone phone, intruder;
+    phone_names(phone.port());
+    const uint16_t p = free_pair();
+    control(sofw::ControlOp::open_media, p, phone.endpoint());
+
+    // The intruder (the phone's IP, another port) sends first, then the
+    // phone: only the phone's datagram goes up.
+    ASSERT_TRUE(intruder.send_to(p, "injected"));
+    ASSERT_TRUE(intruder.send_to(static_cast<uint16_t>(p + 1), "injected rtcp"));
+    ASSERT_TRUE(phone.send_to(p, "voice"));
+    ASSERT_TRUE(phone.send_to(static_cast<uint16_t>(p + 1), "rtcp"));
+    // Each socket reads in order: once both of the phone's went up, the
+    // intruder's were read before them.
+    run_until_upstream(2);
+    ASSERT_EQ(upstream_.size(), 2u);
+    for (const sofw::Frame &f : upstream_) {
+        EXPECT_NE(text(f.payload).find("injected"), 0u);
+        ASSERT_TRUE(f.ra);
+        EXPECT_TRUE(f.ra->same_endpoint(phone.endpoint()));
+    }
+    EXPECT_EQ(counters_.lan_refused_source, 2u);
+    EXPECT_EQ(counters_.media_frames_up, 2u);
+
+    // And the phone's media still goes to the phone, not to the intruder.
+    relay_->deliver(media_down(phone.endpoint(), p, "for the phone"));
+    uint16_t from = 0;
+    EXPECT_EQ(phone.receive(from), "for the phone");
+}
+
+TEST_F(MediaRelayTest, OpensNoMorePairsThanTheDescriptorsHold)
+{
+    relay_->set_max_pairs(1);
+    const uint16_t p = free_pair();
+    control(sofw::ControlOp::open_media, p);
+    ASSERT_TRUE(upstream_.empty());
+    const uint16_t q = free_pair();
+    control(sofw::ControlOp::open_media, q);
+    expect_media_failed(q);
+    EXPECT_EQ(counters_.media_pairs_limit, 1u);
+    EXPECT_EQ(relay_->open_pairs(), 1u);
+    EXPECT_TRUE(port_free(q));
+    // Re-announcing the open pair is not a new one.
+    control(sofw::ControlOp::open_media, p);
+    EXPECT_TRUE(upstream_.empty());
+    control(sofw::ControlOp::close_media, p);
+    control(sofw::ControlOp::open_media, q);
+    EXPECT_TRUE(upstream_.empty());
+    EXPECT_EQ(relay_->open_pairs(), 1u);
 }

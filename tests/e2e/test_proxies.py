@@ -15,8 +15,9 @@ LAN speaks, carol on the WAN plays a tone), through real middle boxes:
      key does not match pin_sha256;
   7. a captured tunnel request replayed later is refused (401 replay);
   8. the LAN stays closed: a rogue HRAS holding the site secret asks HRAC
-     to deliver SIP to a LAN host that never registered and media to an
-     address no OPEN_MEDIA named, or on a port that is not open: nothing
+     to deliver SIP to a LAN host that never registered, media to another
+     LAN host's port 53 (OPEN_MEDIA naming it), to the phone's IP on a port
+     its own SDP never named, or on a port that is not open: nothing
      reaches the LAN (capture) and HRAC counts each refusal, while the
      same requests for the registered phone are delivered.
 
@@ -244,24 +245,60 @@ def lan_stays_closed():
             return (f"OPTIONS sip:x@{ip} SIP/2.0\r\nVia: SIP/2.0/UDP {HRAC_IP}:5060;branch=z9hG4bKrogue{ip[-2:]}\r\n"
                     f"From: <sip:rogue@{HRAS_IP}>;tag=r\r\nTo: <sip:x@{ip}>\r\nCall-ID: rogue-{ip}\r\n"
                     "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode()
+        # alice's own SDP (an INVITE going up) names her media endpoint:
+        # the only one HRAC may send media to. The rogue never answers it.
+        alice.dial(f"sip:bob@{site_domain('a')}")
+        assert rogue.wait(lambda: sip_from_hrac(b"INVITE"), 10), "alice's INVITE did not reach the rogue HRAS"
+        offer = sip_from_hrac(b"INVITE")[0].decode(errors="replace")
+        m = re.search(r"^m=audio (\d+) ", offer, re.M)
+        assert m and f"c=IN IP4 {alice_ip}" in offer, offer
+        alice_rtp = int(m.group(1))
+        unnamed = alice_rtp + 10                      # alice's IP, a port her SDP never named
+        # A host in the LAN that is not a phone, listening where a rogue
+        # would aim (DNS); the capture sees the whole LAN bridge as well.
+        dns = sofwnet.socket_in_netns(topo.ns("a-ph2"), type=socket.SOCK_DGRAM)
+        dns.bind((stranger, 53))
+        dns.setblocking(False)
+        listener = sofwnet.socket_in_netns(topo.ns("a-ph1"), type=socket.SOCK_DGRAM)
+        listener.bind((alice_ip, unnamed))
+        listener.setblocking(False)
+
         rogue.send(R.frame(R.SIP, options(stranger), R.ra_header(stranger, 5060)))
-        rogue.send(R.frame(R.CONTROL, struct.pack("!BBH", R.OPEN_MEDIA, 0, 20000), R.ra_header(alice_ip, 4000)))
-        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(stranger, 4000, 20000)))   # not the named phone
-        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(alice_ip, 4000, 20002)))   # port not open
-        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(alice_ip, 4000, 20000)))   # allowed
+        # OPEN_MEDIA naming another LAN host's port 53, then media for it.
+        rogue.send(R.frame(R.CONTROL, struct.pack("!BBH", R.OPEN_MEDIA, 0, 20000), R.ra_header(stranger, 53)))
+        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(stranger, 53, 20000)))
+        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(stranger, 53, 20001)))
+        # OPEN_MEDIA naming alice's IP with a port her SDP never named.
+        rogue.send(R.frame(R.CONTROL, struct.pack("!BBH", R.OPEN_MEDIA, 0, 20004), R.ra_header(alice_ip, unnamed)))
+        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(alice_ip, unnamed, 20004)))
+        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(stranger, 4000, 20004)))  # not the named phone
+        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(alice_ip, alice_rtp, 20002)))  # port not open
+        # The allowed ones, last: once they arrived, the refused ones would have.
+        rogue.send(R.frame(R.CONTROL, struct.pack("!BBH", R.OPEN_MEDIA, 0, 20008), R.ra_header(alice_ip, alice_rtp)))
+        rogue.send(R.frame(R.MEDIA, b"\x80" * 20, R.ra_header(alice_ip, alice_rtp, 20008)))
         rogue.send(R.frame(R.SIP, options(alice_ip), R.ra_header(alice_ip, 5060)))         # allowed
         assert rogue.wait(lambda: [p for t, _, p in rogue.up_frames if t == R.SIP and b"rogue-" + alice_ip.encode() in p],
                           10), "alice's answer to the allowed OPTIONS did not come back"
         cap.stop()
         assert cap.count(f"ip.dst=={stranger}") == 0, cap.packets(f"ip.dst=={stranger}")
-        assert cap.count(f"ip.dst=={alice_ip} && udp.srcport==20000 && udp.dstport==4000") == 1, \
+        assert cap.count(f"ip.dst=={alice_ip} && udp.srcport==20008 && udp.dstport=={alice_rtp}") == 1, \
             "the allowed media packet did not reach alice (the check could not fail)"
+        assert cap.count(f"ip.dst=={alice_ip} && udp.dstport=={unnamed}") == 0, \
+            cap.packets(f"ip.dst=={alice_ip} && udp.dstport=={unnamed}")
         assert cap.count(f"ip.dst=={alice_ip} && udp.srcport==20002") == 0
+        for sock_, what in ((dns, f"{stranger}:53"), (listener, f"{alice_ip}:{unnamed}")):
+            try:
+                data = sock_.recv(2048)
+                raise AssertionError(f"{what} received {data!r} from HRAC")
+            except BlockingIOError:
+                pass
+            sock_.close()
+        alice.hangup()
         hrac.proc.send_signal(signal.SIGUSR1)
         line = topo.wait_log(hrac.proc, r"counters: .*lan_refused_media=\d+", 5, "HRAC's counters")
         text = hrac.proc.log_text()
         counters = dict(re.findall(r"(\w+)=(\d+)", text[text.rfind("counters:"):].splitlines()[0]))
-        assert int(counters["lan_refused_sip"]) >= 1 and int(counters["lan_refused_media"]) >= 1, counters
+        assert int(counters["lan_refused_sip"]) >= 1 and int(counters["lan_refused_media"]) >= 4, counters
         assert int(counters.get("media_dropped_closed", 0)) >= 1, counters
         rogue.close()
 
