@@ -308,7 +308,7 @@ static int mod_init(void)
 	char host[64];
 	char *colon;
 	str host_str;
-	int port, rc, i;
+	int port, rc;
 	char *tls_cert = NULL, *tls_key = NULL, *tls_client_ca = NULL;
 
 	memset(&cfg, 0, sizeof(cfg));
