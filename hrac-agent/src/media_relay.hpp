@@ -13,7 +13,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "lan_policy.hpp"
-#include "log_limiter.hpp"
+#include <sofw/log_limiter.hpp>
 #include "media_ports.hpp"
 #include "re_handle.hpp"
 
@@ -70,7 +70,7 @@ private:
     const Config &config_;
     Counters &counters_;
     const LanPolicy &policy_;
-    LogLimiter refusal_log_{1000};
+    sofw::LogLimiter refusal_log_{1000};
     Upstream upstream_;
     MediaPortTable table_;
     sofw::Frame up_frame_;  // reused by every datagram going up: no allocation

@@ -7,7 +7,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "lan_policy.hpp"
-#include "log_limiter.hpp"
+#include <sofw/log_limiter.hpp>
 #include "re_handle.hpp"
 #include "tunnel.hpp"
 
@@ -38,8 +38,8 @@ private:
     Tunnel &tunnel_;
     Counters &counters_;
     LanPolicy &policy_;
-    LogLimiter refusal_log_{1000};
-    LogLimiter sdp_log_{1000};
+    sofw::LogLimiter refusal_log_{1000};
+    sofw::LogLimiter sdp_log_{1000};
     ReRef<udp_sock> sock_;
     struct sa sock_local_ {};
 };

@@ -1,7 +1,6 @@
 // Who in the LAN HRAS may reach through HRAC (lan_policy.hpp) and the SIP
 // it reads to know (sip_peek.hpp).
 #include "lan_policy.hpp"
-#include "log_limiter.hpp"
 #include "sdp_scan.hpp"
 #include "sip_peek.hpp"
 
@@ -342,18 +341,4 @@ TEST_F(LanPolicyTest, ForgetsOldSendersAndRegistrations)
     up("10.0.1.1:5060", reg(), 60 * minute);
     EXPECT_EQ(policy_.registrations(), 0u);
     EXPECT_FALSE(down("10.0.0.1:5060", response(401, "2 REGISTER"), 60 * minute));
-}
-
-TEST(LogLimiter, OneLinePerIntervalCountingTheRest)
-{
-    LogLimiter limit(1000);
-    uint64_t suppressed = 99;
-    EXPECT_TRUE(limit.allow(0, suppressed));
-    EXPECT_EQ(suppressed, 0u);
-    EXPECT_FALSE(limit.allow(10, suppressed));
-    EXPECT_FALSE(limit.allow(999, suppressed));
-    EXPECT_TRUE(limit.allow(1000, suppressed));
-    EXPECT_EQ(suppressed, 2u);
-    EXPECT_TRUE(limit.allow(5000, suppressed));
-    EXPECT_EQ(suppressed, 0u);
 }

@@ -8,6 +8,7 @@
 #include "core/tunnel_server.hpp"
 
 #include "sofw/control.hpp"
+#include "published_hooks.hpp"
 #include "test_pki.hpp"
 #include "tunnel_client.hpp"
 
@@ -48,20 +49,6 @@ bool is_exact_stream_ok(const Frame &f)
     auto c = decode_control(f.payload.data(), f.payload.size());
     return c && c->op == ControlOp::stream_ok && c->port == 0;
 }
-
-// What the core publishes through the hooks (the tests run on one thread).
-struct Published {
-    std::map<int, hras_site_state> states;
-    std::vector<std::string> log;
-};
-Published g_published;
-const hras_hooks test_hooks = {
-    [](int, const char *msg) { g_published.log.push_back(msg); },
-    nullptr,
-    [](int site, const hras_site_state *st) { g_published.states[site] = *st; },
-    nullptr,
-    nullptr,
-};
 
 const std::string options = "OPTIONS sip:192.168.1.2 SIP/2.0\r\n"
                             "Via: SIP/2.0/UDP 192.168.1.10:5060;rport;branch=z9hG4bKo1\r\n"

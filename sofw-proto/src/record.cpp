@@ -58,6 +58,18 @@ void make_nonce(const DirectionKey &k, uint64_t seq, uint8_t *nonce)
         nonce[record_iv_size - 1 - i] ^= static_cast<uint8_t>(seq >> (8 * i));
 }
 
+// Starts record seq of one direction, sealing or opening: the key, the
+// record's nonce, and its length header as associated data. Setting the
+// key per record costs a 32-byte copy (ChaCha has no key schedule).
+void begin_record(chacha_poly1305_ctx &ctx, const DirectionKey &k, uint64_t seq, const uint8_t *hdr)
+{
+    uint8_t nonce[record_iv_size];
+    make_nonce(k, seq, nonce);
+    chacha_poly1305_set_key(&ctx, k.key);
+    chacha_poly1305_set_nonce(&ctx, nonce);
+    chacha_poly1305_update(&ctx, record_header_size, hdr);
+}
+
 }  // namespace
 
 bool derive_session_keys(const std::string &secret, const std::string &session_hex, const std::string &client_nonce_hex,
@@ -121,12 +133,8 @@ RecordError RecordSealer::seal(const uint8_t *plain, size_t len, std::vector<uin
     hdr[0] = static_cast<uint8_t>(len >> 16);
     hdr[1] = static_cast<uint8_t>(len >> 8);
     hdr[2] = static_cast<uint8_t>(len);
-    uint8_t nonce[record_iv_size];
-    make_nonce(k_, seq_, nonce);
     chacha_poly1305_ctx ctx;
-    chacha_poly1305_set_key(&ctx, k_.key);
-    chacha_poly1305_set_nonce(&ctx, nonce);
-    chacha_poly1305_update(&ctx, record_header_size, hdr);
+    begin_record(ctx, k_, seq_, hdr);
     chacha_poly1305_encrypt(&ctx, len, hdr + record_header_size, plain);
     chacha_poly1305_digest(&ctx, record_tag_size, hdr + record_header_size + len);
     ++seq_;
@@ -177,12 +185,8 @@ RecordDecoder::Result RecordDecoder::next(std::vector<uint8_t> &out)
         err_ = RecordError::exhausted;
         return Result::error;
     }
-    uint8_t nonce[record_iv_size];
-    make_nonce(k_, seq_, nonce);
     chacha_poly1305_ctx ctx;
-    chacha_poly1305_set_key(&ctx, k_.key);
-    chacha_poly1305_set_nonce(&ctx, nonce);
-    chacha_poly1305_update(&ctx, record_header_size, hdr);
+    begin_record(ctx, k_, seq_, hdr);
     out.resize(len);
     chacha_poly1305_decrypt(&ctx, len, out.data(), hdr + record_header_size);
     uint8_t tag[record_tag_size];

@@ -7,6 +7,7 @@
 // Both run on this thread: libre's loop is the outer one, and a libre timer
 // gives the HRAS event loop a pass every few milliseconds. Every wait is for
 // a condition, bounded by a deadline; none sleeps.
+#include "published_hooks.hpp"
 #include "test_pki.hpp"
 
 // HRAC
@@ -30,25 +31,13 @@
 
 using sofw::Frame;
 using sofw::FrameType;
+using sofw::test::g_published;
+using sofw::test::test_hooks;
 
 namespace {
 
 const std::string acme_secret = "acme-0123456789abcdef";
 const std::string hrac_lan = "10.0.0.2:5060";
-
-// What the HRAS core publishes through its hooks (one thread: a global is fine).
-struct Published {
-    std::map<int, hras_site_state> states;
-    std::vector<std::string> log;
-};
-Published g_published;
-const hras_hooks test_hooks = {
-    [](int, const char *msg) { g_published.log.push_back(msg); },
-    nullptr,
-    [](int site, const hras_site_state *st) { g_published.states[site] = *st; },
-    nullptr,
-    nullptr,
-};
 
 // Everything HRAS's tunnel server hands to the rest of HRAS.
 struct HrasSide : sofw::hras::TunnelListener {
@@ -180,7 +169,7 @@ protected:
         return cond();
     }
     // Both ends call the session up: HRAC may send, HRAS has announced it.
-    bool both_up(int timeout_ms = 4000)
+    bool both_up(int timeout_ms = 10000)
     {
         return until([&] { return tunnel_->is_up() && server_->is_up(0); }, timeout_ms);
     }
@@ -190,6 +179,33 @@ protected:
         return it == g_published.states.end() ? "" : it->second.mode;
     }
     bool polling() const { return GetParam() == hrac::TunnelMode::poll; }
+
+    // A SIP frame HRAC sends reaches HRAS's listener byte for byte.
+    ::testing::AssertionResult sip_crosses_up()
+    {
+        const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
+        const size_t before = hras_.frames.size();
+        if (!tunnel_->send(up))
+            return ::testing::AssertionFailure() << "HRAC refused to send";
+        if (!until([&] { return hras_.frames.size() > before; }))
+            return ::testing::AssertionFailure() << "nothing reached HRAS";
+        if (wire(up) != wire(hras_.frames[before]))
+            return ::testing::AssertionFailure() << "HRAS got other bytes than HRAC sent";
+        return ::testing::AssertionSuccess();
+    }
+    // A SIP frame HRAS sends reaches HRAC's handler byte for byte.
+    ::testing::AssertionResult sip_crosses_down()
+    {
+        const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
+        const size_t before = hrac_frames_.size();
+        if (!server_->send(0, down))
+            return ::testing::AssertionFailure() << "HRAS refused to send";
+        if (!until([&] { return hrac_frames_.size() > before; }))
+            return ::testing::AssertionFailure() << "nothing reached HRAC";
+        if (wire(down) != wire(hrac_frames_[before]))
+            return ::testing::AssertionFailure() << "HRAC got other bytes than HRAS sent";
+        return ::testing::AssertionSuccess();
+    }
 
     hrac::LibreRuntime libre_;
     hrac::CurlRuntime curl_;
@@ -239,15 +255,8 @@ TEST_P(TunnelPair, SipGoesBothWaysByteExactWithItsRaHeader)
 {
     tunnel_->start();
     ASSERT_TRUE(both_up());
-    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
-    ASSERT_TRUE(tunnel_->send(up));
-    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
-    EXPECT_EQ(wire(up), wire(hras_.frames.back()));
-
-    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
-    ASSERT_TRUE(server_->send(0, down));
-    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
-    EXPECT_EQ(wire(down), wire(hrac_frames_[0]));
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
 }
 
 TEST_P(TunnelPair, ControlAndMediaFramesGoBothWaysInOrder)
@@ -308,14 +317,8 @@ TEST_P(TunnelPair, SessionClosedByHrasIsReopenedAndCarriesFramesAgain)
     EXPECT_EQ(2u, stats_.get(HRAS_CNT_SESSIONS_OPENED));
     EXPECT_EQ((std::vector<bool>{true, false, true}), hras_.changes);
 
-    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
-    ASSERT_TRUE(tunnel_->send(up));
-    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
-    EXPECT_EQ(wire(up), wire(hras_.frames.back()));
-    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
-    ASSERT_TRUE(server_->send(0, down));
-    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
-    EXPECT_EQ(wire(down), wire(hrac_frames_[0]));
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
 }
 
 TEST_P(TunnelPair, HrasRestartIsFollowedByANewSession)
@@ -332,10 +335,7 @@ TEST_P(TunnelPair, HrasRestartIsFollowedByANewSession)
     ASSERT_TRUE(start_server());
     ASSERT_TRUE(until([&] { return counters_.sessions_up == 2 && server_->is_up(0) && tunnel_->is_up(); }, 10000))
         << "HRAC sessions " << counters_.sessions_up << ", reconnects " << counters_.reconnects;
-    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
-    ASSERT_TRUE(tunnel_->send(up));
-    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
-    EXPECT_EQ(wire(up), wire(hras_.frames.back()));
+    EXPECT_TRUE(sip_crosses_up());
 }
 
 // tunnel_mode = auto: HRAC streams once the probe (the GET's proven 200
@@ -352,10 +352,7 @@ TEST_P(TunnelPairAuto, StreamsWhenTheProbePasses)
     EXPECT_EQ(0u, counters_.polling);
     EXPECT_EQ(0u, counters_.stream_fallbacks);
     EXPECT_EQ(1u, counters_.sessions_up);
-    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
-    ASSERT_TRUE(server_->send(0, down));
-    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
-    EXPECT_EQ(wire(down), wire(hrac_frames_[0])) << "STREAM_OK must not reach a handler";
+    EXPECT_TRUE(sip_crosses_down()) << "STREAM_OK must not reach a handler";
 }
 
 // --- what HRAS refuses ----------------------------------------------------
@@ -414,14 +411,8 @@ TEST_P(TunnelPairTls, FramesGoBothWaysOverHttps)
     EXPECT_NE(std::find_if(g_published.log.begin(), g_published.log.end(),
                            [](const std::string &l) { return l.find("(https)") != std::string::npos; }),
               g_published.log.end());
-    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
-    ASSERT_TRUE(tunnel_->send(up));
-    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
-    EXPECT_EQ(wire(up), wire(hras_.frames.back()));
-    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
-    ASSERT_TRUE(server_->send(0, down));
-    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
-    EXPECT_EQ(wire(down), wire(hrac_frames_[0]));
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
     EXPECT_EQ(0u, counters_.tls_failures);
 }
 
@@ -462,13 +453,8 @@ TEST_P(TunnelPairClientCert, HracWithItsCertificateGetsThrough)
 {
     tunnel_->start();
     ASSERT_TRUE(both_up());
-    const Frame up = frame(FrameType::sip, "192.168.1.10:5060", options);
-    ASSERT_TRUE(tunnel_->send(up));
-    ASSERT_TRUE(until([&] { return hras_.count(FrameType::sip) == 1; }));
-    const Frame down = frame(FrameType::sip, "192.168.1.11:5062", options);
-    ASSERT_TRUE(server_->send(0, down));
-    ASSERT_TRUE(until([&] { return hrac_frames_.size() == 1; }));
-    EXPECT_EQ(wire(down), wire(hrac_frames_[0]));
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
     EXPECT_EQ(0u, stats_.get(HRAS_CNT_AUTH_FAILURES));
 }
 
