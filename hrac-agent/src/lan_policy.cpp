@@ -49,13 +49,11 @@ void LanPolicy::purge(uint64_t now_ms)
     }
 }
 
-LanPolicy::Sdp LanPolicy::record_sdp(const Endpoint &phone, const sofw::RaHeader &src, const uint8_t *msg, size_t len,
-                                     uint64_t now_ms)
+LanPolicy::Sdp LanPolicy::record_sdp(const Endpoint &phone, const sofw::RaHeader &src, const uint8_t *body,
+                                     size_t body_len, uint64_t now_ms)
 {
-    const uint8_t *body = nullptr;
-    size_t body_len = 0;
     // Bodies that are not SDP (presence, messages) are none of its business.
-    if (!sip_body(msg, len, body, body_len) || body_len < 2 || body[0] != 'v' || body[1] != '=')
+    if (body_len < 2 || body[0] != 'v' || body[1] != '=')
         return Sdp::none;
     if (!registered(src, now_ms))
         return Sdp::unregistered;
@@ -87,7 +85,9 @@ LanPolicy::Sdp LanPolicy::sip_from_lan(const sofw::RaHeader &src, const uint8_t 
 {
     purge(now_ms);
     const Endpoint e = endpoint_of(src);
-    const Sdp sdp = record_sdp(e, src, msg, len, now_ms);
+    const auto peek = peek_sip(msg, len);
+    const size_t body = peek ? peek->body_offset : 0;
+    const Sdp sdp = body ? record_sdp(e, src, msg + body, len - body, now_ms) : Sdp::none;
     auto it = senders_.find(e);
     if (it == senders_.end()) {
         if (senders_.size() >= max_senders)
@@ -95,7 +95,6 @@ LanPolicy::Sdp LanPolicy::sip_from_lan(const sofw::RaHeader &src, const uint8_t 
         it = senders_.emplace(e, Sender{}).first;
     }
     it->second.last_ms = now_ms;
-    const auto peek = peek_sip(msg, len);
     if (peek && peek->request && peek->method == "REGISTER") {
         it->second.registering = true;
         it->second.register_ms = now_ms;

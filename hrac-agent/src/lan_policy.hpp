@@ -120,7 +120,8 @@ private:
 
     static Endpoint endpoint_of(const sofw::RaHeader &ra);
     void purge(uint64_t now_ms);
-    Sdp record_sdp(const Endpoint &phone, const sofw::RaHeader &src, const uint8_t *msg, size_t len, uint64_t now_ms);
+    Sdp record_sdp(const Endpoint &phone, const sofw::RaHeader &src, const uint8_t *body, size_t body_len,
+                   uint64_t now_ms);
     bool phone_media(const std::optional<sofw::RaHeader> &phone, const sofw::RaHeader &at, uint64_t now_ms,
                      std::string *why) const;
 

@@ -1,5 +1,7 @@
 #include "sdp_scan.hpp"
 
+#include <sofw/host_port.hpp>
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -8,21 +10,6 @@
 namespace hrac {
 
 namespace {
-
-std::optional<uint16_t> parse_port(std::string_view s)
-{
-    if (s.empty() || s.size() > 5)
-        return std::nullopt;
-    unsigned n = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        n = n * 10 + unsigned(c - '0');
-    }
-    if (n > 65535)
-        return std::nullopt;
-    return static_cast<uint16_t>(n);
-}
 
 std::string_view word(std::string_view &rest)
 {
@@ -65,17 +52,6 @@ bool unspecified(const sofw::RaHeader &ra)
 
 }  // namespace
 
-bool sip_body(const uint8_t *msg, size_t len, const uint8_t *&body, size_t &body_len)
-{
-    const std::string_view text(reinterpret_cast<const char *>(msg), len);
-    const size_t end = text.find("\r\n\r\n");
-    if (end == std::string_view::npos || end + 4 >= len)
-        return false;
-    body = msg + end + 4;
-    body_len = len - end - 4;
-    return true;
-}
-
 std::optional<SdpScan> scan_sdp(const uint8_t *data, size_t len)
 {
     if (len == 0 || len > SdpScan::max_body)
@@ -106,7 +82,7 @@ std::optional<SdpScan> scan_sdp(const uint8_t *data, size_t len)
             word(v);  // the media type
             std::string_view port_text = word(v);
             port_text = port_text.substr(0, port_text.find('/'));  // "49170/2"
-            const auto port = parse_port(port_text);
+            const auto port = sofw::parse_port(port_text);
             if (!port)
                 return std::nullopt;
             media.push_back({*port, std::nullopt});

@@ -30,7 +30,4 @@ struct SdpScan {
 // message has no body or the body is not SDP HRAC can read.
 std::optional<SdpScan> scan_sdp(const uint8_t *body, size_t len);
 
-// The body of a SIP message: what follows the first empty line, if any.
-bool sip_body(const uint8_t *msg, size_t len, const uint8_t *&body, size_t &body_len);
-
 }  // namespace hrac

@@ -61,6 +61,8 @@ std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len)
     const std::string start = head.substr(0, line_end);
 
     SipPeek peek;
+    if (head_end != std::string::npos && head_end + 4 < len)
+        peek.body_offset = head_end + 4;
     if (sofw::starts_with(start, "SIP/2.0 ")) {
         const auto status = leading_number(start, 8);
         if (!status || *status < 100 || *status > 699)

@@ -19,6 +19,8 @@ struct SipPeek {
     // The largest of Expires: and every Contact's ;expires=, if any; a
     // REGISTER's "Contact: *" counts as 0.
     std::optional<unsigned> max_expires;
+    // Where the body starts (after the empty line), 0 if there is none.
+    size_t body_offset = 0;
 };
 
 std::optional<SipPeek> peek_sip(const uint8_t *data, size_t len);
