@@ -175,10 +175,10 @@ R guarded(const char *entry, R failed, F &&f) noexcept
         return f();
     } catch (const std::exception &e) {
         g_stats.add(HRAS_CNT_INTERNAL_ERRORS);
-        g_stats.log_limited(g_error_log, HRAS_LOG_ERR, std::string(entry) + ": " + e.what());
+        g_stats.log_limited(g_error_log, HRAS_LOG_ERR, [&] { return std::string(entry) + ": " + e.what(); });
     } catch (...) {
         g_stats.add(HRAS_CNT_INTERNAL_ERRORS);
-        g_stats.log_limited(g_error_log, HRAS_LOG_ERR, std::string(entry) + ": unknown exception");
+        g_stats.log_limited(g_error_log, HRAS_LOG_ERR, [&] { return std::string(entry) + ": unknown exception"; });
     }
     return failed;
 }

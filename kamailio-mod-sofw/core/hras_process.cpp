@@ -25,7 +25,8 @@ HrasProcess::HrasProcess(EventLoop &loop, const SiteTable &sites, const TunnelCo
     tunnel_->set_listener(this);
     loop.on_error([this](const char *what) {
         stats_.add(HRAS_CNT_INTERNAL_ERRORS);
-        stats_.log_limited(error_log_, HRAS_LOG_ERR, std::string("relay: dropped what was being handled: ") + what);
+        stats_.log_limited(error_log_, HRAS_LOG_ERR,
+                           [&] { return std::string("relay: dropped what was being handled: ") + what; });
     });
 }
 
@@ -46,9 +47,10 @@ void HrasProcess::on_frame(size_t site, const Frame &f)
         return;
     if ((f.type == FrameType::sip || f.type == FrameType::media) && f.ra && !may_name_lan_phone(*f.ra)) {
         stats_.add(HRAS_CNT_RA_INVALID);
-        stats_.log_limited(ra_log_, HRAS_LOG_WARN,
-                           "site '" + sites_.at(site).name + "': dropped a " + frame_type_name(f.type) +
-                               " frame whose RA header " + f.ra->to_string() + " names no phone");
+        stats_.log_limited(ra_log_, HRAS_LOG_WARN, [&] {
+            return "site '" + sites_.at(site).name + "': dropped a " + frame_type_name(f.type) +
+                   " frame whose RA header " + f.ra->to_string() + " names no phone";
+        });
         return;
     }
     // The tunnel server calls this from inside libmicrohttpd: nothing may
@@ -57,12 +59,13 @@ void HrasProcess::on_frame(size_t site, const Frame &f)
         dispatch(site, f);
     } catch (const std::exception &e) {
         stats_.add(HRAS_CNT_INTERNAL_ERRORS);
-        stats_.log_limited(error_log_, HRAS_LOG_ERR,
-                           "site '" + sites_.at(site).name + "': dropped a " + frame_type_name(f.type) +
-                               " frame: " + e.what());
+        stats_.log_limited(error_log_, HRAS_LOG_ERR, [&] {
+            return "site '" + sites_.at(site).name + "': dropped a " + frame_type_name(f.type) + " frame: " + e.what();
+        });
     } catch (...) {
         stats_.add(HRAS_CNT_INTERNAL_ERRORS);
-        stats_.log_limited(error_log_, HRAS_LOG_ERR, "site '" + sites_.at(site).name + "': dropped a frame");
+        stats_.log_limited(error_log_, HRAS_LOG_ERR,
+                           [&] { return "site '" + sites_.at(site).name + "': dropped a frame"; });
     }
 }
 

@@ -33,11 +33,10 @@ void Stats::log(hras_log_level lvl, const std::string &msg) const
         fprintf(stderr, "hras[%d]: %s\n", lvl, msg.c_str());
 }
 
-void Stats::log_limited(LogLimiter &limit, hras_log_level lvl, const std::string &m) const
+uint64_t Stats::limited_log_clock() { return uint64_t(now_ms()); }
+
+void Stats::log_with_suppressed(hras_log_level lvl, const std::string &m, uint64_t suppressed) const
 {
-    uint64_t suppressed = 0;
-    if (!limit.allow(uint64_t(now_ms()), suppressed))
-        return;
     log(lvl, suppressed ? m + " (and " + std::to_string(suppressed) + " more not logged)" : m);
 }
 

@@ -25,10 +25,21 @@ public:
     void info(const std::string &m) const { log(HRAS_LOG_INFO, m); }
     void dbg(const std::string &m) const { log(HRAS_LOG_DBG, m); }
     // For what a peer can provoke at will: at most one line per the
-    // limiter's interval, the next saying how many were left out.
-    void log_limited(LogLimiter &limit, hras_log_level lvl, const std::string &m) const;
+    // limiter's interval, the next saying how many were left out. The line
+    // is made (make_line() -> std::string) only when it is logged, so a
+    // flood of refused frames builds no strings.
+    template <typename MakeLine>
+    void log_limited(LogLimiter &limit, hras_log_level lvl, MakeLine &&make_line) const
+    {
+        uint64_t suppressed = 0;
+        if (limit.allow(limited_log_clock(), suppressed))
+            log_with_suppressed(lvl, make_line(), suppressed);
+    }
 
 private:
+    static uint64_t limited_log_clock();
+    void log_with_suppressed(hras_log_level lvl, const std::string &m, uint64_t suppressed) const;
+
     const hras_hooks *hooks_ = nullptr;
     std::array<uint64_t, HRAS_CNT_COUNT> totals_{};
 };
