@@ -3,8 +3,11 @@
 // (fuzz_events.hpp), in its real wiring on real sockets. The process runs in
 // a network namespace of its own (made at start-up: only loopback, so no
 // packet the fuzzer makes up leaves the machine, and no port is shared with
-// anything else). Its tunnel server is not started: what goes down a
-// site's tunnel is refused and counted, as when a site is offline.
+// anything else). Site acme's HRAC opens a streaming session over HTTP
+// first (the unit tests' tunnel client), so what goes down its tunnel is
+// queued; beta's session comes up on an event, until then its traffic is
+// refused and counted as for a site that is offline. Frames from HRAC are
+// handed to the process as the tunnel server does.
 // Kinds, by the first byte modulo 7, with parameter bytes p0 p1 p2:
 //   0 SIP frame from site p0 (phone p1 of the table): the payload
 //   1 SIP from Kamailio to the endpoint p1 of site p0 (the payload)
@@ -14,13 +17,15 @@
 //     payload as the control bytes
 //   4 public packet from far side p0 to RAT stream p1's HRAS port (p2 odd:
 //     RTCP): the payload
-//   5 session of site p0 up, HRAC media ports 20000 + 256 * p1 .. + 2 * p2 + 1
+//   5 site p0 opens its session if it has none; else it announces HRAC
+//     media ports 20000 + 256 * p1 .. + 2 * p2 + 1
 //   6 a pass of the event loop
 // After every event the RAT must agree with itself: every stream's HRAS
 // port is taken in the pool and maps back to that stream.
 #include "core/hras_process.hpp"
 #include "fuzz_check.hpp"
 #include "fuzz_events.hpp"
+#include "tunnel_client.hpp"
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -140,6 +145,31 @@ void check_rat(Rat &rat)
     }
 }
 
+const char *const site_names[] = {"acme", "beta"};
+const char *const site_secrets[] = {"acme-0123456789abcdef", "beta-0123456789abcdef"};
+const char *const site_lans[] = {"10.0.0.2:5060", "10.0.1.2:5070"};
+
+// The site's HRAC opens a streaming session (both requests announcing
+// media ports 20000-20009, as hrac-agent does); true once it is up.
+bool open_session(TunnelServer &server, sofw::test::Driver &drive,
+                  std::vector<std::unique_ptr<sofw::test::TunnelClient>> &clients, size_t site)
+{
+    using namespace sofw::test;
+    auto c = std::make_unique<TunnelClient>(server.port(), site_names[site], site_secrets[site], site_lans[site]);
+    auto announce = [](std::string http) {
+        http.insert(http.size() - 2, std::string(hdr::media_ports) + ": 20000-20009\r\n");
+        return http;
+    };
+    c->down = std::make_unique<HttpConn>(server.port());
+    c->down->write(announce(c->request("GET", tunnel_path::down).http()));
+    c->up = std::make_unique<HttpConn>(server.port());
+    c->up->write(announce(c->request("POST", tunnel_path::up).http()));
+    drive.watch(c.get());
+    TunnelClient &ref = *c;
+    clients.push_back(std::move(c));
+    return drive.until([&] { return server.is_up(site) && ref.down->status() == 200; }, 1000);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
@@ -151,8 +181,11 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     SiteTable sites;
-    FUZZ_CHECK(sites.add("name=acme;secret=acme-0123456789abcdef;addr=127.1.0.1").empty());
-    FUZZ_CHECK(sites.add("name=beta;secret=beta-0123456789abcdef;addr=127.1.0.2").empty());
+    for (size_t i = 0; i < 2; ++i)
+        FUZZ_CHECK(sites
+                       .add(std::string("name=") + site_names[i] + ";secret=" + site_secrets[i] + ";addr=127.1.0." +
+                            std::to_string(i + 1))
+                       .empty());
     FUZZ_CHECK(sites.assign_addresses().empty());
 
     uint16_t kamailio_port = 0;
@@ -172,6 +205,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         std::make_unique<HrasProcess>(loop, sites, tcfg, HostPort{"127.0.0.1", kamailio_port}, 3600, mcfg, stats);
     MediaPlanner *planner = process->media();
     FUZZ_CHECK(planner);
+    FUZZ_CHECK(process->tunnel().start().empty());
+    sofw::test::Driver drive(loop);
+    std::vector<std::unique_ptr<sofw::test::TunnelClient>> clients;
+    FUZZ_CHECK(open_session(process->tunnel(), drive, clients, 0));
     Rat &rat = const_cast<Rat &>(planner->rat());
 
     for (const auto &e : sofw_fuzz::split_events(data, size, 3, 48)) {
@@ -219,9 +256,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 5: {
+            if (!process->tunnel().is_up(site)) {
+                FUZZ_CHECK(open_session(process->tunnel(), drive, clients, site));
+                break;
+            }
             const auto lo = static_cast<uint16_t>(20000 + 256 * e.param(1));
             planner->on_session_up(site, lo, static_cast<uint16_t>(lo + 2 * e.param(2) + 1));
-            process->on_session_change(site, true);
             break;
         }
         case 6: loop.run_once(0); break;
@@ -229,6 +269,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_rat(rat);
     }
     (void)planner->rows();
+    clients.clear();
     process.reset();
     return 0;
 }
