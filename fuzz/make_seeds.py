@@ -89,6 +89,9 @@ def main():
         name = "test-%02d-%s" % (i, hashlib.sha1(m.encode()).hexdigest()[:8])
         for t in ["sip_message", "sip_translate", "hrac_sip_peek"]:
             put(t, name, m)
+    # regression cases of crashes the fuzzers found (each fixed in the code)
+    put("sip_message", "regress-no-dialog-body", "SIP/2.0 700 Too High\r\nCall-ID: x\r\n\r\n")
+    put("host_port", "regress-bracket-in-bracket", "[[]")
     crlf_only = "\r\n\r\n"
     put("sip_translate", "keepalive", crlf_only)
 
