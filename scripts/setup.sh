@@ -12,6 +12,9 @@ packages=(
   # Kamailio's Makefile.defs turns on KSR_PTHREAD_MUTEX_SHARED only when
   # pkg-config finds libssl: Debian built its core that way, so must we.
   libssl-dev
+  # the fuzz targets (fuzz/README.md): clang with libFuzzer and the
+  # sanitizer runtimes, and the symbolizer for their stack traces
+  clang libclang-rt-14-dev llvm-14
   # HRAS runtime: Debian's Kamailio
   kamailio kamailio-extra-modules
   # test bed: namespaces, firewall, captures, phones, proxies, audio

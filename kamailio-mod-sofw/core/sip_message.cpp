@@ -150,7 +150,7 @@ std::string_view SipMessage::body() const
 {
     if (new_body_)
         return *new_body_;
-    return std::string_view(text_).substr(info_.body_offset, dialog_ ? info_.body_len : text_.size() - body_offset_);
+    return std::string_view(text_).substr(body_offset_, dialog_ ? info_.body_len : text_.size() - body_offset_);
 }
 
 std::string SipMessage::value(size_t i) const

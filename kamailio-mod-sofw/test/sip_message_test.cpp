@@ -169,6 +169,22 @@ TEST(SipMessage, RejectsWhatItCannotPlaceInADialog)
     EXPECT_FALSE(sip_inspect(""));
 }
 
+TEST(SipMessage, BodyOfAMessageWithoutDialogStartsAfterTheHeaders)
+{
+    // A status outside 100..699 names no dialog; its body is still the
+    // bytes after the empty line, not the start of the message.
+    for (const char *text : {"SIP/2.0 700 Too High\nCall-ID: x\n\nv=0\n", "SIP/2.0 2\nCall-ID: x\n\nv=0\n"}) {
+        auto m = SipMessage::parse(crlf(text));
+        ASSERT_TRUE(m) << text;
+        EXPECT_FALSE(m->info()) << text;
+        EXPECT_EQ(crlf("v=0\n"), m->body()) << text;
+        m->replace_body("x");
+        auto again = SipMessage::parse(m->str());
+        ASSERT_TRUE(again) << text;
+        EXPECT_EQ("x", again->body()) << text;
+    }
+}
+
 TEST(SipMessage, ReplaceBodyKeepsEveryHeaderAndFixesContentLength)
 {
     std::string msg = invite_with(sdp_body);

@@ -13,6 +13,10 @@ std::optional<HostPortText> split_host_port(std::string_view s)
         if (close == std::string_view::npos)
             return std::nullopt;
         t.host = s.substr(1, close - 1);
+        // No IPv6 literal holds a '['; "[[]" would name a host "[" that
+        // no writer of host:port text can bracket back.
+        if (t.host.find('[') != std::string_view::npos)
+            return std::nullopt;
         t.bracketed = true;
         rest = s.substr(close + 1);
         if (!rest.empty() && rest[0] != ':')

@@ -47,7 +47,7 @@ TEST(SplitHostPort, LeavesThePortTextToTheCaller)
 
 TEST(SplitHostPort, RefusesBrokenForms)
 {
-    for (const char *s : {"", ":5060", "[]", "[]:5060", "[::1", "[::1]5060", "[::1]x:5060"})
+    for (const char *s : {"", ":5060", "[]", "[]:5060", "[::1", "[::1]5060", "[::1]x:5060", "[[]", "[[::1]:5060"})
         EXPECT_FALSE(split_host_port(s)) << s;
 }
 
@@ -93,6 +93,18 @@ TEST(HostPort, WritesThePortAlwaysAndBracketsIpv6)
     EXPECT_EQ(HostPort::parse("10.0.0.2:5070")->to_string(), "10.0.0.2:5070");
     EXPECT_EQ(HostPort::parse("[2001:db8::2]")->to_string(), "[2001:db8::2]:5060");
     EXPECT_EQ(HostPort::parse(HostPort{"2001:db8::2", 5062}.to_string())->port, 5062);
+}
+
+TEST(HostPort, WhatItParsesItWritesBackParseable)
+{
+    for (const char *s : {"10.0.0.2", "[2001:db8::2]:5070", "[abc]", "a[b:5060", "a]b", "[x:y]:1"}) {
+        auto hp = HostPort::parse(s);
+        ASSERT_TRUE(hp) << s;
+        auto again = HostPort::parse(hp->to_string());
+        ASSERT_TRUE(again) << s;
+        EXPECT_EQ(hp->host, again->host) << s;
+        EXPECT_TRUE(hp->matches(*again)) << s;
+    }
 }
 
 TEST(HostPort, MatchesIgnoringCaseAndTheDefaultPort)
