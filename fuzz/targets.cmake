@@ -14,5 +14,7 @@ set(SOFW_FUZZ_TARGETS
   hrac_config
   hrac_proxy
   hrac_sip_peek
+  hrac_sdp_scan
   hrac_lan_policy
-  hras_relay)
+  hras_relay
+  record)

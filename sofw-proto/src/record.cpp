@@ -192,8 +192,10 @@ RecordDecoder::Result RecordDecoder::next(std::vector<uint8_t> &out)
     uint8_t tag[record_tag_size];
     chacha_poly1305_digest(&ctx, record_tag_size, tag);
     if (!memeql_sec(tag, hdr + record_header_size + len, record_tag_size)) {
-        // Nothing of a forged record leaves the decoder.
-        std::memset(out.data(), 0, out.size());
+        // Nothing of a forged record leaves the decoder (an empty record
+        // has no buffer to wipe: memset must not see its null data()).
+        if (!out.empty())
+            std::memset(out.data(), 0, out.size());
         out.clear();
         err_ = RecordError::bad_tag;
         return Result::error;

@@ -257,6 +257,19 @@ TEST(Record, Truncation)
     EXPECT_EQ(d.finish(), RecordError::none);  // an empty stream is not truncated
 }
 
+// Found by the record fuzz target: a forged record of length 0 reached the
+// wipe of its (bufferless) plaintext with a null pointer.
+TEST(Record, ForgedEmptyRecordIsRefused)
+{
+    SessionKeys k = vector_keys();
+    const std::vector<uint8_t> forged(record_overhead, 0);  // length 0, a made-up tag
+    RecordDecoder d(k.up);
+    std::vector<std::vector<uint8_t>> got;
+    EXPECT_EQ(open_all(d, forged, got), RecordDecoder::Result::error);
+    EXPECT_TRUE(got.empty());
+    EXPECT_EQ(d.error(), RecordError::bad_tag);
+}
+
 TEST(Record, OversizedLengthRefusedBeforeBuffering)
 {
     SessionKeys k = vector_keys();
