@@ -130,24 +130,9 @@ const char *auth_result_name(AuthResult r)
     case AuthResult::bad_signature: return "bad_signature";
     case AuthResult::stale: return "stale";
     case AuthResult::replay: return "replay";
+    case AuthResult::replay_cache_full: return "replay_cache_full";
     }
     return "unknown";
-}
-
-bool ReplayCache::remember(const std::string &nonce, uint64_t now)
-{
-    purge(now);
-    return seen_.emplace(nonce, now).second;
-}
-
-void ReplayCache::purge(uint64_t now)
-{
-    for (auto it = seen_.begin(); it != seen_.end();) {
-        if (now > it->second && now - it->second > window_)
-            it = seen_.erase(it);
-        else
-            ++it;
-    }
 }
 
 AuthResult AuthVerifier::verify(const AuthRequest &r, const std::string &signature, const std::string *secret,
@@ -166,9 +151,19 @@ AuthResult AuthVerifier::verify(const AuthRequest &r, const std::string &signatu
         return AuthResult::stale;
     // Only verified, fresh requests reach the cache, so an attacker without
     // the secret cannot fill it.
-    if (!replay_.remember(r.nonce, now))
-        return AuthResult::replay;
-    return AuthResult::ok;
+    auto &cache = replay_.try_emplace(r.site, 2 * window_, replay_cache_size_).first->second;
+    switch (cache.remember(r.nonce, now)) {
+    case ReplayCache::Result::fresh: return AuthResult::ok;
+    case ReplayCache::Result::replay: return AuthResult::replay;
+    case ReplayCache::Result::full: return AuthResult::replay_cache_full;
+    }
+    return AuthResult::replay_cache_full;
+}
+
+size_t AuthVerifier::replay_cache_entries(const std::string &site) const
+{
+    auto it = replay_.find(site);
+    return it == replay_.end() ? 0 : it->second.size();
 }
 
 }  // namespace sofw

@@ -130,6 +130,27 @@ TEST(AuthVerifier, ReplayWhileClientClockAhead)
     EXPECT_EQ(v.verify(r, sig, &secret, now + 241), AuthResult::stale);
 }
 
+TEST(AuthVerifier, FullReplayCacheRefusesOnlyItsOwnSite)
+{
+    // Room for two nonces per site: the third fresh request of acme within
+    // the window is refused, another site's requests are not.
+    AuthVerifier v(120, 2);
+    for (int i = 0; i < 2; i++) {
+        auto r = request();
+        EXPECT_EQ(v.verify(r, sign_request(secret, r), &secret, now), AuthResult::ok);
+    }
+    auto third = request();
+    EXPECT_EQ(v.verify(third, sign_request(secret, third), &secret, now), AuthResult::replay_cache_full);
+    EXPECT_EQ(v.replay_cache_entries(third.site), 2u);
+    auto other = request();
+    other.site = "other-site";
+    const std::string other_secret = "other-secret-0123456789";
+    EXPECT_EQ(v.verify(other, sign_request(other_secret, other), &other_secret, now), AuthResult::ok);
+    // Two windows later the old nonces have expired and make room.
+    third.time = now + 241;
+    EXPECT_EQ(v.verify(third, sign_request(secret, third), &secret, now + 241), AuthResult::ok);
+}
+
 TEST(AuthVerifier, Stale)
 {
     AuthVerifier v(120);
@@ -184,23 +205,10 @@ TEST(AuthVerifier, Malformed)
     EXPECT_EQ(v.verify(bad[0], sig, nullptr, now), AuthResult::malformed);
 }
 
-TEST(ReplayCache, PurgesOldEntries)
-{
-    ReplayCache c(120);
-    EXPECT_TRUE(c.remember("a", 1000));
-    EXPECT_TRUE(c.remember("b", 1100));
-    EXPECT_FALSE(c.remember("a", 1120));  // exactly one window later: still kept
-    EXPECT_EQ(c.size(), 2u);
-    EXPECT_TRUE(c.remember("c", 1121));  // "a" is now older than the window
-    EXPECT_EQ(c.size(), 2u);
-    EXPECT_TRUE(c.remember("a", 1122));
-    EXPECT_TRUE(c.remember("d", 5000));  // everything else expired
-    EXPECT_EQ(c.size(), 1u);
-}
-
 TEST(AuthNames, AllNamed)
 {
     EXPECT_STREQ(auth_result_name(AuthResult::ok), "ok");
     EXPECT_STREQ(auth_result_name(AuthResult::bad_signature), "bad_signature");
     EXPECT_STREQ(auth_result_name(AuthResult::replay), "replay");
+    EXPECT_STREQ(auth_result_name(AuthResult::replay_cache_full), "replay_cache_full");
 }

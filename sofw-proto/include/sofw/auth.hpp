@@ -5,9 +5,10 @@
 // never crosses the wire.
 #pragma once
 #include "sofw/defaults.h"
+#include "sofw/replay_cache.hpp"
 
 #include <cstdint>
-#include <map>
+#include <unordered_map>
 #include <string>
 
 namespace sofw {
@@ -34,35 +35,30 @@ std::string sign_server_proof(const std::string &secret, const AuthRequest &r);
 std::string sign_server_proof(const std::string &secret, const AuthRequest &r, const std::string &server_nonce);
 bool constant_time_equal(const std::string &a, const std::string &b);
 
-enum class AuthResult { ok, malformed, unknown_site, bad_signature, stale, replay };
+// replay_cache_full: a verified, fresh request that the site's replay cache
+// had no room for (refused; see ReplayCache).
+enum class AuthResult { ok, malformed, unknown_site, bad_signature, stale, replay, replay_cache_full };
 const char *auth_result_name(AuthResult r);
-
-// Remembers nonces seen within the window so a captured request cannot be
-// replayed. Bounded: entries older than the window are purged.
-class ReplayCache {
-public:
-    explicit ReplayCache(uint64_t window_s = default_auth_window_s) : window_(window_s) {}
-    // True if the nonce is new (and remembers it); false for a replay.
-    bool remember(const std::string &nonce, uint64_t now);
-    size_t size() const { return seen_.size(); }
-
-private:
-    void purge(uint64_t now);
-    uint64_t window_;
-    std::map<std::string, uint64_t> seen_;  // nonce -> time first seen
-};
 
 class AuthVerifier {
 public:
     // Nonces are kept for two windows: a request first seen at t may carry a
-    // time up to t + window and so stays fresh until t + 2 * window.
-    explicit AuthVerifier(uint64_t window_s = default_auth_window_s) : window_(window_s), replay_(2 * window_s) {}
+    // time up to t + window and so stays fresh until t + 2 * window. Each
+    // site has a cache of its own holding at most replay_cache_size nonces,
+    // so a site that fills its cache is refused alone.
+    explicit AuthVerifier(uint64_t window_s = default_auth_window_s,
+                          size_t replay_cache_size = ReplayCache::default_capacity)
+        : window_(window_s), replay_cache_size_(replay_cache_size)
+    {
+    }
     // secret == nullptr: the site is not configured.
     AuthResult verify(const AuthRequest &r, const std::string &signature, const std::string *secret, uint64_t now);
+    size_t replay_cache_entries(const std::string &site) const;
 
 private:
     uint64_t window_;
-    ReplayCache replay_;
+    size_t replay_cache_size_;
+    std::unordered_map<std::string, ReplayCache> replay_;  // by site name (configured sites only)
 };
 
 }  // namespace sofw
