@@ -73,7 +73,25 @@ extern "C" {
 	X(MEDIA_WRONG_PHONE, "media_wrong_phone", \
 			"media frames from HRACs refused: not from the leg's phone") \
 	X(MEDIA_BIND_FAILURES, "media_bind_failures", \
-			"public media port binds that failed (the port is retried later)")
+			"public media port binds that failed (the port is retried later)") \
+	X(SITE_PHONES_REFUSED, "site_phones_refused", \
+			"SIP from a new phone dropped: its site has site_max_phones") \
+	X(TUNNEL_CONN_REFUSED, "tunnel_connections_refused", \
+			"tunnel connections refused: tunnel_max_connections open") \
+	X(TUNNEL_CONN_REFUSED_IP, "tunnel_connections_refused_per_ip", \
+			"tunnel connections refused: tunnel_max_connections_per_ip open from that address") \
+	X(TUNNEL_HEADER_TIMEOUTS, "tunnel_header_timeouts", \
+			"tunnel connections closed: no complete request within tunnel_header_timeout") \
+	X(FD_LIMIT_CLAMPED, "fd_limit_clamped", \
+			"tunnel_max_connections lowered at start to fit the descriptor limit") \
+	X(TUNNEL_QUEUE_OVERFLOWS, "tunnel_queue_overflows", \
+			"sessions dropped: more than tunnel_queue_limit waiting for a slow reader") \
+	X(REPLAY_CACHE_FULL, "replay_cache_full", \
+			"tunnel requests refused (503): the site's replay cache was full") \
+	X(STATUS_BACKOFF, "status_auth_backoff", \
+			"status page requests refused (429): too many wrong passwords from that address") \
+	X(STATUS_BACKOFF_TABLE_FULL, "status_backoff_table_full", \
+			"status page backoff entries dropped to make room (status_backoff_size)")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status
@@ -174,6 +192,14 @@ struct hras_config {
 	 * auth with these; both NULL or "" = no status page. */
 	const char *status_user;
 	const char *status_password;
+	/* Limits (docs/security.md "Limits"); 0 = the default. */
+	int site_max_phones;            /* loopback endpoints per site */
+	int tunnel_max_connections;     /* open tunnel server connections */
+	int tunnel_max_connections_per_ip;
+	int tunnel_header_timeout;      /* seconds to send a complete request */
+	int tunnel_queue_limit;         /* KiB waiting down per session */
+	int replay_cache_size;          /* nonces per site */
+	int status_backoff_size;        /* addresses the status page backs off */
 };
 
 /* Configuration: any process, before the fork. 0 on success. */

@@ -54,6 +54,15 @@ static char *sofw_tls_client_ca = "";
 static char *sofw_status_user = "";
 static char *sofw_status_password = "";
 static int sofw_phone_rows = 4096;
+/* limits (docs/security.md "Limits") */
+static int sofw_site_max_phones = 1000;
+static int sofw_tunnel_max_connections = 1000;
+static int sofw_tunnel_max_connections_per_ip = 32;
+static int sofw_tunnel_header_timeout = 10;
+static int sofw_tunnel_queue_limit = 4096; /* KiB */
+static int sofw_replay_cache_size = 100000;
+static int sofw_status_backoff_size = 4096;
+static int sofw_rpc_page_rows = 100;
 
 /* the Kamailio socket reserved for tunnel traffic (sip_socket) */
 static struct socket_info *sofw_sock = NULL;
@@ -128,6 +137,15 @@ static param_export_t params[] = {
 	{"status_user", PARAM_STRING, &sofw_status_user},
 	{"status_password", PARAM_STRING, &sofw_status_password},
 	{"phone_rows", PARAM_INT, &sofw_phone_rows},
+	{"site_max_phones", PARAM_INT, &sofw_site_max_phones},
+	{"tunnel_max_connections", PARAM_INT, &sofw_tunnel_max_connections},
+	{"tunnel_max_connections_per_ip", PARAM_INT,
+		&sofw_tunnel_max_connections_per_ip},
+	{"tunnel_header_timeout", PARAM_INT, &sofw_tunnel_header_timeout},
+	{"tunnel_queue_limit", PARAM_INT, &sofw_tunnel_queue_limit},
+	{"replay_cache_size", PARAM_INT, &sofw_replay_cache_size},
+	{"status_backoff_size", PARAM_INT, &sofw_status_backoff_size},
+	{"rpc_page_rows", PARAM_INT, &sofw_rpc_page_rows},
 	{0, 0, 0}
 };
 
@@ -142,12 +160,17 @@ static const char *sofw_rpc_sites_doc[2] = {
 static const char *sofw_rpc_stats_doc[2] = {
 	"Show the sofw counters.", 0};
 static const char *sofw_rpc_rat_doc[2] = {
-	"List the Relay Agent Table: one row per media stream of each call leg.",
+	"List the Relay Agent Table: one row per media stream of each call leg, "
+	"a page at a time. Optional parameters: site name (or \"all\"), offset, "
+	"rows (default modparam rpc_page_rows). Answers total, offset, next "
+	"(-1 on the last page) and rows.",
 	0};
 static const char *sofw_rpc_phones_doc[2] = {
 	"List the internal phones that have a loopback endpoint: site, LAN "
-	"address, endpoint towards Kamailio, seconds since their last SIP. "
-	"Optional parameter: a site name, to list only that site's phones.",
+	"address, endpoint towards Kamailio, seconds since their last SIP, a "
+	"page at a time. Optional parameters: site name (or \"all\"), offset, "
+	"rows (default modparam rpc_page_rows). Answers total, offset, next "
+	"(-1 on the last page) and rows.",
 	0};
 static const char *sofw_rpc_kick_doc[2] = {
 	"Close a site's tunnel session now; its HRAC reconnects by itself. "
@@ -158,8 +181,8 @@ static const char *sofw_rpc_kick_doc[2] = {
 static rpc_export_t sofw_rpc[] = {
 	{"sofw.sites", sofw_rpc_sites, sofw_rpc_sites_doc, RET_ARRAY},
 	{"sofw.stats", sofw_rpc_stats, sofw_rpc_stats_doc, 0},
-	{"sofw.rat", sofw_rpc_rat, sofw_rpc_rat_doc, RET_ARRAY},
-	{"sofw.phones", sofw_rpc_phones, sofw_rpc_phones_doc, RET_ARRAY},
+	{"sofw.rat", sofw_rpc_rat, sofw_rpc_rat_doc, 0},
+	{"sofw.phones", sofw_rpc_phones, sofw_rpc_phones_doc, 0},
 	{"sofw.kick", sofw_rpc_kick, sofw_rpc_kick_doc, 0},
 	{0, 0, 0, 0}
 };
@@ -324,6 +347,27 @@ static int mod_init(void)
 	cfg.media_timeout = sofw_media_timeout;
 	cfg.status_user = sofw_status_user;
 	cfg.status_password = sofw_status_password;
+	cfg.site_max_phones = sofw_site_max_phones;
+	cfg.tunnel_max_connections = sofw_tunnel_max_connections;
+	cfg.tunnel_max_connections_per_ip = sofw_tunnel_max_connections_per_ip;
+	cfg.tunnel_header_timeout = sofw_tunnel_header_timeout;
+	cfg.tunnel_queue_limit = sofw_tunnel_queue_limit;
+	cfg.replay_cache_size = sofw_replay_cache_size;
+	cfg.status_backoff_size = sofw_status_backoff_size;
+	if(sofw_site_max_phones <= 0 || sofw_tunnel_max_connections <= 0
+			|| sofw_tunnel_max_connections_per_ip <= 0
+			|| sofw_tunnel_header_timeout <= 0 || sofw_tunnel_queue_limit <= 0
+			|| sofw_replay_cache_size <= 0 || sofw_status_backoff_size <= 0) {
+		LM_ERR("site_max_phones, tunnel_max_connections, "
+			   "tunnel_max_connections_per_ip, tunnel_header_timeout, "
+			   "tunnel_queue_limit, replay_cache_size and status_backoff_size "
+			   "must be positive\n");
+		return -1;
+	}
+	if(sofw_rpc_page_rows < 1 || sofw_rpc_page_rows > 10000) {
+		LM_ERR("rpc_page_rows must be 1..10000\n");
+		return -1;
+	}
 	if((*sofw_tls_cert != 0) != (*sofw_tls_key != 0)) {
 		LM_ERR("tls_cert and tls_key must be set together\n");
 		return -1;
@@ -654,12 +698,75 @@ static counter_val_t sofw_cnt_gauge(counter_handle_t h, void *p)
 
 /* RPC */
 
+/* The page a list RPC answers: [site|"all" [offset [rows]]]. A whole
+ * table in one reply overflows ctl's reply buffer ("reply too big" from
+ * about 150 RAT rows on), so lists come in pages of rpc_page_rows. */
+struct sofw_page {
+	int site; /* -1: every site */
+	int offset;
+	int rows;
+};
+
+/* 0, or -1 after answering a fault */
+static int sofw_page_args(rpc_t *rpc, void *ctx, struct sofw_page *pg)
+{
+	char *name = NULL;
+	int n;
+
+	pg->site = -1;
+	pg->offset = 0;
+	pg->rows = sofw_rpc_page_rows;
+	if(rpc->scan(ctx, "*s", &name) < 1 || !name)
+		return 0;
+	pg->site = hras_site_by_name(name);
+	if(pg->site < 0 && strcmp(name, "all") != 0) {
+		rpc->fault(ctx, 404, "Unknown site");
+		return -1;
+	}
+	if(rpc->scan(ctx, "*d", &n) == 1) {
+		if(n < 0) {
+			rpc->fault(ctx, 400, "Offset must be 0 or more");
+			return -1;
+		}
+		pg->offset = n;
+		if(rpc->scan(ctx, "*d", &n) == 1) {
+			if(n < 1 || n > 10000) {
+				rpc->fault(ctx, 400, "Rows must be 1..10000");
+				return -1;
+			}
+			pg->rows = n;
+		}
+	}
+	return 0;
+}
+
+/* The page's head; *rows gets the array the page's rows go into. total:
+ * rows of the chosen site(s); next: the offset of the next page, -1 if
+ * this is the last. */
+static int sofw_page_head(rpc_t *rpc, void *ctx, const struct sofw_page *pg,
+		int total, void **rows)
+{
+	void *th;
+	int next = pg->offset + pg->rows < total ? pg->offset + pg->rows : -1;
+
+	if(rpc->add(ctx, "{", &th) < 0)
+		return -1;
+	if(rpc->struct_add(th, "ddd[", "total", total, "offset", pg->offset,
+			   "next", next, "rows", rows)
+			< 0)
+		return -1;
+	return 0;
+}
+
 static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
 {
-	int i, n, total;
-	void *th;
+	int i, n, total, matching, shown;
+	void *rh, *th;
 	struct hras_rat_row *rows;
+	struct sofw_page pg;
 
+	if(sofw_page_args(rpc, ctx, &pg) < 0)
+		return;
 	/* copy out under the lock, answer without it */
 	lock_get(sofw_rat_lock);
 	n = *sofw_rat_n;
@@ -673,10 +780,21 @@ static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
 		return;
 	}
 	if(total > n)
-		LM_WARN("sofw.rat: %d of %d rows shown (modparam rat_rows)\n", n, total);
-	for(i = 0; i < n; i++) {
-		if(rpc->add(ctx, "{", &th) < 0)
+		LM_WARN("sofw.rat: %d of %d rows kept (modparam rat_rows)\n", n, total);
+	for(matching = 0, i = 0; i < n; i++)
+		matching += pg.site < 0 || rows[i].site == pg.site;
+	if(sofw_page_head(rpc, ctx, &pg, matching, &rh) < 0) {
+		rpc->fault(ctx, 500, "Internal error");
+		goto done;
+	}
+	for(matching = 0, shown = 0, i = 0; i < n && shown < pg.rows; i++) {
+		if(pg.site >= 0 && rows[i].site != pg.site)
+			continue;
+		if(matching++ < pg.offset)
+			continue;
+		if(rpc->array_add(rh, "{", &th) < 0)
 			break;
+		shown++;
 		rpc->struct_add(th, "sssssdssdddddddd", "site",
 				hras_site_name(rows[i].site), "call_id", rows[i].call_id,
 				"from", rows[i].from, "to", rows[i].to, "media", rows[i].media,
@@ -688,24 +806,20 @@ static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
 				(int)rows[i].packets_down, "age", (int)rows[i].age, "idle",
 				(int)rows[i].idle);
 	}
+done:
 	if(rows)
 		pkg_free(rows);
 }
 
 static void sofw_rpc_phones(rpc_t *rpc, void *ctx)
 {
-	int i, n, total, only = -1;
-	char *name = NULL;
-	void *th;
+	int i, n, total, matching, shown;
+	void *rh, *th;
 	struct hras_phone_row *rows;
+	struct sofw_page pg;
 
-	if(rpc->scan(ctx, "*s", &name) == 1 && name) {
-		only = hras_site_by_name(name);
-		if(only < 0) {
-			rpc->fault(ctx, 404, "Unknown site");
-			return;
-		}
-	}
+	if(sofw_page_args(rpc, ctx, &pg) < 0)
+		return;
 	/* copy out under the lock, answer without it */
 	lock_get(sofw_phones_lock);
 	n = sofw_phones_n[0];
@@ -719,17 +833,27 @@ static void sofw_rpc_phones(rpc_t *rpc, void *ctx)
 		return;
 	}
 	if(total > n)
-		LM_WARN("sofw.phones: %d of %d phones shown (modparam phone_rows)\n", n,
+		LM_WARN("sofw.phones: %d of %d phones kept (modparam phone_rows)\n", n,
 				total);
-	for(i = 0; i < n; i++) {
-		if(only >= 0 && rows[i].site != only)
+	for(matching = 0, i = 0; i < n; i++)
+		matching += pg.site < 0 || rows[i].site == pg.site;
+	if(sofw_page_head(rpc, ctx, &pg, matching, &rh) < 0) {
+		rpc->fault(ctx, 500, "Internal error");
+		goto done;
+	}
+	for(matching = 0, shown = 0, i = 0; i < n && shown < pg.rows; i++) {
+		if(pg.site >= 0 && rows[i].site != pg.site)
 			continue;
-		if(rpc->add(ctx, "{", &th) < 0)
+		if(matching++ < pg.offset)
+			continue;
+		if(rpc->array_add(rh, "{", &th) < 0)
 			break;
+		shown++;
 		rpc->struct_add(th, "sssd", "site", hras_site_name(rows[i].site), "lan",
 				rows[i].lan, "endpoint", rows[i].endpoint, "idle",
 				(int)rows[i].idle);
 	}
+done:
 	if(rows)
 		pkg_free(rows);
 }

@@ -40,6 +40,7 @@ SiteTable g_sites;
 TunnelConfig g_tunnel_cfg;
 sofw::HostPort g_sip_socket{"127.0.0.1", 5062};
 int g_phone_idle_timeout = 7200;
+size_t g_site_max_phones = SiteEndpoints::default_max_phones;
 MediaConfig g_media_cfg;
 std::string g_status_user, g_status_password;
 Stats g_stats;
@@ -206,6 +207,49 @@ int hras_add_site(const char *spec, char *err, int err_len)
     });
 }
 
+// One limit: 0 means its default; else it must lie in lo..hi.
+static std::string limit_value(const char *name, int v, long dflt, long lo, long hi, long &out)
+{
+    if (v == 0) {
+        out = dflt;
+        return "";
+    }
+    if (v < lo || v > hi)
+        return std::string(name) + " must be " + std::to_string(lo) + ".." + std::to_string(hi);
+    out = v;
+    return "";
+}
+
+// The limits of docs/security.md "Limits", and the descriptors the relay
+// process needs beside its tunnel connections (phones' endpoints, two per
+// media port pair, a reserve).
+static std::string configure_limits(const struct hras_config *cfg)
+{
+    long phones, conns, per_ip, header_s, queue_kib, replay, backoff;
+    std::string e;
+    if (!(e = limit_value("site_max_phones", cfg->site_max_phones, 1000, 1, 100000, phones)).empty() ||
+        !(e = limit_value("tunnel_max_connections", cfg->tunnel_max_connections, 1000, 16, 1000000, conns))
+             .empty() ||
+        !(e = limit_value("tunnel_max_connections_per_ip", cfg->tunnel_max_connections_per_ip, 32, 1, 1000000,
+                          per_ip))
+             .empty() ||
+        !(e = limit_value("tunnel_header_timeout", cfg->tunnel_header_timeout, 10, 1, 300, header_s)).empty() ||
+        !(e = limit_value("tunnel_queue_limit", cfg->tunnel_queue_limit, 4096, 64, 1048576, queue_kib)).empty() ||
+        !(e = limit_value("replay_cache_size", cfg->replay_cache_size, 100000, 100, 10000000, replay)).empty() ||
+        !(e = limit_value("status_backoff_size", cfg->status_backoff_size, 4096, 16, 1000000, backoff)).empty())
+        return e;
+    g_site_max_phones = size_t(phones);
+    g_tunnel_cfg.connections.max_total = size_t(conns);
+    g_tunnel_cfg.connections.max_per_ip = size_t(per_ip);
+    g_tunnel_cfg.connections.header_timeout_ms = int64_t(header_s) * 1000;
+    g_tunnel_cfg.max_down_queue = size_t(queue_kib) * 1024;
+    g_tunnel_cfg.replay_cache_size = size_t(replay);
+    g_tunnel_cfg.status_backoff_size = size_t(backoff);
+    size_t media_pairs = size_t(g_media_cfg.port_max - g_media_cfg.port_min + 1) / 2;
+    g_tunnel_cfg.other_descriptors = g_sites.size() * g_site_max_phones + 2 * media_pairs + 64;
+    return "";
+}
+
 static int configure(const struct hras_config *cfg, char *err, int err_len)
 {
     if (!cfg)
@@ -248,6 +292,9 @@ static int configure(const struct hras_config *cfg, char *err, int err_len)
     g_status_user = cfg->status_user ? cfg->status_user : "";
     g_status_password = cfg->status_password ? cfg->status_password : "";
     e = check_status_credentials(g_status_user, g_status_password);
+    if (!e.empty())
+        return fail(err, err_len, e);
+    e = configure_limits(cfg);
     if (!e.empty())
         return fail(err, err_len, e);
     e = g_sites.assign_addresses(cfg->loopback_base ? cfg->loopback_base : "127.1.0.0");
@@ -328,6 +375,7 @@ int hras_start(char *err, int err_len)
         auto r = std::make_unique<Relay>();
         r->process = std::make_unique<HrasProcess>(r->loop, g_sites, g_tunnel_cfg, g_sip_socket, g_phone_idle_timeout,
                                                    g_media_cfg, g_stats);
+        r->process->set_site_max_phones(g_site_max_phones);
         if (!r->process->media())
             g_stats.warn("media_address is not set: SDP is passed on unchanged and no media is relayed");
         r->status = std::make_unique<StatusPage>(g_status_user, g_status_password, status_snapshot);

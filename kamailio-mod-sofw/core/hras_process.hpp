@@ -36,6 +36,7 @@ public:
 
     TunnelServer &tunnel() { return *tunnel_; }
     const SiteEndpoints &endpoints() const { return *endpoints_; }
+    void set_site_max_phones(size_t n) { endpoints_->set_max_phones(n); }
     // nullptr when media_address is not set.
     MediaPlanner *media() { return media_enabled_ ? planner_.get() : nullptr; }
     const MediaPlanner *media() const { return media_enabled_ ? planner_.get() : nullptr; }

@@ -14,7 +14,8 @@ namespace sofw::hras {
 SiteEndpoints::SiteEndpoints(EventLoop &loop, const SiteTable &sites, HostPort kamailio_sip, Stats &stats,
                              int idle_timeout_s, OnSip on_sip, OnChange on_change)
     : loop_(loop), sites_(sites), kamailio_(std::move(kamailio_sip)), stats_(stats), idle_timeout_s_(idle_timeout_s),
-      on_sip_(std::move(on_sip)), on_change_(std::move(on_change)), phones_(sites.size())
+      on_sip_(std::move(on_sip)), on_change_(std::move(on_change)), phones_(sites.size()),
+      full_log_(sites.size(), LogLimiter(10000))
 {
     kamailio_sa_.sin_family = AF_INET;
     kamailio_sa_.sin_port = htons(kamailio_.effective_port());
@@ -37,6 +38,14 @@ SiteEndpoints::Endpoint *SiteEndpoints::endpoint_for(size_t site, const RaHeader
     auto it = by_phone_.find(key);
     if (it != by_phone_.end())
         return it->second.get();
+    if (phones_[site] >= max_phones_) {
+        stats_.add(HRAS_CNT_SITE_PHONES_REFUSED);
+        stats_.log_limited(full_log_[site], HRAS_LOG_WARN, [&] {
+            return "site '" + sites_.at(site).name + "': phone " + ra.to_string() + " refused: the site has " +
+                   std::to_string(max_phones_) + " phones (site_max_phones)";
+        });
+        return nullptr;
+    }
 
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     sockaddr_in sa{};

@@ -47,7 +47,15 @@ public:
     SiteEndpoints(const SiteEndpoints &) = delete;
     SiteEndpoints &operator=(const SiteEndpoints &) = delete;
 
-    // The phone's endpoint, made on first use; nullptr if no socket can be had.
+    // At most this many endpoints per site (site_max_phones): a new phone
+    // of a full site gets none, so one site's flood of RA headers costs
+    // only that site, never another site's phones or the descriptors.
+    static constexpr size_t default_max_phones = 1000;
+    void set_max_phones(size_t n) { max_phones_ = n ? n : 1; }
+    size_t max_phones() const { return max_phones_; }
+
+    // The phone's endpoint, made on first use; nullptr if no socket can be
+    // had or the site has max_phones() already (counted, logged).
     Endpoint *endpoint_for(size_t site, const RaHeader &ra);
     // Sends a message to Kamailio from the phone's endpoint.
     bool to_kamailio(Endpoint &ep, std::string_view msg);
@@ -73,6 +81,8 @@ private:
     uint64_t next_id_ = 1;
     std::map<std::pair<size_t, std::string>, std::unique_ptr<Endpoint>> by_phone_;
     std::vector<unsigned long> phones_;
+    size_t max_phones_ = default_max_phones;
+    std::vector<LogLimiter> full_log_;  // per site: one site's flood hides no other's line
 };
 
 }  // namespace sofw::hras

@@ -57,6 +57,7 @@ struct TunnelServer::Session {
     int64_t last_tx = now_ms();
     bool announced = false;
     bool stream_ok_sent = false;
+    bool overflowed = false;  // over tunnel_queue_limit: refuses frames until it is closed
 
     const char *mode_name() const { return mode == Mode::poll ? "poll" : "stream"; }
     size_t queued() const { return downq.size() - downq_off; }
@@ -88,6 +89,30 @@ std::string peer_of(MHD_Connection *c)
         port = ntohs(in6->sin6_port);
     }
     return std::string(buf) + ":" + std::to_string(port);
+}
+
+// The address without the port: what the per-address limits count.
+std::string ip_of(const sockaddr *sa)
+{
+    char buf[INET6_ADDRSTRLEN] = "?";
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in *>(sa)->sin_addr, buf, sizeof buf);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6 *>(sa)->sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+std::string ip_of(MHD_Connection *c)
+{
+    auto *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ip_of(info ? info->client_addr : nullptr);
+}
+
+// The connection's entry in ConnectionLimits (set when it started).
+ConnectionLimits::Conn *limits_entry(MHD_Connection *c)
+{
+    auto *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? static_cast<ConnectionLimits::Conn *>(info->socket_context) : nullptr;
 }
 
 std::string header(MHD_Connection *c, const char *name)
@@ -143,6 +168,11 @@ struct TunnelCallbacks {
             ch->conn = c;
             *con_cls = ch;
             srv->on_new_request(ch, url, method);
+            // A tunnel channel may last; anything else still owes its end
+            // within tunnel_header_timeout.
+            if (ch->kind != TunnelServer::Channel::Kind::rejected)
+                if (auto *lc = limits_entry(c))
+                    ConnectionLimits::channel_started(lc);
             if (ch->kind == TunnelServer::Channel::Kind::rejected) {
                 if (ch->answer)
                     queue_answer(c, *ch->answer);
@@ -233,14 +263,36 @@ struct TunnelCallbacks {
 
     static void on_read_done(void *cls) { unref(static_cast<TunnelServer::Channel *>(cls)); }
 
-    static void on_completed(void *, MHD_Connection *, void **con_cls, MHD_RequestTerminationCode)
+    static void on_completed(void *, MHD_Connection *c, void **con_cls, MHD_RequestTerminationCode)
     {
+        if (auto *lc = limits_entry(c))
+            ConnectionLimits::request_done(lc, now_ms());
         auto *ch = static_cast<TunnelServer::Channel *>(*con_cls);
         if (!ch)
             return;
         *con_cls = nullptr;
         ch->srv->on_channel_closed(ch);
         unref(ch);
+    }
+
+    // libmicrohttpd's accept policy: the connection limits, before the
+    // connection takes a slot.
+    static MHD_Result on_accept(void *cls, const sockaddr *addr, socklen_t)
+    {
+        return static_cast<TunnelServer *>(cls)->admit(addr) ? MHD_YES : MHD_NO;
+    }
+
+    static void on_connection(void *cls, MHD_Connection *c, void **socket_context,
+                              MHD_ConnectionNotificationCode code)
+    {
+        auto &limits = static_cast<TunnelServer *>(cls)->limits_;
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+            auto *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+            *socket_context = limits.opened(ip_of(c), fd ? fd->connect_fd : -1, now_ms());
+        } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+            limits.closed(static_cast<ConnectionLimits::Conn *>(*socket_context));
+            *socket_context = nullptr;
+        }
     }
 
     static void on_log(void *cls, const char *fmt, va_list ap)
@@ -255,7 +307,9 @@ struct TunnelCallbacks {
 };
 
 TunnelServer::TunnelServer(EventLoop &loop, const SiteTable &sites, TunnelConfig cfg, Stats &stats)
-    : loop_(loop), sites_(sites), cfg_(std::move(cfg)), stats_(stats), verifier_(cfg_.auth_window_s)
+    : loop_(loop), sites_(sites), cfg_(std::move(cfg)), stats_(stats),
+      verifier_(cfg_.auth_window_s, cfg_.replay_cache_size), limits_(cfg_.connections),
+      status_backoff_(AuthBackoff::Config{cfg_.status_backoff_size})
 {
     sessions_.resize(sites.size());
 }
@@ -305,11 +359,17 @@ std::string TunnelServer::start()
     // Idle channels still carry keep-alives; a connection silent for longer
     // than this is a request that never completed.
     unsigned timeout = unsigned(std::max(60, 4 * cfg_.keepalive_s));
-    daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &TunnelCallbacks::on_access, this,
+    fit_descriptors();
+    // Our accept policy enforces the limits (and counts them); libmicrohttpd's
+    // own limit, a little above, is only the backstop (its default would be
+    // FD_SETSIZE - 4, about 1020, whatever the descriptor limit).
+    unsigned mhd_limit = unsigned(limits_.config().max_total + 8);
+    daemon_ = MHD_start_daemon(flags, 0, &TunnelCallbacks::on_accept, this, &TunnelCallbacks::on_access, this,
                                MHD_OPTION_EXTERNAL_LOGGER, &TunnelCallbacks::on_log, this,  // first, see its doc
                                MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr *>(&sa), MHD_OPTION_NOTIFY_COMPLETED,
-                               &TunnelCallbacks::on_completed, this, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-                               MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+                               &TunnelCallbacks::on_completed, this, MHD_OPTION_NOTIFY_CONNECTION,
+                               &TunnelCallbacks::on_connection, this, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+                               MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!daemon_)
         return "cannot listen for tunnels on " + cfg_.listen +
                (tls ? " (in use, no permission, or TLS setup failed?)" : " (in use or no permission?)");
@@ -409,7 +469,9 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
         std::string why = check_client_cert(ch->conn);
         if (!why.empty()) {
             stats_.add(HRAS_CNT_AUTH_FAILURES);
-            stats_.warn("tunnel: refused " + std::string(method) + " " + path + " from " + peer + ": " + why);
+            stats_.log_limited(refused_log_, HRAS_LOG_WARN, [&] {
+                return "tunnel: refused " + std::string(method) + " " + path + " from " + peer + ": " + why;
+            });
             ch->reject_status = MHD_HTTP_FORBIDDEN;
             ch->reject_reason = why;
             return;
@@ -417,21 +479,12 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
     }
     if (status_ && status_->enabled() && StatusPage::is_status_path(path)) {
         // Not a tunnel request: answered at once, any request body discarded.
+        std::string ip = ip_of(ch->conn);
+        if (status_backed_off(ch, ip))
+            return;
         std::string auth = header(ch->conn, MHD_HTTP_HEADER_AUTHORIZATION);
         ch->answer = status_->answer(method, path, auth);
-        if (ch->answer->status == MHD_HTTP_UNAUTHORIZED && !auth.empty()) {
-            // At most one line per 10 s: anyone can send wrong credentials.
-            static int64_t last_log = -10000;
-            static unsigned unlogged = 0;
-            if (now_ms() - last_log < 10000) {
-                unlogged++;
-            } else {
-                stats_.warn("status page: wrong credentials from " + peer +
-                            (unlogged ? " (and " + std::to_string(unlogged) + " more refused since)" : ""));
-                last_log = now_ms();
-                unlogged = 0;
-            }
-        }
+        status_answered(ch, ip, peer, !auth.empty());
         return;
     }
     Kind kind = Kind::rejected;
@@ -464,10 +517,15 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
     if (res == AuthResult::ok && !lan)
         res = AuthResult::malformed;
     if (res != AuthResult::ok) {
-        stats_.add(HRAS_CNT_AUTH_FAILURES);
-        stats_.warn("tunnel: refused " + std::string(method) + " " + path + " for site '" + req.site + "' from " +
-                    peer + ": " + auth_result_name(res));
-        ch->reject_status = MHD_HTTP_UNAUTHORIZED;
+        // A full replay cache is no authentication failure: the site sends
+        // faster than replay_cache_size allows; it is told to come back.
+        bool full = res == AuthResult::replay_cache_full;
+        stats_.add(full ? HRAS_CNT_REPLAY_CACHE_FULL : HRAS_CNT_AUTH_FAILURES);
+        stats_.log_limited(refused_log_, HRAS_LOG_WARN, [&] {
+            return "tunnel: refused " + std::string(method) + " " + path + " for site '" + req.site + "' from " +
+                   peer + ": " + auth_result_name(res) + (full ? " (replay_cache_size)" : "");
+        });
+        ch->reject_status = full ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_UNAUTHORIZED;
         ch->reject_reason = auth_result_name(res);
         return;
     }
@@ -711,10 +769,13 @@ void TunnelServer::queue_down(Session &s, const Frame &f)
 bool TunnelServer::send(size_t site, const Frame &f)
 {
     Session *s = site < sessions_.size() ? sessions_[site].get() : nullptr;
-    if (!s || !s->announced || (s->mode == Session::Mode::stream && !s->down))
+    if (!s || !s->announced || (s->mode == Session::Mode::stream && !s->down) || s->overflowed)
         return false;
-    if (s->queued() > cfg_.max_down_queue)
+    if (s->queued() + frame_header_size + (f.ra ? f.ra->encoded_size() : 0) + f.payload.size() >
+        cfg_.max_down_queue) {
+        drop_slow_reader(*s);
         return false;
+    }
     size_t before = s->downq.size();
     queue_down(*s, f);
     return s->downq.size() != before;
@@ -770,6 +831,7 @@ void TunnelServer::tick()
                 stats_.add(HRAS_CNT_KEEPALIVES_SENT);
         }
     }
+    cut_overdue();
     run_mhd();  // lets libmicrohttpd handle its own timeouts
 }
 
@@ -799,6 +861,106 @@ void TunnelServer::publish(size_t site)
     st.since = long(time(nullptr));
     st.phones = listener_ ? listener_->phone_count(site) : 0;
     stats_.site_state(int(site), st);
+}
+
+// --- limits (docs/security.md "Limits") ------------------------------------
+
+bool TunnelServer::admit(const sockaddr *addr)
+{
+    std::string ip = ip_of(addr);
+    auto v = limits_.admit(ip);
+    if (v == ConnectionLimits::Verdict::accept)
+        return true;
+    stats_.add(v == ConnectionLimits::Verdict::total_full ? HRAS_CNT_TUNNEL_CONN_REFUSED
+                                                          : HRAS_CNT_TUNNEL_CONN_REFUSED_IP);
+    stats_.log_limited(conn_log_, HRAS_LOG_WARN, [&] {
+        return "tunnel: refused a connection from " + ip + ": " + verdict_name(v) + " (" +
+               std::to_string(limits_.open()) + " open, " + std::to_string(limits_.open_from(ip)) +
+               " from that address)";
+    });
+    return false;
+}
+
+// A connection that has not delivered a complete request in time (a
+// slowloris, a stuck TLS handshake, an idle keep-alive) is closed; the
+// connection's descriptor is shut down and libmicrohttpd reaps it.
+void TunnelServer::cut_overdue()
+{
+    for (ConnectionLimits::Conn *c : limits_.overdue(now_ms())) {
+        stats_.add(HRAS_CNT_TUNNEL_HEADER_TIMEOUTS);
+        stats_.log_limited(timeout_log_, HRAS_LOG_INFO, [&] {
+            return "tunnel: closed a connection from " + c->ip + ": no complete request within " +
+                   std::to_string(limits_.config().header_timeout_ms / 1000) + " s (tunnel_header_timeout)";
+        });
+        if (c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR);
+    }
+}
+
+// Every tunnel connection is a descriptor: the limit must let them all in
+// beside what the process holds otherwise, or accept() fails for everyone.
+void TunnelServer::fit_descriptors()
+{
+    size_t wanted = limits_.config().max_total + cfg_.other_descriptors;
+    size_t have = raise_descriptor_limit(wanted);
+    if (have >= wanted)
+        return;
+    size_t fit = have > cfg_.other_descriptors + 16 ? have - cfg_.other_descriptors : 16;
+    stats_.add(HRAS_CNT_FD_LIMIT_CLAMPED);
+    stats_.warn("tunnel: the descriptor limit (RLIMIT_NOFILE " + std::to_string(have) + ") is too low for " +
+                "tunnel_max_connections " + std::to_string(limits_.config().max_total) + " and " +
+                std::to_string(cfg_.other_descriptors) + " other descriptors; allowing " + std::to_string(fit) +
+                " connections (raise LimitNOFILE, see docs/deployment.md)");
+    limits_.set_max_total(fit);
+}
+
+// While an address is backed off its status page requests get 429 with
+// Retry-After, whatever credentials they carry.
+bool TunnelServer::status_backed_off(Channel *ch, const std::string &ip)
+{
+    int64_t wait = status_backoff_.wait_ms(ip, now_ms());
+    if (wait <= 0)
+        return false;
+    stats_.add(HRAS_CNT_STATUS_BACKOFF);
+    std::string secs = std::to_string((wait + 999) / 1000);
+    ch->answer = HttpAnswer{429, "text/plain", "too many wrong passwords; retry after " + secs + " s\n",
+                            {{"Retry-After", secs}, {"Cache-Control", "no-store"}}};
+    return true;
+}
+
+void TunnelServer::status_answered(Channel *ch, const std::string &ip, const std::string &peer, bool with_auth)
+{
+    if (!ch->answer)
+        return;
+    if (ch->answer->status == MHD_HTTP_OK) {
+        status_backoff_.succeeded(ip);
+        return;
+    }
+    if (ch->answer->status != MHD_HTTP_UNAUTHORIZED || !with_auth)
+        return;  // a browser's first request carries no credentials
+    if (status_backoff_.failed(ip, now_ms()))
+        stats_.add(HRAS_CNT_STATUS_BACKOFF_TABLE_FULL);
+    stats_.log_limited(backoff_log_, HRAS_LOG_WARN, [&] { return "status page: wrong credentials from " + peer; });
+}
+
+// The session's reader does not keep up: rather than letting its queue
+// grow, the session is dropped (its HRAC reconnects with an empty queue).
+// Closed from the loop, not from inside whoever was sending.
+void TunnelServer::drop_slow_reader(Session &s)
+{
+    s.overflowed = true;
+    stats_.add(HRAS_CNT_TUNNEL_QUEUE_OVERFLOWS);
+    stats_.log_limited(queue_log_, HRAS_LOG_WARN, [&] {
+        return "tunnel: site '" + sites_.at(s.site).name + "': " + std::to_string(s.queued()) +
+               " bytes wait for its HRAC (tunnel_queue_limit " + std::to_string(cfg_.max_down_queue / 1024) +
+               " KiB); dropping the session";
+    });
+    size_t site = s.site;
+    std::string id = s.id;
+    loop_.defer([this, site, id] {
+        if (sessions_[site] && sessions_[site]->id == id && sessions_[site]->overflowed)
+            close_session(site, "its HRAC does not read fast enough (tunnel_queue_limit)");
+    });
 }
 
 }  // namespace sofw::hras

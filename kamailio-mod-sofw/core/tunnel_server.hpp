@@ -8,6 +8,8 @@
 // certificates), sends and checks keep-alives, forgets half-open and silent
 // sessions.
 #pragma once
+#include "auth_backoff.hpp"
+#include "connection_limits.hpp"
 #include "event_loop.hpp"
 #include "sofw/host_port.hpp"
 #include "site_table.hpp"
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+struct sockaddr;
 struct MHD_Daemon;
 struct MHD_Connection;
 
@@ -31,7 +34,13 @@ struct TunnelConfig {
     std::string listen = "0.0.0.0:80";
     int keepalive_s = int(default_keepalive_interval_s);
     int auth_window_s = int(default_auth_window_s);
-    size_t max_down_queue = 4 << 20;  // bytes waiting for a slow downstream
+    // tunnel_queue_limit: bytes waiting for a slow reader; a session over
+    // it is dropped (its HRAC reconnects) instead of growing memory.
+    size_t max_down_queue = 4 << 20;
+    ConnectionLimitsConfig connections;             // tunnel_max_connections*, tunnel_header_timeout
+    size_t other_descriptors = 64;                  // what else the process needs open (phones, media)
+    size_t replay_cache_size = ReplayCache::default_capacity;  // nonces per site
+    size_t status_backoff_size = 4096;                          // addresses the status page backs off
     int half_open_timeout_s = 10;
     int poll_wait_ms = int(poll_wait_s * 1000);    // a long poll with nothing to say is answered with a keep-alive
     size_t poll_max_body = poll_answer_max_bytes;  // bytes of frames in one poll answer (the rest waits)
@@ -93,6 +102,12 @@ private:
     void expire_polls();
     void run_mhd();
     std::string check_client_cert(MHD_Connection *c);
+    bool admit(const ::sockaddr *addr);
+    void cut_overdue();
+    void fit_descriptors();
+    bool status_backed_off(Channel *ch, const std::string &ip);
+    void status_answered(Channel *ch, const std::string &ip, const std::string &peer, bool with_auth);
+    void drop_slow_reader(Session &s);
 
     EventLoop &loop_;
     const SiteTable &sites_;
@@ -105,6 +120,9 @@ private:
     uint16_t port_ = 0;
     bool run_pending_ = false;
     std::vector<std::unique_ptr<Session>> sessions_;  // by site index
+    ConnectionLimits limits_;
+    AuthBackoff status_backoff_;
+    LogLimiter refused_log_{1000}, conn_log_{1000}, timeout_log_{1000}, queue_log_{1000}, backoff_log_{10000};
 };
 
 }  // namespace sofw::hras

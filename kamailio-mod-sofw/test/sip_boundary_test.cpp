@@ -192,6 +192,32 @@ TEST_F(SipBoundaryTest, EachPhoneOfASiteHasItsOwnEndpoint)
         EXPECT_EQ("127.1.0.1", d.from_ip);
 }
 
+TEST_F(SipBoundaryTest, ASiteOverSiteMaxPhonesIsRefusedAndOtherSitesAreNot)
+{
+    hras->set_site_max_phones(2);
+    TunnelClient &acme = open(0);
+    TunnelClient &beta = open(1);
+    for (int i = 0; i < 5; i++) {
+        std::string phone = "192.168.1." + std::to_string(10 + i) + ":5060";
+        acme.send_frame(sip_frame(phone, phone_register(phone, "10.0.0.2", "full" + std::to_string(i))));
+    }
+    ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_SITE_PHONES_REFUSED) == 3; }));
+    EXPECT_EQ(2u, eps->phone_count(0));
+    // A phone that has its endpoint keeps it.
+    acme.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", "10.0.0.2", "again")));
+    ASSERT_TRUE(kamailio_got(3));
+    EXPECT_EQ(3u, stats.get(HRAS_CNT_SITE_PHONES_REFUSED));
+    // The other site is not affected by acme's full table.
+    for (int i = 0; i < 2; i++) {
+        std::string phone = "192.168.1." + std::to_string(10 + i) + ":5060";
+        beta.send_frame(sip_frame(phone, phone_register(phone, "10.0.1.2:5070", "beta" + std::to_string(i))));
+    }
+    ASSERT_TRUE(kamailio_got(5));
+    EXPECT_EQ(2u, eps->phone_count(1));
+    EXPECT_EQ(3u, stats.get(HRAS_CNT_SITE_PHONES_REFUSED));
+    EXPECT_TRUE(server->is_up(0)) << "refusing phones does not drop the session";
+}
+
 TEST_F(SipBoundaryTest, SameLanAddressInTwoSitesGetsTwoEndpointsAndRepliesGoToTheRightSite)
 {
     TunnelClient &acme = open(0);
