@@ -2,11 +2,11 @@
 what each side received is compared with the file the other side sent."""
 
 import audio
-from sofwparts import parse_kamcmd_structs
+from sofwparts import kamcmd_pages
 
 
 def rat(hras):
-    return parse_kamcmd_structs(hras.kamcmd("sofw.rat") or "")
+    return kamcmd_pages(hras, "sofw.rat")[0]
 
 
 def assert_audio(sent_wav, phone, kind):

@@ -36,6 +36,56 @@ def parse_kamcmd_structs(text):
     return items
 
 
+def parse_kamcmd(text):
+    """kamcmd's pretty output -> its values, nested: a struct is a dict, an
+    array (a block holding only blocks) a list. Top level: a list."""
+    stack = [("top", [], None)]  # (kind, container, name it goes under)
+    for line in text.splitlines():
+        s = line.strip()
+        if s.endswith("{"):
+            name = s[:-1].rstrip().rstrip(":").strip() or None
+            stack.append(("block", [], name))
+        elif s == "}":
+            if len(stack) < 2:
+                continue
+            _, items, name = stack.pop()
+            if items and all(isinstance(i, tuple) for i in items):
+                value = {k: v for k, v in items}
+            elif all(not isinstance(i, tuple) for i in items):
+                value = items
+            else:
+                value = {k: v for k, v in (i for i in items if isinstance(i, tuple))}
+            stack[-1][1].append((name, value) if name else value)
+        elif ":" in s:
+            k, v = s.split(":", 1)
+            stack[-1][1].append((k.strip(), v.strip()))
+        elif s:
+            stack[-1][1].append(s)
+    return [i if not isinstance(i, tuple) else {i[0]: i[1]} for i in stack[0][1]]
+
+
+def kamcmd_pages(hras, rpc, *args):
+    """All rows of a paged list RPC (sofw.rat, sofw.phones): asks page
+    after page until `next` is -1. Returns (rows, heads of the pages)."""
+    rows, heads, offset = [], [], 0
+    site = args[0] if args else "all"
+    while True:
+        out = hras.kamcmd(rpc, site, str(offset)) or ""
+        page = [v for v in parse_kamcmd(out) if isinstance(v, dict)]
+        assert page, f"{rpc}: no page in {out[:300]!r}"
+        head = page[0]
+        part = head.get("rows", [])
+        if isinstance(part, dict):  # one row only
+            part = [part]
+        rows += part
+        heads.append({k: v for k, v in head.items() if k != "rows"})
+        nxt = int(head["next"])
+        if nxt < 0:
+            return rows, heads
+        assert nxt > offset, head
+        offset = nxt
+
+
 class Hras:
     """Kamailio + sofw.so in namespace `wan`, configured with the project's
     cfg/kamailio.cfg plus the two local files an admin writes.

@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sofwnet  # noqa: E402
 from checks import check, finish, require_parts  # noqa: E402
 from sofwnet import Baresip, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
-from sofwparts import Hras, Hrac, WAN_DOMAIN, parse_kamcmd_structs, site_domain  # noqa: E402
+from sofwparts import Hras, Hrac, WAN_DOMAIN, kamcmd_pages, site_domain  # noqa: E402
 from calls import connect, rat  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -153,7 +153,7 @@ class Tables(html.parser.HTMLParser):
 
 
 def phones(hras, *site):
-    return parse_kamcmd_structs(hras.kamcmd("sofw.phones", *site) or "")
+    return kamcmd_pages(hras, "sofw.phones", *site)[0]
 
 
 def main():
