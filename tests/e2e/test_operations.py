@@ -11,7 +11,8 @@ looks at the status page with headless Chromium.
      sofw counters, agreeing with sofw.stats; the listener serves nothing
      but /metrics, and the SIP TCP socket does not serve /metrics;
   2. alice calls carol; during the call sofw.sites shows site-a up and
-     sofw.rat the call with its packet counters moving;
+     sofw.rat the call with its packet counters moving, also page by page
+     (site, offset, rows; total and next);
   3. sofw.phones lists alice's loopback endpoint (all sites, and site-a
      only); an unknown site is refused;
   4. the status page in headless Chromium (credentials in the URL) renders
@@ -19,7 +20,9 @@ looks at the status page with headless Chromium.
      matching sofw.rat; a screenshot is saved in the run directory;
   5. the page and its JSON are refused (401 + WWW-Authenticate) without
      credentials and with a wrong password, by curl and Chromium alike;
-     with them status.json is valid JSON showing the call;
+     after four wrong passwords the address is backed off (429 with
+     Retry-After, even for the right password) until Retry-After passed;
+     then status.json is valid JSON showing the call;
   6. after hang-up sofw.rat is empty;
   7. a second scrape shows the counters moved by the call (media packets
      both ways, SIP from the site, SDP rewritten, RAT entries);
@@ -46,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sofwnet  # noqa: E402
 from checks import check, finish, require_parts  # noqa: E402
 from sofwnet import Baresip, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
-from sofwparts import Hras, Hrac, WAN_DOMAIN, kamcmd_pages, site_domain  # noqa: E402
+from sofwparts import Hras, Hrac, WAN_DOMAIN, kamcmd_pages, parse_kamcmd, site_domain  # noqa: E402
 from calls import connect, rat  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -231,6 +234,13 @@ def main():
             assert row["external"].startswith(EXT_IP + ":"), row
             assert int(row["hras_port"]) and int(row["hrac_port"]), row
             up0, down0 = int(row["packets_up"]), int(row["packets_down"])
+            # paged: the site's first page of one row, then past its end
+            page = [v for v in parse_kamcmd(hras.kamcmd("sofw.rat", SITE, "0", "1")) if isinstance(v, dict)][0]
+            assert (page["total"], page["offset"], page["next"]) == ("1", "0", "-1"), page
+            assert [r["call_id"] for r in page["rows"]] == [row["call_id"]], page
+            page = [v for v in parse_kamcmd(hras.kamcmd("sofw.rat", SITE, "1")) if isinstance(v, dict)][0]
+            assert (page["total"], page["next"]) == ("1", "-1") and not page.get("rows"), page
+            assert hras.kam.kamcmd("sofw.rat", "no-such-site", check=False) is None, "unknown site accepted"
 
             def moved():
                 r = [x for x in rat(hras) if x["call_id"] == row["call_id"] and x["stream"] == row["stream"]]
@@ -292,14 +302,25 @@ def main():
                     assert status == 401, f"{path} with {what}: {status}"
                     assert re.search(r"^WWW-Authenticate: Basic realm=", hdrs, re.M | re.I), hdrs
                     assert SITE not in body and "packets" not in body, body[:200]
+            # Four wrong passwords from one address: it is backed off, the
+            # right password too is answered 429 until Retry-After passed.
             status, hdrs, body = admin.curl(f"http://{HRAS_IP}/sofw/status.json", STATUS_USER, STATUS_PASSWORD)
+            assert status == 429 and re.search(r"^Retry-After: [1-9]\d*\r?$", hdrs, re.M | re.I), (status, hdrs)
+            assert SITE not in body, body[:200]
+            assert hras.stats()["status_auth_backoff"] >= 1
+            answers = []
+            topo.wait_for(lambda: answers.append(admin.curl(f"http://{HRAS_IP}/sofw/status.json", STATUS_USER,
+                                                            STATUS_PASSWORD)) or answers[-1][0] == 200,
+                          10, "the status page answers the right password again after Retry-After")
+            status, hdrs, body = answers[-1]
             assert status == 200 and re.search(r"^Content-Type: application/json", hdrs, re.M | re.I), (status, hdrs)
             j = json.loads(body)
             assert any(c["call_id"] == state["call"]["call_id"] and c["packets_up"] > 0 for c in j["calls"]), j
             assert [s["state"] for s in j["sites"] if s["name"] == SITE] == ["up"], j["sites"]
             dom = admin.chromium(status_url(password=STATUS_PASSWORD + "x"), "--dump-dom")
             assert SITE not in dom and "<table" not in dom, f"Chromium got the page with a wrong password: {dom[:300]}"
-        check("status page refused without credentials or with wrong ones (401, curl and Chromium)", page_refused)
+        check("status page refused without credentials or with wrong ones (401, curl and Chromium), then backed off "
+              "(429, Retry-After)", page_refused)
 
         def after_hangup():
             assert "marks" in state, "no call"
