@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds SoFW's two Debian packages into build/deb/ (`make deb` runs this):
 #
-#   kamailio-sofw-module_<version>_<arch>.deb   sofw.so, example configs, module README
+#   kamailio-sofw-module_<version>_<arch>.deb   sofw.so, example configs, module README,
+#                                               a kamailio.service drop-in (LimitNOFILE)
 #   hrac-agent_<version>_<arch>.deb             hrac-agent, /etc/sofw/hrac-agent.conf,
 #                                               the systemd unit, the sofw user
 #
@@ -77,6 +78,10 @@ install -m 0644 "$top/cfg/kamailio.cfg" "$top/cfg/sofw-local.cfg.sample" "$top/c
   "$doc/examples/"
 install -m 0644 "$top/kamailio-mod-sofw/README" "$doc/README"
 install -m 0644 "$top/packaging/kamailio-sofw-module/README.Debian" "$doc/README.Debian"
+# The descriptor limit Kamailio needs for sofw.so (docs/deployment.md).
+install -d "$m/lib/systemd/system/kamailio.service.d"
+install -m 0644 "$top/packaging/kamailio-sofw-module/kamailio-sofw.conf" \
+  "$m/lib/systemd/system/kamailio.service.d/kamailio-sofw.conf"
 module_libs=$(shlib_depends "$m/usr/lib/$multiarch/kamailio/modules/sofw.so")
 pack "$m" kamailio-sofw-module <<EOF
 Section: net

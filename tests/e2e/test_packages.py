@@ -11,7 +11,8 @@
   3. /usr/bin/hrac-agent --version; without -c it reads
      /etc/sofw/hrac-agent.conf (its --check names that file);
   4. the systemd unit passes `systemd-analyze verify` without a warning
-     and has the hardening it promises;
+     and has the hardening it promises; the module's drop-in for
+     kamailio.service sets LimitNOFILE=65536;
   5. a call with audio checked by content using only installed files:
      Kamailio with the module path /usr/lib/.../kamailio/modules alone and
      the packaged example kamailio.cfg, hrac-agent from /usr/bin run the
@@ -49,9 +50,10 @@ EXAMPLES = f"{DOC}/examples"
 AGENT = "/usr/bin/hrac-agent"
 CONF = "/etc/sofw/hrac-agent.conf"
 UNIT = "/lib/systemd/system/hrac-agent.service"
+DROPIN = "/lib/systemd/system/kamailio.service.d/kamailio-sofw.conf"
 
 MODULE_FILES = [MODULE, f"{DOC}/README", f"{EXAMPLES}/kamailio.cfg",
-                f"{EXAMPLES}/sofw-local.cfg.sample", f"{EXAMPLES}/sofw-sites.cfg.sample"]
+                f"{EXAMPLES}/sofw-local.cfg.sample", f"{EXAMPLES}/sofw-sites.cfg.sample", DROPIN]
 AGENT_FILES = [AGENT, CONF, UNIT, "/usr/share/doc/hrac-agent/README.Debian"]
 # What the unit file must say (key, value).
 UNIT_PROMISES = [("Type", "simple"), ("ExecStart", f"{AGENT} -c {CONF}"), ("Restart", "on-failure"),
@@ -246,6 +248,17 @@ def unit_verifies():
         assert settings.get(key) == value, f"{UNIT}: {key}={settings.get(key)!r}, expected {value!r}"
 
 
+def kamailio_dropin():
+    """The module's drop-in gives kamailio.service the descriptors sofw.so
+    needs (Debian's unit sets none: 1024)."""
+    with open(DROPIN) as f:
+        lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    assert lines == ["[Service]", "LimitNOFILE=65536"], lines
+    r = sh(["systemd-analyze", "verify", "/lib/systemd/system/kamailio.service"], check=False, timeout=60)
+    ours = [line for line in (r.stdout + r.stderr).splitlines() if "kamailio-sofw" in line]
+    assert not ours, f"systemd-analyze verify complains about the drop-in:\n{r.stdout}{r.stderr}"
+
+
 def call_with_installed_files():
     with Topology(deadline=150) as topo:
         topo.build_standard(sites=1, policy="strict")
@@ -305,6 +318,7 @@ def main():
         if check("dpkg -i (twice): files in place, conffile, sofw system user", pkgs.install):
             check("hrac-agent --version; without -c it reads /etc/sofw/hrac-agent.conf", version_and_default_config)
             check("systemd unit: systemd-analyze verify clean, hardening as promised", unit_verifies)
+            check("kamailio.service drop-in: LimitNOFILE=65536, accepted by systemd-analyze", kamailio_dropin)
             check("a call with audio on installed files only; hrac-agent as the unit runs it; clean SIGTERM",
                   call_with_installed_files)
     finally:
