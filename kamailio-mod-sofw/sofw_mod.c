@@ -156,7 +156,11 @@ static pv_export_t mod_pvs[] = {
 };
 
 static const char *sofw_rpc_sites_doc[2] = {
-	"List the configured sites with their tunnel state.", 0};
+	"List the configured sites with their tunnel state, a page at a time. "
+	"Optional parameters: site name (or \"all\"), offset, rows (default "
+	"modparam rpc_page_rows). Answers total, offset, next (-1 on the last "
+	"page) and rows.",
+	0};
 static const char *sofw_rpc_stats_doc[2] = {
 	"Show the sofw counters.", 0};
 static const char *sofw_rpc_rat_doc[2] = {
@@ -179,7 +183,7 @@ static const char *sofw_rpc_kick_doc[2] = {
 	0};
 
 static rpc_export_t sofw_rpc[] = {
-	{"sofw.sites", sofw_rpc_sites, sofw_rpc_sites_doc, RET_ARRAY},
+	{"sofw.sites", sofw_rpc_sites, sofw_rpc_sites_doc, 0},
 	{"sofw.stats", sofw_rpc_stats, sofw_rpc_stats_doc, 0},
 	{"sofw.rat", sofw_rpc_rat, sofw_rpc_rat_doc, 0},
 	{"sofw.phones", sofw_rpc_phones, sofw_rpc_phones_doc, 0},
@@ -901,18 +905,27 @@ static void sofw_rpc_kick(rpc_t *rpc, void *ctx)
 
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx)
 {
-	int i;
-	void *th;
+	int i, shown, total;
+	void *rh, *th;
 	struct hras_site_state st;
+	struct sofw_page pg;
 
-	for(i = 0; i < hras_site_count(); i++) {
+	if(sofw_page_args(rpc, ctx, &pg) < 0)
+		return;
+	total = pg.site >= 0 ? 1 : hras_site_count();
+	if(sofw_page_head(rpc, ctx, &pg, total, &rh) < 0) {
+		rpc->fault(ctx, 500, "Internal error");
+		return;
+	}
+	for(i = pg.site >= 0 ? pg.site : pg.offset, shown = 0;
+			i < hras_site_count() && shown < pg.rows; i++, shown++) {
+		if(pg.site >= 0 && (i != pg.site || pg.offset > 0))
+			break;
 		lock_get(sofw_states_lock);
 		st = sofw_states[i];
 		lock_release(sofw_states_lock);
-		if(rpc->add(ctx, "{", &th) < 0) {
-			rpc->fault(ctx, 500, "Internal error");
+		if(rpc->array_add(rh, "{", &th) < 0)
 			return;
-		}
 		rpc->struct_add(th, "ssssssssdd", "name", hras_site_name(i), "domain",
 				hras_site_domain(i), "addr", hras_site_addr(i), "state",
 				st.up ? "up" : "down", "mode", st.mode, "session", st.session, "hrac",

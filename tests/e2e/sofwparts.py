@@ -141,7 +141,7 @@ class Hras:
         return self.kam.kamcmd(*args)
 
     def site_states(self):
-        return {s["name"]: s for s in parse_kamcmd_structs(self.kamcmd("sofw.sites"))}
+        return {s["name"]: s for s in kamcmd_pages(self, "sofw.sites")[0]}
 
     def site_up(self, site):
         return self.site_states().get(f"site-{site}", {}).get("state") == "up"

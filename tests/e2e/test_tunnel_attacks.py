@@ -250,7 +250,11 @@ def main():
                     if isinstance(v, dict)][0]
             assert page["next"] == "170" and len(page["rows"]) == 20, {k: page[k] for k in ("next",)}
             assert hras.kam.kamcmd("sofw.phones", "site-a", "-1", check=False) is None, "negative offset accepted"
-        check(f"a: sofw.phones lists the {MAX_PHONES} phones in pages of rpc_page_rows (total, next)", phones_in_pages)
+            sites = [v for v in parse_kamcmd(hras.kamcmd("sofw.sites", "all", "1", "1")) if isinstance(v, dict)][0]
+            assert (sites["total"], sites["next"]) == ("2", "-1"), sites
+            assert [r["name"] for r in sites["rows"]] == ["site-b"], sites
+        check(f"a: sofw.phones lists the {MAX_PHONES} phones in pages of rpc_page_rows (total, next); sofw.sites "
+              "pages too", phones_in_pages)
 
         def bad_framing():
             s0 = hras.stats()
