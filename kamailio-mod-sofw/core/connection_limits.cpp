@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <iterator>
+
 namespace sofw::hras {
 
 ConnectionLimits::Verdict ConnectionLimits::admit(const std::string &ip) const
@@ -15,7 +17,8 @@ ConnectionLimits::Verdict ConnectionLimits::admit(const std::string &ip) const
 
 ConnectionLimits::Conn *ConnectionLimits::opened(const std::string &ip, int fd, int64_t now_ms)
 {
-    conns_.push_back(Conn{ip, fd, now_ms, false, false});
+    conns_.push_back(Conn{ip, fd, now_ms, false, false, {}});
+    conns_.back().self = std::prev(conns_.end());
     per_ip_[ip]++;
     return &conns_.back();
 }
@@ -27,11 +30,7 @@ void ConnectionLimits::closed(Conn *c)
     auto it = per_ip_.find(c->ip);
     if (it != per_ip_.end() && --it->second == 0)
         per_ip_.erase(it);
-    for (auto i = conns_.begin(); i != conns_.end(); ++i)
-        if (&*i == c) {
-            conns_.erase(i);
-            return;
-        }
+    conns_.erase(c->self);
 }
 
 void ConnectionLimits::request_done(Conn *c, int64_t now_ms)

@@ -39,6 +39,7 @@ public:
         int64_t waiting_since = 0;  // when it started owing a complete request
         bool in_channel = false;    // its current request is a tunnel channel
         bool cut = false;           // reported overdue (once)
+        std::list<Conn>::iterator self;  // its place in the list (O(1) close)
     };
 
     explicit ConnectionLimits(ConnectionLimitsConfig cfg) : cfg_(cfg) {}
