@@ -1,6 +1,7 @@
 #include "connection_limits.hpp"
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <iterator>
 
@@ -17,7 +18,9 @@ ConnectionLimits::Verdict ConnectionLimits::admit(const std::string &ip) const
 
 ConnectionLimits::Conn *ConnectionLimits::opened(const std::string &ip, int fd, int64_t now_ms)
 {
-    conns_.push_back(Conn{ip, fd, now_ms, false, false, {}});
+    struct stat st{};
+    uint64_t inode = fd >= 0 && fstat(fd, &st) == 0 ? uint64_t(st.st_ino) : 0;
+    conns_.push_back(Conn{ip, fd, inode, now_ms, false, false, {}});
     conns_.back().self = std::prev(conns_.end());
     per_ip_[ip]++;
     return &conns_.back();
@@ -48,6 +51,12 @@ std::vector<ConnectionLimits::Conn *> ConnectionLimits::overdue(int64_t now_ms)
             out.push_back(&c);
         }
     return out;
+}
+
+bool ConnectionLimits::same_socket(const Conn *c)
+{
+    struct stat st{};
+    return c->fd >= 0 && fstat(c->fd, &st) == 0 && uint64_t(st.st_ino) == c->inode;
 }
 
 size_t ConnectionLimits::open_from(const std::string &ip) const

@@ -36,6 +36,7 @@ public:
     struct Conn {
         std::string ip;
         int fd = -1;
+        uint64_t inode = 0;         // of its socket: tells a reused descriptor number apart
         int64_t waiting_since = 0;  // when it started owing a complete request
         bool in_channel = false;    // its current request is a tunnel channel
         bool cut = false;           // reported overdue (once)
@@ -56,6 +57,8 @@ public:
     // Connections that owe a complete request for longer than the timeout,
     // each reported once.
     std::vector<Conn *> overdue(int64_t now_ms);
+    // True while fd is still the socket the connection was opened with.
+    static bool same_socket(const Conn *c);
 
     size_t open() const { return conns_.size(); }
     size_t open_from(const std::string &ip) const;

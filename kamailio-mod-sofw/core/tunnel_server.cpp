@@ -887,9 +887,18 @@ bool TunnelServer::admit(const sockaddr *addr)
 void TunnelServer::cut_overdue()
 {
     for (ConnectionLimits::Conn *c : limits_.overdue(now_ms())) {
+        if (!ConnectionLimits::same_socket(c)) {
+            // Never shut down a descriptor number that now belongs to
+            // another socket: the entry outlived its connection.
+            stats_.warn("tunnel: forgetting a connection from " + c->ip + " that is gone (descriptor " +
+                        std::to_string(c->fd) + ")");
+            limits_.closed(c);
+            continue;
+        }
         stats_.add(HRAS_CNT_TUNNEL_HEADER_TIMEOUTS);
         stats_.log_limited(timeout_log_, HRAS_LOG_INFO, [&] {
-            return "tunnel: closed a connection from " + c->ip + ": no complete request within " +
+            return "tunnel: closed a connection from " + c->ip + " (descriptor " + std::to_string(c->fd) +
+               "): no complete request within " +
                    std::to_string(limits_.config().header_timeout_ms / 1000) + " s (tunnel_header_timeout)";
         });
         if (c->fd >= 0)

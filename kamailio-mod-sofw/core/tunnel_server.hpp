@@ -72,6 +72,8 @@ public:
     void set_status_page(const StatusPage *p) { status_ = p; }
     std::string start();  // "" or an error text
     uint16_t port() const { return port_; }
+    // Connections open now, as the connection limits count them.
+    size_t open_connections() const { return limits_.open(); }
 
     // Queues a frame down the site's tunnel (either mode); false (counted by
     // the caller) when the site's session is not up.

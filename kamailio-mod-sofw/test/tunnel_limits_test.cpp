@@ -204,6 +204,27 @@ TEST_F(TunnelLimitsTest, ConnectionThatSaysNothingIsCut)
     EXPECT_EQ(1u, stats.get(HRAS_CNT_TUNNEL_HEADER_TIMEOUTS));
 }
 
+TEST_F(TunnelLimitsTest, EveryClosedConnectionLeavesTheBooks)
+{
+    cfg.connections.header_timeout_ms = 1000;
+    start();
+    // A session the client ends, one the server ends, a refused request.
+    TunnelClient &a = client();
+    ASSERT_TRUE(up(a, 0));
+    TunnelClient &b = client("beta", beta_secret);
+    ASSERT_TRUE(up(b, 1));
+    EXPECT_EQ(4u, server->open_connections());
+    a.up->close();
+    a.down->close();
+    server->close_session(1, "test");
+    RawConn &bad = raw();
+    bad.write("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(drive.until([&] { return server->open_connections() == 0 && bad.closed; }, 3000))
+        << server->open_connections() << " connections still counted";
+    drive.run_for(2500);
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_TUNNEL_HEADER_TIMEOUTS)) << "a closed connection was cut again";
+}
+
 TEST_F(TunnelLimitsTest, SlowReadersSessionIsDroppedAndTheSiteReconnects)
 {
     cfg.max_down_queue = 64 * 1024;

@@ -476,3 +476,35 @@ TEST_P(TunnelPairNoClientCert, HracWithoutACertificateIsRefused)
 }
 
 }  // namespace
+
+// --- the header deadline against the real client ---------------------------
+
+class TunnelPairHeaderDeadline : public TunnelPairTest {
+protected:
+    void configure_server(sofw::hras::TunnelConfig &c) override { c.connections.header_timeout_ms = 1000; }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairHeaderDeadline,
+                         ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll,
+                                           hrac::TunnelMode::automatic),
+                         [](const auto &info) {
+                             return std::string(hrac::tunnel_mode_name(info.param)) == "auto"
+                                        ? std::string("auto")
+                                        : mode_name(info);
+                         });
+
+TEST_P(TunnelPairHeaderDeadline, HracsSessionOutlivesTheDeadlineForCompleteRequests)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    // Three deadlines pass while keep-alives flow.
+    until([] { return false; }, 3500);
+    EXPECT_TRUE(tunnel_->is_up());
+    EXPECT_TRUE(server_->is_up(0));
+    EXPECT_EQ(1u, stats_.get(HRAS_CNT_SESSIONS_OPENED));
+    if (!polling()) {  // a polling HRAC's idle keep-alive connections may be cut; a streaming one has none
+        EXPECT_EQ(0u, stats_.get(HRAS_CNT_TUNNEL_HEADER_TIMEOUTS));
+        EXPECT_EQ(2u, server_->open_connections());
+    }
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
+}
