@@ -897,8 +897,13 @@ void TunnelServer::cut_overdue()
         }
         stats_.add(HRAS_CNT_TUNNEL_HEADER_TIMEOUTS);
         stats_.log_limited(timeout_log_, HRAS_LOG_INFO, [&] {
-            return "tunnel: closed a connection from " + c->ip + " (descriptor " + std::to_string(c->fd) +
-               "): no complete request within " +
+            // A peer that is already gone (reset) is said so: libmicrohttpd
+        // may hold such a connection until something wakes it.
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        bool gone = getpeername(c->fd, reinterpret_cast<sockaddr *>(&peer), &len) != 0;
+        return "tunnel: closed a connection from " + c->ip + (gone ? " (already disconnected)" : "") +
+               ": no complete request within " +
                    std::to_string(limits_.config().header_timeout_ms / 1000) + " s (tunnel_header_timeout)";
         });
         if (c->fd >= 0)
