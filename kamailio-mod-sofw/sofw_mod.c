@@ -744,14 +744,32 @@ static int sofw_page_args(rpc_t *rpc, void *ctx, struct sofw_page *pg)
 	return 0;
 }
 
+/* A page also ends before this much text, so that it fits ctl's reply
+ * buffer (binrpc_max_body_size, 32 KB by default) whatever its rows hold:
+ * a RAT row with long Call-ID, From and To takes 600 bytes. */
+#define SOFW_PAGE_BYTES (24 * 1024)
+/* what a field costs beside its text: its name and binrpc's framing */
+#define SOFW_FIELD_BYTES 16
+
+/* Whether one more row of row_bytes still goes into a page that holds
+ * shown rows of *bytes so far (the first row always does). */
+static int sofw_page_takes(const struct sofw_page *pg, int shown, int *bytes,
+		int row_bytes)
+{
+	if(shown >= pg->rows || (shown > 0 && *bytes + row_bytes > SOFW_PAGE_BYTES))
+		return 0;
+	*bytes += row_bytes;
+	return 1;
+}
+
 /* The page's head; *rows gets the array the page's rows go into. total:
  * rows of the chosen site(s); next: the offset of the next page, -1 if
  * this is the last. */
 static int sofw_page_head(rpc_t *rpc, void *ctx, const struct sofw_page *pg,
-		int total, void **rows)
+		int total, int shown, void **rows)
 {
 	void *th;
-	int next = pg->offset + pg->rows < total ? pg->offset + pg->rows : -1;
+	int next = pg->offset + shown < total ? pg->offset + shown : -1;
 
 	if(rpc->add(ctx, "{", &th) < 0)
 		return -1;
@@ -764,7 +782,7 @@ static int sofw_page_head(rpc_t *rpc, void *ctx, const struct sofw_page *pg,
 
 static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
 {
-	int i, n, total, matching, shown;
+	int i, n, total, matching, shown, bytes;
 	void *rh, *th;
 	struct hras_rat_row *rows;
 	struct sofw_page pg;
@@ -785,20 +803,32 @@ static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
 	}
 	if(total > n)
 		LM_WARN("sofw.rat: %d of %d rows kept (modparam rat_rows)\n", n, total);
-	for(matching = 0, i = 0; i < n; i++)
-		matching += pg.site < 0 || rows[i].site == pg.site;
-	if(sofw_page_head(rpc, ctx, &pg, matching, &rh) < 0) {
+	for(matching = 0, shown = 0, bytes = 0, i = 0; i < n; i++) {
+		if(pg.site >= 0 && rows[i].site != pg.site)
+			continue;
+		if(matching++ >= pg.offset
+				&& sofw_page_takes(&pg, shown, &bytes,
+						   (int)(strlen(hras_site_name(rows[i].site))
+								   + strlen(rows[i].call_id)
+								   + strlen(rows[i].from) + strlen(rows[i].to)
+								   + strlen(rows[i].media)
+								   + strlen(rows[i].internal)
+								   + strlen(rows[i].external))
+								   + 16 * SOFW_FIELD_BYTES))
+			shown++;
+	}
+	if(sofw_page_head(rpc, ctx, &pg, matching, shown, &rh) < 0) {
 		rpc->fault(ctx, 500, "Internal error");
 		goto done;
 	}
-	for(matching = 0, shown = 0, i = 0; i < n && shown < pg.rows; i++) {
+	for(matching = 0, i = 0; i < n && shown > 0; i++) {
 		if(pg.site >= 0 && rows[i].site != pg.site)
 			continue;
 		if(matching++ < pg.offset)
 			continue;
 		if(rpc->array_add(rh, "{", &th) < 0)
 			break;
-		shown++;
+		shown--;
 		rpc->struct_add(th, "sssssdssdddddddd", "site",
 				hras_site_name(rows[i].site), "call_id", rows[i].call_id,
 				"from", rows[i].from, "to", rows[i].to, "media", rows[i].media,
@@ -817,7 +847,7 @@ done:
 
 static void sofw_rpc_phones(rpc_t *rpc, void *ctx)
 {
-	int i, n, total, matching, shown;
+	int i, n, total, matching, shown, bytes;
 	void *rh, *th;
 	struct hras_phone_row *rows;
 	struct sofw_page pg;
@@ -839,20 +869,29 @@ static void sofw_rpc_phones(rpc_t *rpc, void *ctx)
 	if(total > n)
 		LM_WARN("sofw.phones: %d of %d phones kept (modparam phone_rows)\n", n,
 				total);
-	for(matching = 0, i = 0; i < n; i++)
-		matching += pg.site < 0 || rows[i].site == pg.site;
-	if(sofw_page_head(rpc, ctx, &pg, matching, &rh) < 0) {
+	for(matching = 0, shown = 0, bytes = 0, i = 0; i < n; i++) {
+		if(pg.site >= 0 && rows[i].site != pg.site)
+			continue;
+		if(matching++ >= pg.offset
+				&& sofw_page_takes(&pg, shown, &bytes,
+						   (int)(strlen(hras_site_name(rows[i].site))
+								   + strlen(rows[i].lan)
+								   + strlen(rows[i].endpoint))
+								   + 4 * SOFW_FIELD_BYTES))
+			shown++;
+	}
+	if(sofw_page_head(rpc, ctx, &pg, matching, shown, &rh) < 0) {
 		rpc->fault(ctx, 500, "Internal error");
 		goto done;
 	}
-	for(matching = 0, shown = 0, i = 0; i < n && shown < pg.rows; i++) {
+	for(matching = 0, i = 0; i < n && shown > 0; i++) {
 		if(pg.site >= 0 && rows[i].site != pg.site)
 			continue;
 		if(matching++ < pg.offset)
 			continue;
 		if(rpc->array_add(rh, "{", &th) < 0)
 			break;
-		shown++;
+		shown--;
 		rpc->struct_add(th, "sssd", "site", hras_site_name(rows[i].site), "lan",
 				rows[i].lan, "endpoint", rows[i].endpoint, "idle",
 				(int)rows[i].idle);
@@ -903,24 +942,42 @@ static void sofw_rpc_kick(rpc_t *rpc, void *ctx)
 	rpc->add(ctx, "s", result ? "kicked" : "not connected");
 }
 
+/* Sites are configured, not published: their names come from the
+ * configuration, their states from shared memory. */
+static int sofw_site_bytes(int i, const struct hras_site_state *st)
+{
+	return (int)(strlen(hras_site_name(i)) + strlen(hras_site_domain(i))
+				 + strlen(hras_site_addr(i)) + strlen(st->mode)
+				 + strlen(st->session) + strlen(st->hrac_lan) + strlen(st->peer))
+		   + 10 * SOFW_FIELD_BYTES;
+}
+
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx)
 {
-	int i, shown, total;
+	int i, first, last, shown, bytes, total;
 	void *rh, *th;
 	struct hras_site_state st;
 	struct sofw_page pg;
 
 	if(sofw_page_args(rpc, ctx, &pg) < 0)
 		return;
-	total = pg.site >= 0 ? 1 : hras_site_count();
-	if(sofw_page_head(rpc, ctx, &pg, total, &rh) < 0) {
+	/* the chosen sites are [first, last) */
+	first = pg.site >= 0 ? pg.site : 0;
+	last = pg.site >= 0 ? pg.site + 1 : hras_site_count();
+	total = last - first;
+	for(shown = 0, bytes = 0, i = first + pg.offset; i < last; i++) {
+		lock_get(sofw_states_lock);
+		st = sofw_states[i];
+		lock_release(sofw_states_lock);
+		if(!sofw_page_takes(&pg, shown, &bytes, sofw_site_bytes(i, &st)))
+			break;
+		shown++;
+	}
+	if(sofw_page_head(rpc, ctx, &pg, total, shown, &rh) < 0) {
 		rpc->fault(ctx, 500, "Internal error");
 		return;
 	}
-	for(i = pg.site >= 0 ? pg.site : pg.offset, shown = 0;
-			i < hras_site_count() && shown < pg.rows; i++, shown++) {
-		if(pg.site >= 0 && (i != pg.site || pg.offset > 0))
-			break;
+	for(i = first + pg.offset; shown > 0; i++, shown--) {
 		lock_get(sofw_states_lock);
 		st = sofw_states[i];
 		lock_release(sofw_states_lock);

@@ -3,18 +3,19 @@
 
 Real processes: Kamailio + sofw.so (HRAS) in `wan`, two sites a and b
 behind strict firewalls, baresip phones (alice in site a, carol on the
-WAN). HRAS runs with site_max_phones 200 and tunnel_header_timeout 3.
+WAN). HRAS runs with site_max_phones 300 and tunnel_header_timeout 3.
 
   a. A rogue HRAC holding site a's real secret (a compromised LAN box, on
      a WAN host) opens a real streaming session and sends RA headers naming
      port 0, 0.0.0.0, 255.255.255.255 and 127.0.0.1, frames of the largest
-     payload, a flood of keep-alives and SIP, and REGISTERs from 250 LAN
+     payload, a flood of keep-alives and SIP, and REGISTERs from 350 LAN
      addresses (beyond site_max_phones); then frames with a truncated RA
      header and a bad version, each on a session of its own. HRAS keeps
      running (the same Kamailio PIDs), the counters moved (ra_invalid,
      site_phones_refused, frame_errors), site b's tunnel is untouched (the
-     same session), and sofw.phones lists the 200 phones in pages (more
-     than one ctl reply could carry). Then the real HRAC of site a comes
+     same session), and sofw.phones lists the 300 phones in pages (more
+     than one ctl reply could carry; a page asked for all of them still
+     ends in time and says where to go on). Then the real HRAC of site a comes
      back and a call carries audio both ways, checked by content.
   b. An Internet host opens 2,000 connections to the tunnel port and
      trickles header bytes on them, reopening any that HRAS closes, while
@@ -46,8 +47,8 @@ from rogue_hrac import CONTROL, KEEPALIVE, MEDIA, SIP, RogueHrac, frame, ra_head
 
 ROGUE_IP = "198.51.100.40"
 ATTACKER_IP = "198.51.100.66"
-MAX_PHONES = 200
-FLOOD_PHONES = 250
+MAX_PHONES = 300
+FLOOD_PHONES = 350
 SLOW_CONNECTIONS = 2000
 HEADER_TIMEOUT_S = 3
 SPEECH_S = 5
@@ -241,7 +242,7 @@ def main():
             assert first[0]["offset"] == "0" and first[0]["next"] == "100", {k: first[0][k] for k in ("offset", "next")}
             assert len(first[0]["rows"]) == 100, len(first[0]["rows"])
             rows, heads = kamcmd_pages(hras, "sofw.phones", "site-a")
-            assert len(heads) == 2 and heads[-1]["next"] == "-1", heads
+            assert len(heads) == 3 and heads[-1]["next"] == "-1", heads
             assert len(rows) == MAX_PHONES and len({r["lan"] for r in rows}) == MAX_PHONES, len(rows)
             assert all(r["site"] == "site-a" for r in rows)
             b_rows, b_heads = kamcmd_pages(hras, "sofw.phones", "site-b")
@@ -249,6 +250,12 @@ def main():
             page = [v for v in parse_kamcmd(hras.kamcmd("sofw.phones", "site-a", "150", "20"))
                     if isinstance(v, dict)][0]
             assert page["next"] == "170" and len(page["rows"]) == 20, {k: page[k] for k in ("next",)}
+            # Asked for everything at once, a page still ends before ctl's
+            # reply buffer would overflow, and says where to go on.
+            big = [v for v in parse_kamcmd(hras.kamcmd("sofw.phones", "site-a", "0", "10000"))
+                   if isinstance(v, dict)][0]
+            shown = len(big["rows"])
+            assert 100 < shown < MAX_PHONES and big["next"] == str(shown), (shown, big["next"])
             assert hras.kam.kamcmd("sofw.phones", "site-a", "-1", check=False) is None, "negative offset accepted"
             sites = [v for v in parse_kamcmd(hras.kamcmd("sofw.sites", "all", "1", "1")) if isinstance(v, dict)][0]
             assert (sites["total"], sites["next"]) == ("2", "-1"), sites
