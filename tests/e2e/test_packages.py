@@ -271,9 +271,9 @@ def call_with_installed_files():
         assert cap_eff == 1 << 10, f"CapEff {cap_eff:#x}: expected CAP_NET_BIND_SERVICE only"
         assert topo.listening("a-lan", "udp", HRAC_IP, 5060), "HRAC does not hold 5060"
 
-        alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
+        alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}", password=hras.add_user(f"sip:alice@{site_domain('a')}"),
                         outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
-        carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
+        carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}", password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"),
                         outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone)
         for p in (alice, carol):
             p.start()
