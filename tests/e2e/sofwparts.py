@@ -72,20 +72,24 @@ class Hras:
     cfg_source: the kamailio.cfg to copy (default: the source tree's);
     module_paths: where sofw.so is looked for before Kamailio's own module
     directory (default: the build tree). A test of the installed package
-    passes the packaged example and [] (Kamailio's directory only)."""
+    passes the packaged example and [] (Kamailio's directory only), and
+    the account database the package made (db_path; default: a fresh one
+    in the run directory). Phones need accounts: add_user()."""
 
     def __init__(self, topo, sites=("a",), keepalive=None, min_expires=10,
                  debug=3, tunnel_listen=f"{HRAS_IP}:80", extra_cfg="",
-                 cfg_source=None, module_paths=None, extra_defines=None):
+                 cfg_source=None, module_paths=None, extra_defines=None, db_path=None):
         self.topo = topo
         self.sites = list(sites)
         self.dir = topo.path("hras")
         os.makedirs(self.dir, exist_ok=True)
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
         shutil.copy(cfg_source or os.path.join(source_dir(), "cfg", "kamailio.cfg"), self.cfg)
-        # the accounts: an SQLite database made with Kamailio's own tools
-        self.db = os.path.join(self.dir, "sofw.sqlite")
-        kamdbctl_create(self.db)
+        # the accounts: an SQLite database made with Kamailio's own tools,
+        # or the one given (the package's)
+        self.db = db_path or os.path.join(self.dir, "sofw.sqlite")
+        if not db_path:
+            kamdbctl_create(self.db)
         self.passwords = {}
         with open(os.path.join(self.dir, "sofw-local.cfg"), "w") as f:
             f.write(f'#!substdef "!PUBLIC_IP!{HRAS_IP}!g"\n'
