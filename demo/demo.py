@@ -2,7 +2,8 @@
 """The SoFW demo. A company LAN with two phones and HRAC behind a firewall
 that forwards nothing at all: the only way out is the company's squid
 proxy. On the WAN: Kamailio with sofw.so (HRAS) and an outside phone.
-Phones register, call out, get called and call each other with real audio
+Phones have accounts (kamctl add, digest authentication), register, call
+out, get called and call each other with real audio
 (speech one way, a tone the other); a short report says what happened.
 Everything runs in network namespaces of its own and is removed at the end;
 logs and captures stay in the directory the report names."""
@@ -54,6 +55,7 @@ def main():
             p.start()
         for p in phones:
             p.wait_registered(15)
+        report.append(("accounts (kamctl add; digest auth)", ", ".join(sorted(hras.passwords))))
         report.append(("registrations", ", ".join(sorted(hras.kam.ul_dump()))))
         site = hras.site_states()["site-a"]
         report.append(("tunnel of site-a", f"{site['state']} ({site.get('mode', 'stream')}) via squid, "
