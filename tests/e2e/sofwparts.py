@@ -89,6 +89,9 @@ class Hras:
         # or the one given (the package's)
         self.db = db_path or os.path.join(self.dir, "sofw.sqlite")
         if not db_path:
+            # a second HRAS in one run is a new server: new accounts
+            if os.path.exists(self.db):
+                os.remove(self.db)
             kamdbctl_create(self.db)
         self.passwords = {}
         with open(os.path.join(self.dir, "sofw-local.cfg"), "w") as f:
