@@ -44,12 +44,12 @@ def main():
         squid = proxies.Squid(topo, "a-fw", allow_connect=False).start()
         hras = Hras(topo, sites=("a",)).start()
         Hrac(topo, "a", extra={"proxy": squid.url}).start()
-        alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}", password=hras.add_user(f"sip:alice@{site_domain('a')}"),
-                        outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
-        bob = Baresip(topo, "a-ph2", "bob", PHONE_IP["ph2"], f"sip:bob@{site_domain('a')}", password=hras.add_user(f"sip:bob@{site_domain('a')}"),
-                      outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_bob)
-        carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}", password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"),
-                        outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_carol)
+        alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
+                        password=hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
+        bob = Baresip(topo, "a-ph2", "bob", PHONE_IP["ph2"], f"sip:bob@{site_domain('a')}",
+                      password=hras.add_user(f"sip:bob@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_bob)
+        carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
+                        password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_carol)
         phones = (alice, bob, carol)
         for p in phones:
             p.start()

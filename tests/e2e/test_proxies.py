@@ -70,10 +70,10 @@ class Site:
         """A call from alice to carol, audio checked both ways. With the LAN
         and WAN captures given (udp), returns the relay's added latency per
         RTP packet in ms, both directions (sorted)."""
-        alice = Baresip(self.topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}", password=self.hras.add_user(f"sip:alice@{site_domain('a')}"),
-                        outbound=f"sip:{HRAC_IP}:5060", audio_wav=self.speech)
-        carol = Baresip(self.topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}", password=self.hras.add_user(f"sip:carol@{WAN_DOMAIN}"),
-                        outbound=f"sip:{HRAS_IP}:5060", audio_wav=self.tone)
+        alice = Baresip(self.topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
+                        password=self.hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=self.speech)
+        carol = Baresip(self.topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
+                        password=self.hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=f"sip:{HRAS_IP}:5060", audio_wav=self.tone)
         for p in (alice, carol):
             p.start()
         for p in (alice, carol):

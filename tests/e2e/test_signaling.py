@@ -79,10 +79,10 @@ def main():
         if not check("tunnels of both sites come up (same HRAC address 192.168.1.2)", tunnels_up):
             return finish(topo)
 
-        alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}", password=hras.add_user(f"sip:alice@{site_domain('a')}"),
-                        outbound=HRAC_PROXY, regint=15)
-        bob = Baresip(topo, "b-ph1", "bob", PHONE_IP["ph1"], f"sip:bob@{site_domain('b')}", password=hras.add_user(f"sip:bob@{site_domain('b')}"),
-                      outbound=HRAC_PROXY)
+        alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
+                        password=hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=HRAC_PROXY, regint=15)
+        bob = Baresip(topo, "b-ph1", "bob", PHONE_IP["ph1"], f"sip:bob@{site_domain('b')}",
+                      password=hras.add_user(f"sip:bob@{site_domain('b')}"), outbound=HRAC_PROXY)
         carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}", password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=HRAS_PROXY)
         dave = Baresip(topo, "ext2", "dave", DAVE_IP, f"sip:dave@{WAN_DOMAIN}", password=hras.add_user(f"sip:dave@{WAN_DOMAIN}"), outbound=HRAS_PROXY)
         phones = [alice, bob, carol, dave]
@@ -169,8 +169,8 @@ def main():
             topo.wait_log(bad.proc, r"refused site 'site-b': 401 bad_signature", 10)
             assert hras.stats()["auth_failures"] > failures
             assert not hras.site_up("b")
-            erin = Baresip(topo, "b-ph2", "erin", PHONE_IP["ph2"], f"sip:erin@{site_domain('b')}", password=hras.add_user(f"sip:erin@{site_domain('b')}"),
-                           outbound=HRAC_PROXY)
+            erin = Baresip(topo, "b-ph2", "erin", PHONE_IP["ph2"], f"sip:erin@{site_domain('b')}",
+                           password=hras.add_user(f"sip:erin@{site_domain('b')}"), outbound=HRAC_PROXY)
             erin.start()
             assert not erin.registers_within(6), "erin registered through a refused HRAC"
             assert f"erin@{site_domain('b')}" not in hras.kam.ul_dump()
