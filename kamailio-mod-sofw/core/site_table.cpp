@@ -1,5 +1,7 @@
 #include "site_table.hpp"
 
+#include "sofw/text.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -28,14 +30,6 @@ bool valid_domain(const std::string &d)
         if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'))
             return false;
     return true;
-}
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (auto &c : out)
-        c = char(tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 bool is_loopback_v4(const std::string &ip)
