@@ -20,7 +20,9 @@ sends what a real phone would refuse to.
      mallory registering Contacts at loopback, link-local, multicast or a
      host name; dan calling loopback, link-local, CGNAT, RFC 1918 or a
      host name (403 once authenticated);
-  5. a flood from another Internet host gets it banned (pike, htable
+  5. a host guessing carol's password is banned after 10 failures, slowly
+     enough for pike not to notice;
+  6. a flood from another Internet host gets it banned (pike, htable
      ipban) and then ignored; the legitimate phones are not banned, and a
      call carol -> alice works, with each side's audio checked by content.
 
@@ -41,6 +43,7 @@ from sofwparts import Hras, Hrac, WAN_DOMAIN, site_domain  # noqa: E402
 
 MALLORY_IP = "198.51.100.30"
 FLOODER_IP = "198.51.100.31"
+GUESSER_IP = "198.51.100.32"
 ALICE = f"alice@{site_domain('a')}"
 CAROL = f"carol@{WAN_DOMAIN}"
 MALLORY = f"mallory@{WAN_DOMAIN}"
@@ -55,6 +58,7 @@ def main():
         topo.build_standard(sites=1, policy="strict")
         topo.add_wan_host("mallory", MALLORY_IP)
         topo.add_wan_host("flooder", FLOODER_IP)
+        topo.add_wan_host("guesser", GUESSER_IP)
         speech = audio.make_speech_wav(topo.path("speech.wav"),
                                        "Nobody took my number. One two three four.", SPEECH_S)
         tone = audio.make_tone_wav(topo.path("tone697.wav"), 697, 30)
@@ -133,6 +137,16 @@ def main():
             expect("dan calls sip:x@127.0.0.1:5062",
                    dan.invite("sip:x@127.0.0.1:5062", DAN, user="dan", password=pw[DAN]), 403, 404)
         check("Contacts and R-URIs without a public address are refused", public_destinations_only)
+
+        def guessing():
+            guesser = SipProbe(topo.ns("guesser"), GUESSER_IP, (HRAS_IP, 5060))
+            for i in range(10):
+                expect(f"guess {i + 1}", guesser.register(CAROL, user="carol", password=f"guess{i}"), 401)
+            assert hras.kam.kamcmd("htable.get", "ipban", GUESSER_IP, check=False), "the guesser is not banned"
+            got = guesser.register(CAROL, user="carol", password=pw[CAROL], timeout=1.5)
+            assert got[0] is None, f"a banned host was answered, with the right password: {got}"
+            assert CAROL in hras.kam.ul_contacts() and hras.kam.ul_contacts()[CAROL] == contacts[CAROL]
+        check("a host guessing a password is banned after 10 failures", guessing)
 
         def flood():
             flooder = SipProbe(topo.ns("flooder"), FLOODER_IP, (HRAS_IP, 5060))
