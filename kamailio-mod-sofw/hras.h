@@ -186,6 +186,11 @@ const char *hras_site_domain(int site);
 const char *hras_site_addr(int site);
 /* Index of the site whose loopback address is ip (len bytes), or -1. */
 int hras_site_by_addr(const char *ip, int len);
+/* Index of the site one of whose SIP domains is domain (len bytes,
+ * case-insensitive), or -1. */
+int hras_site_by_domain(const char *domain, int len);
+/* 1 if domain (len bytes) is one of site's SIP domains, else 0. */
+int hras_site_has_domain(int site, const char *domain, int len);
 /* Index of the site named name, or -1. */
 int hras_site_by_name(const char *name);
 /* The counter's name in the `sofw` group ("tunnel_frames_up", ...). */

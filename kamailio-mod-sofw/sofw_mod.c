@@ -30,6 +30,7 @@
 #include "core/kemi.h"
 #include "core/parser/msg_parser.h"
 #include "core/parser/parse_uri.h"
+#include "core/mod_fix.h"
 
 #include "hras.h"
 #include "sofw/defaults.h"
@@ -92,6 +93,8 @@ static void mod_destroy(void);
 static int sofw_param_site(modparam_t type, void *val);
 static int w_sofw_relay(sip_msg_t *msg, char *p1, char *p2);
 static int w_sofw_is_from_site(sip_msg_t *msg, char *p1, char *p2);
+static int w_sofw_is_site_domain(sip_msg_t *msg, char *p1, char *p2);
+static int w_sofw_is_internal_domain(sip_msg_t *msg, char *p1, char *p2);
 static int pv_parse_sofw_name(pv_spec_p sp, str *in);
 static int pv_get_sofw(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx);
@@ -106,6 +109,10 @@ static cmd_export_t cmds[] = {
 		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
 	{"sofw_is_from_site", (cmd_function)w_sofw_is_from_site, 0, 0, 0,
 		ANY_ROUTE},
+	{"sofw_is_site_domain", (cmd_function)w_sofw_is_site_domain, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+	{"sofw_is_internal_domain", (cmd_function)w_sofw_is_internal_domain, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -569,6 +576,45 @@ static int w_sofw_is_from_site(sip_msg_t *msg, char *p1, char *p2)
 	return ki_sofw_is_from_site(msg);
 }
 
+/* The message came from a site (its loopback address) and domain is one of
+ * that site's SIP domains: a site's phones act only in their own domain. */
+static int ki_sofw_is_site_domain(sip_msg_t *msg, str *domain)
+{
+	int site = sofw_site_of_source(msg);
+	if(site < 0 || !domain || !domain->s || domain->len <= 0)
+		return -1;
+	return hras_site_has_domain(site, domain->s, domain->len) ? 1 : -1;
+}
+
+/* domain is the SIP domain of some site: its users live behind a tunnel,
+ * so nothing from the Internet may register or act as them. */
+static int ki_sofw_is_internal_domain(sip_msg_t *msg, str *domain)
+{
+	if(!domain || !domain->s || domain->len <= 0)
+		return -1;
+	return hras_site_by_domain(domain->s, domain->len) >= 0 ? 1 : -1;
+}
+
+static int w_sofw_is_site_domain(sip_msg_t *msg, char *p1, char *p2)
+{
+	str d;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &d) < 0) {
+		LM_ERR("cannot get the domain parameter\n");
+		return -1;
+	}
+	return ki_sofw_is_site_domain(msg, &d);
+}
+
+static int w_sofw_is_internal_domain(sip_msg_t *msg, char *p1, char *p2)
+{
+	str d;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &d) < 0) {
+		LM_ERR("cannot get the domain parameter\n");
+		return -1;
+	}
+	return ki_sofw_is_internal_domain(msg, &d);
+}
+
 /* If the request's next hop ($du, else R-URI) is an internal phone (a
  * site's loopback address), send it from sip_socket: that is the address the
  * tunnel boundary translates into the site's HRAC address. */
@@ -830,6 +876,16 @@ static sr_kemi_t sr_kemi_sofw_exports[] = {
 	{ str_init("sofw"), str_init("sofw_is_from_site"),
 		SR_KEMIP_INT, ki_sofw_is_from_site,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sofw"), str_init("sofw_is_site_domain"),
+		SR_KEMIP_INT, ki_sofw_is_site_domain,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sofw"), str_init("sofw_is_internal_domain"),
+		SR_KEMIP_INT, ki_sofw_is_internal_domain,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }

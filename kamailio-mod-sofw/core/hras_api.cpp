@@ -280,6 +280,25 @@ int hras_site_by_addr(const char *ip, int len)
     });
 }
 
+int hras_site_by_domain(const char *domain, int len)
+{
+    if (!domain || len <= 0)
+        return -1;
+    return guarded("hras_site_by_domain", -1, [&] {
+        auto i = g_sites.find_by_domain(std::string_view(domain, size_t(len)));
+        return i ? int(*i) : -1;
+    });
+}
+
+int hras_site_has_domain(int site, const char *domain, int len)
+{
+    if (!valid_site(site) || !domain || len <= 0)
+        return 0;
+    return guarded("hras_site_has_domain", 0, [&] {
+        return g_sites.has_domain(size_t(site), std::string_view(domain, size_t(len))) ? 1 : 0;
+    });
+}
+
 int hras_site_by_name(const char *name)
 {
     return guarded("hras_site_by_name", -1, [&] {
