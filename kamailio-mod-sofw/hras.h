@@ -73,7 +73,21 @@ extern "C" {
 	X(MEDIA_WRONG_PHONE, "media_wrong_phone", \
 			"media frames from HRACs refused: not from the leg's phone") \
 	X(MEDIA_BIND_FAILURES, "media_bind_failures", \
-			"public media port binds that failed (the port is retried later)")
+			"public media port binds that failed (the port is retried later)") \
+	X(SDP_MEDIA_LINES_LIMIT, "sdp_media_lines_limit", \
+			"SDP bodies with more m-lines than max_media_lines (the rest declined)") \
+	X(SDP_NO_CALL, "sdp_outside_calls", \
+			"SDP bodies outside INVITE/UPDATE/PRACK/ACK of a call: declined, no ports") \
+	X(SDP_UNRELAYABLE, "sdp_unrelayable_streams", \
+			"SDP streams of phones declined: no IPv4 address to relay to") \
+	X(SITE_LEGS_LIMIT, "site_legs_limit", \
+			"call legs refused: the site has site_max_legs") \
+	X(SOURCE_LEGS_LIMIT, "source_legs_limit", \
+			"call legs refused: their public source IP has source_max_legs") \
+	X(OFFERS_UNANSWERED, "offers_unanswered", \
+			"call legs released: their offer had no answer within offer_timeout") \
+	X(BYPASS_REFUSED, "bypass_refused", \
+			"SDP naming the public port of another call: relayed, no LAN bypass")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status
