@@ -178,6 +178,11 @@ struct hras_config {
 	int rtp_port_min;
 	int rtp_port_max;
 	int media_timeout;          /* seconds without SIP or media before a RAT entry expires */
+	/* Media limits; 0 = the core's default (32, 8, 1000, 50). */
+	int offer_timeout;          /* seconds an offer may go unanswered before its ports go */
+	int max_media_lines;        /* m-lines relayed per SDP */
+	int site_max_legs;          /* call legs per site */
+	int source_max_legs;        /* call legs created by one public source IP */
 	/* TLS for the tunnel server: PEM *contents* (the glue reads the files);
 	 * NULL or "" = none. Cert and key together; the client CA makes HRAC
 	 * client certificates mandatory. */
@@ -198,6 +203,9 @@ int hras_site_count(void);
 const char *hras_site_name(int site);
 const char *hras_site_domain(int site);
 const char *hras_site_addr(int site);
+/* The SIP header in which sofw_relay() hands the relay process the address
+ * a message came from (the relay removes it before the message goes down). */
+#define HRAS_SOURCE_HEADER "X-SoFW-Source"
 /* Index of the site whose loopback address is ip (len bytes), or -1. */
 int hras_site_by_addr(const char *ip, int len);
 /* Index of the site named name, or -1. */

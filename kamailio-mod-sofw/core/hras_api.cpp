@@ -239,6 +239,23 @@ static int configure(const struct hras_config *cfg, char *err, int err_len)
     if (cfg->media_timeout < 5)
         return fail(err, err_len, "media_timeout must be at least 5 seconds");
     g_media_cfg.timeout_s = cfg->media_timeout;
+    // The media limits (0 in the struct: the glue left the default).
+    auto limit = [&](int v, int dflt, int min, int max, const char *name, int &out) {
+        if (v == 0)
+            v = dflt;
+        if (v < min || v > max)
+            return fail(err, err_len,
+                        std::string(name) + " must be from " + std::to_string(min) + " to " + std::to_string(max));
+        out = v;
+        return 0;
+    };
+    const MediaConfig dflt;
+    if (limit(cfg->offer_timeout, dflt.offer_timeout_s, 1, 3600, "offer_timeout", g_media_cfg.offer_timeout_s) < 0 ||
+        limit(cfg->max_media_lines, dflt.max_media_lines, 1, 64, "max_media_lines", g_media_cfg.max_media_lines) < 0 ||
+        limit(cfg->site_max_legs, dflt.site_max_legs, 1, 1000000, "site_max_legs", g_media_cfg.site_max_legs) < 0 ||
+        limit(cfg->source_max_legs, dflt.source_max_legs, 1, 1000000, "source_max_legs",
+              g_media_cfg.source_max_legs) < 0)
+        return -1;
     g_tunnel_cfg.tls_cert = cfg->tls_cert ? cfg->tls_cert : "";
     g_tunnel_cfg.tls_key = cfg->tls_key ? cfg->tls_key : "";
     g_tunnel_cfg.tls_client_ca = cfg->tls_client_ca ? cfg->tls_client_ca : "";
