@@ -87,7 +87,9 @@ extern "C" {
 	X(OFFERS_UNANSWERED, "offers_unanswered", \
 			"call legs released: their offer had no answer within offer_timeout") \
 	X(BYPASS_REFUSED, "bypass_refused", \
-			"SDP naming the public port of another call: relayed, no LAN bypass")
+			"SDP naming the public port of another call: relayed, no LAN bypass") \
+	X(SDP_FOREIGN_DIALOG, "sdp_foreign_dialog", \
+			"SDP (or BYE, CANCEL) with a live call's Call-ID from another dialog: refused")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status

@@ -1,6 +1,7 @@
 #include "media_planner.hpp"
 
 #include "sofw/control.hpp"
+#include "sofw/text.hpp"
 
 #include <cstdio>
 
@@ -59,11 +60,37 @@ bool may_start_leg(const SipInfo &info)
 
 std::string ip_text(in_addr_t ip) { return MediaEndpoint{ip, 0}.ip_text(); }
 
+// The tag parameter of a From or To value ("" when there is none).
+std::string tag_of(std::string_view header)
+{
+    const std::string low = lower(header);
+    size_t at = low.find(";tag=");
+    while (at != std::string::npos && low.find('>', at) != std::string::npos)
+        at = low.find(";tag=", at + 1);  // a ;tag= inside <...> is the URI's
+    if (at == std::string::npos)
+        return "";
+    std::string_view v = header.substr(at + 5);
+    return std::string(trim(v.substr(0, v.find_first_of("; \t,")), blanks));
+}
+
+// Whether a message is of the leg's dialog: the caller's tag in From (its
+// requests, the answers to them, CANCEL) or in To (the callee's requests).
+bool of_dialog(const RatEntry &e, const SipInfo &info)
+{
+    return e.dialog_tag.empty() || tag_of(info.from) == e.dialog_tag || tag_of(info.to) == e.dialog_tag;
+}
+
 }  // namespace
 
 // Ends legs on BYE, CANCEL and a failed initial INVITE; marks answered calls.
 void MediaPlanner::track_dialog(uint64_t phone, const SipInfo &info, std::vector<Frame> &controls)
 {
+    if (const RatEntry *e = rat_.find(phone, info.call_id); e && !of_dialog(*e, info)) {
+        // Another dialog with this Call-ID ends nothing of this call.
+        if (info.is_request && (info.method == "BYE" || info.method == "CANCEL"))
+            stats_.add(HRAS_CNT_SDP_FOREIGN_DIALOG);
+        return;
+    }
     if (info.is_request) {
         if (info.method == "BYE" || info.method == "CANCEL")
             remove(phone, info.call_id, info.method == "BYE" ? "BYE" : "CANCEL", controls);
@@ -112,7 +139,7 @@ MediaPlan MediaPlanner::plan(Dir dir, size_t site, uint64_t phone, const HostPor
     const SipInfo *info = msg.info();
     if (!enabled() || !info)
         return out;
-    if (RatEntry *e = rat_.find(phone, info->call_id)) {
+    if (RatEntry *e = rat_.find(phone, info->call_id); e && of_dialog(*e, *info)) {
         e->last_activity_ms = now_ms();
         if (!info->is_request && info->status > 100)
             e->responded = true;
@@ -144,6 +171,19 @@ MediaPlan MediaPlanner::plan(Dir dir, size_t site, uint64_t phone, const HostPor
         decline_all(*sdp, own_addr, msg);
         return out;
     }
+    if (existing && !of_dialog(*existing, *info)) {
+        // The Call-ID of a call in progress, from another dialog: an
+        // offer meant to take over that call's media. Not applied.
+        stats_.add(HRAS_CNT_SDP_FOREIGN_DIALOG);
+        stats_.log_limited(limit_log_, HRAS_LOG_WARN, [&] {
+            return "media: SDP with the Call-ID of call " + info->call_id + " from another dialog; refused";
+        });
+        if (info->is_request)
+            out.reject = msg.make_reply(403, "Forbidden (another dialog has this Call-ID)");
+        else
+            decline_all(*sdp, own_addr, msg);
+        return out;
+    }
     if (is_new && !may_create(site, dir == Dir::down ? sip_source : 0, info->call_id)) {
         if (info->is_request)
             out.reject = msg.make_reply(503, "Service Unavailable (media limit)");
@@ -157,6 +197,7 @@ MediaPlan MediaPlanner::plan(Dir dir, size_t site, uint64_t phone, const HostPor
         stats_.add(HRAS_CNT_RAT_CREATED);
         e.from = info->from;
         e.to = info->to;
+        e.dialog_tag = tag_of(info->from);
         e.responded = !info->is_request;  // a leg started by an answer needs none
         publish_soon();
     }

@@ -72,6 +72,10 @@ struct RatEntry {
     // seen; until then the offer_timeout runs.
     bool responded = false;
     in_addr_t source = 0;  // public IP whose SIP created the leg; 0: a phone's (or unknown)
+    // The caller's From tag (of the message that created the leg): every
+    // message of the dialog carries it in From or in To. Another dialog
+    // naming the same Call-ID is not this call.
+    std::string dialog_tag;
 };
 
 class Rat {

@@ -345,3 +345,36 @@ TEST_F(MediaOfferTimeoutTest, AnOfferWithoutAnyAnswerGivesItsPortsBack)
         return std::find(ctl.begin(), ctl.end(), "CLOSE_MEDIA " + std::to_string(hrac)) != ctl.end();
     }));
 }
+
+TEST_F(MediaAttackTest, AnotherDialogWithALiveCallsCallIdNeitherTakesNorEndsIt)
+{
+    TunnelClient &c = open(0);
+    UdpSocket &far_rtp = far_socket(), &far_rtcp = far_socket();
+    Call call = wan_call(c, "known-1", far_rtp, far_rtcp);
+    sockets.push_back(std::make_unique<UdpSocket>(intruder_ip.c_str()));
+    UdpSocket &intruder = *sockets.back();
+    drive.watch(&intruder);
+    // Someone who learnt the Call-ID offers again from a dialog of its own.
+    Dialog forged = wan_to_lan("known-1");
+    forged.from = "<sip:mallory@evil.example>;tag=m-1";
+    auto out = on_sip_down(0, alice, acme_hrac, v4(alice_ip),
+                           request("INVITE", forged, 1, sdp(intruder_ip, intruder.port())), v4(intruder_ip));
+    ASSERT_TRUE(out.reject);
+    EXPECT_EQ(0u, out.reject->rfind("SIP/2.0 403 ", 0));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SDP_FOREIGN_DIALOG));
+    on_sip_down(0, alice, acme_hrac, v4(alice_ip), request("BYE", forged, 2, "", true));
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_SDP_FOREIGN_DIALOG));
+    const RatEntry *e = entry(alice, "known-1");
+    ASSERT_TRUE(e) << "a BYE of another dialog ended the call";
+    EXPECT_NE(v4(intruder_ip), e->streams[0].far_ips[0]);
+    EXPECT_NE(v4(intruder_ip), e->streams[0].far_ips[1]);
+    ASSERT_TRUE(intruder.send_to(media_ip, call.hras, "steal"));
+    ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_MEDIA_FOREIGN_SOURCE) == 1; }));
+    ASSERT_TRUE(far_rtp.send_to(media_ip, call.hras, "mine"));
+    const Frame *f = media_got(c, 1);
+    ASSERT_TRUE(f);
+    EXPECT_EQ("mine", f->payload_string());
+    // The call's own re-INVITE (the caller's tag in From) still applies.
+    down_ok(0, alice, alice_ip, request("INVITE", call.d, 2, sdp(far_ip, far_rtp.port(), far_rtcp.port()), true));
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_SDP_FOREIGN_DIALOG));
+}

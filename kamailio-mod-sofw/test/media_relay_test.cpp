@@ -218,8 +218,11 @@ TEST_F(MediaRelayTest, ByeRemovesTheEntryClosesItsPortsAndSendsCloseMedia)
     ASSERT_NE(0, call.hras);
     ASSERT_TRUE(controls_arrived(c, 2));  // OPEN_MEDIA at the offer and at the answer
 
-    // The phone hangs up.
-    up_ok(0, alice, request("BYE", lan_to_wan("bye-1"), 2, "", true));
+    // The phone hangs up: its BYE is of the dialog (the caller's tag in To).
+    Dialog back = lan_to_wan("bye-1");
+    back.from = "<sip:alice@acme.example>;tag=t-bye-1";
+    back.to = "\"Bob\" <sip:bob@wan.example>;tag=b-bye-1";
+    up_ok(0, alice, request("BYE", back, 2));
     EXPECT_EQ(0u, media->rat().size());
     EXPECT_EQ(0u, media->rat().hras_pool().used());
     EXPECT_EQ(0u, media->rat().hrac_ports_used());
