@@ -5,6 +5,8 @@
 // bodies HRAS does not relay. In HRAS's real wiring (media_fixture.hpp).
 #include "media_fixture.hpp"
 
+#include <sys/resource.h>
+
 namespace {
 
 const std::string intruder_ip = "127.0.0.2";  // any host but the far side
@@ -377,4 +379,32 @@ TEST_F(MediaAttackTest, AnotherDialogWithALiveCallsCallIdNeitherTakesNorEndsIt)
     // The call's own re-INVITE (the caller's tag in From) still applies.
     down_ok(0, alice, alice_ip, request("INVITE", call.d, 2, sdp(far_ip, far_rtp.port(), far_rtcp.port()), true));
     EXPECT_EQ(2u, stats.get(HRAS_CNT_SDP_FOREIGN_DIALOG));
+}
+
+TEST_F(MediaAttackTest, OutOfDescriptorsACallIsRefusedAndNoPortIsLost)
+{
+    open(0);
+    size_t free_before = media->rat().hras_pool().available();
+    // The lowest free descriptor becomes the limit: the next socket() fails
+    // with EMFILE, as when a flood has taken them all.
+    int lowest = dup(0);
+    ASSERT_GE(lowest, 0);
+    close(lowest);
+    rlimit saved{};
+    ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
+    rlimit low = saved;
+    low.rlim_cur = rlim_t(lowest);
+    ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &low));
+    Dialog d = lan_to_wan("emfile-1");
+    auto out = on_sip_up(0, alice, request("INVITE", d, 1, sdp(alice_ip, 4000)));
+    ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &saved));
+    ASSERT_TRUE(out.reject);
+    EXPECT_EQ(0u, out.reject->rfind("SIP/2.0 503 ", 0));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_MEDIA_BIND_FAILURES));
+    EXPECT_EQ(free_before, media->rat().hras_pool().available()) << "the port went back, not retired";
+    EXPECT_EQ(0u, media->rat().hras_pool().parked()) << "EMFILE is not the port's fault";
+    EXPECT_EQ(0u, media->rat().hras_pool().used());
+    // With descriptors again, the next call gets its ports.
+    up_ok(0, alice, request("INVITE", lan_to_wan("emfile-2"), 1, sdp(alice_ip, 4000)));
+    EXPECT_EQ(1u, media->rat().hras_pool().used());
 }
