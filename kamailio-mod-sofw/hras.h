@@ -73,7 +73,23 @@ extern "C" {
 	X(MEDIA_WRONG_PHONE, "media_wrong_phone", \
 			"media frames from HRACs refused: not from the leg's phone") \
 	X(MEDIA_BIND_FAILURES, "media_bind_failures", \
-			"public media port binds that failed (the port is retried later)")
+			"public media port binds that failed (the port is retried later)") \
+	X(SDP_MEDIA_LINES_LIMIT, "sdp_media_lines_limit", \
+			"SDP bodies with more m-lines than max_media_lines (the rest declined)") \
+	X(SDP_NO_CALL, "sdp_outside_calls", \
+			"SDP bodies outside INVITE/UPDATE/PRACK/ACK of a call: declined, no ports") \
+	X(SDP_UNRELAYABLE, "sdp_unrelayable_streams", \
+			"SDP streams of phones declined: no IPv4 address to relay to") \
+	X(SITE_LEGS_LIMIT, "site_legs_limit", \
+			"call legs refused: the site has site_max_legs") \
+	X(SOURCE_LEGS_LIMIT, "source_legs_limit", \
+			"call legs refused: their public source IP has source_max_legs") \
+	X(OFFERS_UNANSWERED, "offers_unanswered", \
+			"call legs released: their offer had no answer within offer_timeout") \
+	X(BYPASS_REFUSED, "bypass_refused", \
+			"SDP naming the public port of another call: relayed, no LAN bypass") \
+	X(SDP_FOREIGN_DIALOG, "sdp_foreign_dialog", \
+			"SDP (or BYE, CANCEL) with a live call's Call-ID from another dialog: refused")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status
@@ -164,6 +180,11 @@ struct hras_config {
 	int rtp_port_min;
 	int rtp_port_max;
 	int media_timeout;          /* seconds without SIP or media before a RAT entry expires */
+	/* Media limits; 0 = the core's default (32, 8, 1000, 50). */
+	int offer_timeout;          /* seconds an offer may go unanswered before its ports go */
+	int max_media_lines;        /* m-lines relayed per SDP */
+	int site_max_legs;          /* call legs per site */
+	int source_max_legs;        /* call legs created by one public source IP */
 	/* TLS for the tunnel server: PEM *contents* (the glue reads the files);
 	 * NULL or "" = none. Cert and key together; the client CA makes HRAC
 	 * client certificates mandatory. */
@@ -184,6 +205,9 @@ int hras_site_count(void);
 const char *hras_site_name(int site);
 const char *hras_site_domain(int site);
 const char *hras_site_addr(int site);
+/* The SIP header in which sofw_relay() hands the relay process the address
+ * a message came from (the relay removes it before the message goes down). */
+#define HRAS_SOURCE_HEADER "X-SoFW-Source"
 /* Index of the site whose loopback address is ip (len bytes), or -1. */
 int hras_site_by_addr(const char *ip, int len);
 /* Index of the site one of whose SIP domains is domain (len bytes,
