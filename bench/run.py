@@ -15,7 +15,9 @@ One run, in network namespaces of its own (tests/e2e/sofwnet.Topology):
           strict firewall, HRAC (hrac-agent) in a-lan as its outbound proxy,
           the HTTP tunnel through a-fw, HRAS (Kamailio + sofw.so,
           cfg/kamailio.cfg) in wan, the UAS in ext (198.51.100.20)
-          registered with HRAS.
+          registered with HRAS. Both authenticate (digest) as the
+          reference configuration demands: the users are added to HRAS's
+          account database first.
 
   RTPENGINE  (when /usr/bin/rtpengine is installed; bench/run.sh installs
           it; --no-rtpengine skips it) the DIRECT set-up with every call's
@@ -190,7 +192,7 @@ class Loadgen:
     """One sofw-loadgen process in a namespace, driven over its stdin."""
 
     def __init__(self, topo, ns, name, role, sip, proxy, domain, calls, cps,
-                 from_domain=None):
+                 from_domain=None, password=None, register=False):
         self.topo, self.name = topo, name
         binary = os.path.join(build_dir(), "bench", "sofw-loadgen")
         if not os.access(binary, os.X_OK):
@@ -199,6 +201,10 @@ class Loadgen:
                 "--domain", domain, "--calls", str(calls), "--cps", str(cps)]
         if from_domain:
             argv += ["--from-domain", from_domain]
+        if password:
+            argv += ["--password", password]
+        if register:
+            argv += ["--register"]
         log_path = topo.path(f"{name}.log")
         with open(log_path, "ab") as out:
             popen = subprocess.Popen(
@@ -498,8 +504,20 @@ def rtpengine_version():
         return "?"
 
 
+# The benchmark's accounts on HRAS: the UAS's users bench0..N-1 (WAN) and the
+# UAC's callers caller0..N-1 (site a), all with this password.
+BENCH_PASSWORD = "bench-password-0123"
+
+
 def start_sofw(topo, args):
-    hras = Hras(topo, sites=("a",), debug=2).start()
+    # The UAS registers every user from one address, as a PBX or trunk
+    # would: it is trusted past the flood limit (FLOOD_TRUSTED), as an admin
+    # trusts a trunk; everything else of cfg/kamailio.cfg stays as shipped.
+    hras = Hras(topo, sites=("a",), debug=2,
+                extra_defines={"FLOOD_TRUSTED": f'"{EXT_IP}/32"'})
+    hras.add_users_bulk([(f"bench{i}", WAN_DOMAIN) for i in range(args.calls)]
+                        + [(f"caller{i}", site_domain("a")) for i in range(args.calls)], BENCH_PASSWORD)
+    hras.start()
     hrac = Hrac(topo, "a")
     with open(hrac.conf) as f:       # the harness logs at debug; measure at info
         conf = f.read().replace("log_level = debug", "log_level = info")
@@ -509,7 +527,7 @@ def start_sofw(topo, args):
     topo.wait_for(lambda: hras.site_up("a"), 10, "HRAS sees site a up")
     topo.run("a-fw", ["nft", "-f", "-"], input=NFT_COUNT)
     uas = Loadgen(topo, "ext", "sofw-uas", "uas", f"{EXT_IP}:5060", f"{HRAS_IP}:5060",
-                  WAN_DOMAIN, args.calls, args.cps)
+                  WAN_DOMAIN, args.calls, args.cps, password=BENCH_PASSWORD)
     m = uas.wait(r"^REGISTERED ok=(\d+) failed=(\d+)$", args.calls / 200 + 40)
     if int(m.group(1)) != args.calls:
         raise RuntimeError(f"sofw: only {m.group(1)} of {args.calls} users registered with HRAS")
@@ -518,7 +536,12 @@ def start_sofw(topo, args):
 
 def run_sofw(topo, args, hras, hrac, uas):
     uac = Loadgen(topo, "a-ph1", "sofw-uac", "uac", f"{PHONE_IP['ph1']}:5060", f"{HRAC_IP}:5060",
-                  WAN_DOMAIN, args.calls, args.cps, from_domain=site_domain("a"))
+                  WAN_DOMAIN, args.calls, args.cps, from_domain=site_domain("a"),
+                  password=BENCH_PASSWORD, register=True)
+    # HRAC lets media reach only phones registered through it
+    m = uac.wait(r"^REGISTERED ok=(\d+) failed=(\d+)$", 20)
+    if int(m.group(1)) != 1:
+        raise RuntimeError("sofw: the UAC could not register through HRAC")
     kprocs = kamailio_procs(hras.kam)
     relay = [p for p, d in kprocs.items() if d.startswith("sofw relay")]
     if len(relay) != 1:

@@ -2,7 +2,8 @@
 """The SoFW demo. A company LAN with two phones and HRAC behind a firewall
 that forwards nothing at all: the only way out is the company's squid
 proxy. On the WAN: Kamailio with sofw.so (HRAS) and an outside phone.
-Phones register, call out, get called and call each other with real audio
+Phones have accounts (kamctl add, digest authentication), register, call
+out, get called and call each other with real audio
 (speech one way, a tone the other); a short report says what happened.
 Everything runs in network namespaces of its own and is removed at the end;
 logs and captures stay in the directory the report names."""
@@ -44,16 +45,17 @@ def main():
         hras = Hras(topo, sites=("a",)).start()
         Hrac(topo, "a", extra={"proxy": squid.url}).start()
         alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
-                        outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
+                        password=hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
         bob = Baresip(topo, "a-ph2", "bob", PHONE_IP["ph2"], f"sip:bob@{site_domain('a')}",
-                      outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_bob)
+                      password=hras.add_user(f"sip:bob@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_bob)
         carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
-                        outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_carol)
+                        password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_carol)
         phones = (alice, bob, carol)
         for p in phones:
             p.start()
         for p in phones:
             p.wait_registered(15)
+        report.append(("accounts (kamctl add; digest auth)", ", ".join(sorted(hras.passwords))))
         report.append(("registrations", ", ".join(sorted(hras.kam.ul_dump()))))
         site = hras.site_states()["site-a"]
         report.append(("tunnel of site-a", f"{site['state']} ({site.get('mode', 'stream')}) via squid, "

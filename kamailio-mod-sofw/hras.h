@@ -91,7 +91,23 @@ extern "C" {
 	X(STATUS_BACKOFF, "status_auth_backoff", \
 			"status page requests refused (429): too many wrong passwords from that address") \
 	X(STATUS_BACKOFF_TABLE_FULL, "status_backoff_table_full", \
-			"status page backoff entries dropped to make room (status_backoff_size)")
+			"status page backoff entries dropped to make room (status_backoff_size)") \
+	X(SDP_MEDIA_LINES_LIMIT, "sdp_media_lines_limit", \
+			"SDP bodies with more m-lines than max_media_lines (the rest declined)") \
+	X(SDP_NO_CALL, "sdp_outside_calls", \
+			"SDP bodies outside INVITE/UPDATE/PRACK/ACK of a call: declined, no ports") \
+	X(SDP_UNRELAYABLE, "sdp_unrelayable_streams", \
+			"SDP streams of phones declined: no IPv4 address to relay to") \
+	X(SITE_LEGS_LIMIT, "site_legs_limit", \
+			"call legs refused: the site has site_max_legs") \
+	X(SOURCE_LEGS_LIMIT, "source_legs_limit", \
+			"call legs refused: their public source IP has source_max_legs") \
+	X(OFFERS_UNANSWERED, "offers_unanswered", \
+			"call legs released: their offer had no answer within offer_timeout") \
+	X(BYPASS_REFUSED, "bypass_refused", \
+			"SDP naming the public port of another call: relayed, no LAN bypass") \
+	X(SDP_FOREIGN_DIALOG, "sdp_foreign_dialog", \
+			"SDP (or BYE, CANCEL) with a live call's Call-ID from another dialog: refused")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status
@@ -182,6 +198,11 @@ struct hras_config {
 	int rtp_port_min;
 	int rtp_port_max;
 	int media_timeout;          /* seconds without SIP or media before a RAT entry expires */
+	/* Media limits; 0 = the core's default (32, 8, 1000, 50). */
+	int offer_timeout;          /* seconds an offer may go unanswered before its ports go */
+	int max_media_lines;        /* m-lines relayed per SDP */
+	int site_max_legs;          /* call legs per site */
+	int source_max_legs;        /* call legs created by one public source IP */
 	/* TLS for the tunnel server: PEM *contents* (the glue reads the files);
 	 * NULL or "" = none. Cert and key together; the client CA makes HRAC
 	 * client certificates mandatory. */
@@ -210,8 +231,16 @@ int hras_site_count(void);
 const char *hras_site_name(int site);
 const char *hras_site_domain(int site);
 const char *hras_site_addr(int site);
+/* The SIP header in which sofw_relay() hands the relay process the address
+ * a message came from (the relay removes it before the message goes down). */
+#define HRAS_SOURCE_HEADER "X-SoFW-Source"
 /* Index of the site whose loopback address is ip (len bytes), or -1. */
 int hras_site_by_addr(const char *ip, int len);
+/* Index of the site one of whose SIP domains is domain (len bytes,
+ * case-insensitive), or -1. */
+int hras_site_by_domain(const char *domain, int len);
+/* 1 if domain (len bytes) is one of site's SIP domains, else 0. */
+int hras_site_has_domain(int site, const char *domain, int len);
 /* Index of the site named name, or -1. */
 int hras_site_by_name(const char *name);
 /* The counter's name in the `sofw` group ("tunnel_frames_up", ...). */

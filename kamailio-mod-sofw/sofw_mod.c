@@ -30,6 +30,8 @@
 #include "core/kemi.h"
 #include "core/parser/msg_parser.h"
 #include "core/parser/parse_uri.h"
+#include "core/mod_fix.h"
+#include "core/data_lump.h"
 
 #include "hras.h"
 #include "sofw/defaults.h"
@@ -63,6 +65,10 @@ static int sofw_tunnel_queue_limit = 4096; /* KiB */
 static int sofw_replay_cache_size = 100000;
 static int sofw_status_backoff_size = 4096;
 static int sofw_rpc_page_rows = 100;
+static int sofw_offer_timeout = 32;
+static int sofw_max_media_lines = 8;
+static int sofw_site_max_legs = 1000;
+static int sofw_source_max_legs = 50;
 
 /* the Kamailio socket reserved for tunnel traffic (sip_socket) */
 static struct socket_info *sofw_sock = NULL;
@@ -101,6 +107,8 @@ static void mod_destroy(void);
 static int sofw_param_site(modparam_t type, void *val);
 static int w_sofw_relay(sip_msg_t *msg, char *p1, char *p2);
 static int w_sofw_is_from_site(sip_msg_t *msg, char *p1, char *p2);
+static int w_sofw_is_site_domain(sip_msg_t *msg, char *p1, char *p2);
+static int w_sofw_is_internal_domain(sip_msg_t *msg, char *p1, char *p2);
 static int pv_parse_sofw_name(pv_spec_p sp, str *in);
 static int pv_get_sofw(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx);
@@ -112,9 +120,13 @@ static void sofw_rpc_kick(rpc_t *rpc, void *ctx);
 /* clang-format off */
 static cmd_export_t cmds[] = {
 	{"sofw_relay", (cmd_function)w_sofw_relay, 0, 0, 0,
-		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
+		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE | ONREPLY_ROUTE},
 	{"sofw_is_from_site", (cmd_function)w_sofw_is_from_site, 0, 0, 0,
 		ANY_ROUTE},
+	{"sofw_is_site_domain", (cmd_function)w_sofw_is_site_domain, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+	{"sofw_is_internal_domain", (cmd_function)w_sofw_is_internal_domain, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -146,6 +158,10 @@ static param_export_t params[] = {
 	{"replay_cache_size", PARAM_INT, &sofw_replay_cache_size},
 	{"status_backoff_size", PARAM_INT, &sofw_status_backoff_size},
 	{"rpc_page_rows", PARAM_INT, &sofw_rpc_page_rows},
+	{"offer_timeout", PARAM_INT, &sofw_offer_timeout},
+	{"max_media_lines", PARAM_INT, &sofw_max_media_lines},
+	{"site_max_legs", PARAM_INT, &sofw_site_max_legs},
+	{"source_max_legs", PARAM_INT, &sofw_source_max_legs},
 	{0, 0, 0}
 };
 
@@ -349,6 +365,10 @@ static int mod_init(void)
 	cfg.rtp_port_min = sofw_rtp_port_min;
 	cfg.rtp_port_max = sofw_rtp_port_max;
 	cfg.media_timeout = sofw_media_timeout;
+	cfg.offer_timeout = sofw_offer_timeout;
+	cfg.max_media_lines = sofw_max_media_lines;
+	cfg.site_max_legs = sofw_site_max_legs;
+	cfg.source_max_legs = sofw_source_max_legs;
 	cfg.status_user = sofw_status_user;
 	cfg.status_password = sofw_status_password;
 	cfg.site_max_phones = sofw_site_max_phones;
@@ -617,14 +637,134 @@ static int w_sofw_is_from_site(sip_msg_t *msg, char *p1, char *p2)
 	return ki_sofw_is_from_site(msg);
 }
 
-/* If the request's next hop ($du, else R-URI) is an internal phone (a
+/* The message came from a site (its loopback address) and domain is one of
+ * that site's SIP domains: a site's phones act only in their own domain. */
+static int ki_sofw_is_site_domain(sip_msg_t *msg, str *domain)
+{
+	int site = sofw_site_of_source(msg);
+	if(site < 0 || !domain || !domain->s || domain->len <= 0)
+		return -1;
+	return hras_site_has_domain(site, domain->s, domain->len) ? 1 : -1;
+}
+
+/* domain is the SIP domain of some site: its users live behind a tunnel,
+ * so nothing from the Internet may register or act as them. */
+static int ki_sofw_is_internal_domain(sip_msg_t *msg, str *domain)
+{
+	if(!domain || !domain->s || domain->len <= 0)
+		return -1;
+	return hras_site_by_domain(domain->s, domain->len) >= 0 ? 1 : -1;
+}
+
+static int w_sofw_is_site_domain(sip_msg_t *msg, char *p1, char *p2)
+{
+	str d;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &d) < 0) {
+		LM_ERR("cannot get the domain parameter\n");
+		return -1;
+	}
+	return ki_sofw_is_site_domain(msg, &d);
+}
+
+static int w_sofw_is_internal_domain(sip_msg_t *msg, char *p1, char *p2)
+{
+	str d;
+	if(fixup_get_svalue(msg, (gparam_t *)p1, &d) < 0) {
+		LM_ERR("cannot get the domain parameter\n");
+		return -1;
+	}
+	return ki_sofw_is_internal_domain(msg, &d);
+}
+
+/* Whether this message already got its X-SoFW-Source (sofw_relay() runs
+ * in the request route and again in the branch route). */
+static int sofw_source_noted(sip_msg_t *msg)
+{
+	struct lump *l, *a;
+	const int n = sizeof(HRAS_SOURCE_HEADER) - 1;
+
+	for(l = msg->add_rm; l; l = l->next)
+		for(a = l->before; a; a = a->before)
+			if(a->op == LUMP_ADD && a->len > n
+					&& strncmp(a->u.value, HRAS_SOURCE_HEADER ":", n + 1) == 0)
+				return 1;
+	return 0;
+}
+
+/* Tells the relay process where this message came from: X-SoFW-Source with
+ * the source IP Kamailio received it from (the far side's SIP address, or
+ * its NAT's: what a public media port may latch besides the SDP's c=).
+ * Whatever X-SoFW-Source the message brought is removed first; the relay
+ * removes ours before the message goes down the tunnel. */
+static int sofw_note_source(sip_msg_t *msg)
+{
+	struct hdr_field *hf;
+	struct lump *anchor;
+	char ip[IP_ADDR_MAX_STR_SIZE];
+	char *hdr;
+	int len, n;
+	const int name_len = sizeof(HRAS_SOURCE_HEADER) - 1;
+
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0)
+		return -1;
+	if(sofw_source_noted(msg))
+		return 1;
+	for(hf = msg->headers; hf; hf = hf->next) {
+		if(hf->name.len == name_len
+				&& strncasecmp(hf->name.s, HRAS_SOURCE_HEADER, name_len) == 0
+				&& del_lump(msg, hf->name.s - msg->buf, hf->len, 0) == 0) {
+			LM_ERR("cannot remove a %s header\n", HRAS_SOURCE_HEADER);
+			return -1;
+		}
+	}
+	if(msg->rcv.src_ip.af != AF_INET)
+		return 1; /* the relay takes IPv4 only; the SDP's c= still counts */
+	len = ip_addr2sbuf(&msg->rcv.src_ip, ip, sizeof(ip));
+	if(len <= 0)
+		return 1;
+	n = name_len + 2 + len + 2;
+	hdr = pkg_malloc(n + 1);
+	if(!hdr) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	snprintf(hdr, n + 1, "%s: %.*s\r\n", HRAS_SOURCE_HEADER, len, ip);
+	anchor = anchor_lump(msg, msg->unparsed - msg->buf, 0, 0);
+	if(!anchor || !insert_new_lump_before(anchor, hdr, n, 0)) {
+		LM_ERR("cannot add the %s header\n", HRAS_SOURCE_HEADER);
+		pkg_free(hdr);
+		return -1;
+	}
+	return 1;
+}
+
+/* Whether this reply goes to an internal phone: the Via below ours names a
+ * site's loopback endpoint (received=, or the host itself). */
+static int sofw_reply_to_site(sip_msg_t *msg)
+{
+	str host;
+
+	if(parse_headers(msg, HDR_VIA2_F, 0) < 0 || !msg->via2)
+		return 0;
+	host = msg->via2->received ? msg->via2->received->value : msg->via2->host;
+	return host.s && host.len > 0 && hras_site_by_addr(host.s, host.len) >= 0;
+}
+
+/* Requests: if the next hop ($du, else R-URI) is an internal phone (a
  * site's loopback address), send it from sip_socket: that is the address the
- * tunnel boundary translates into the site's HRAC address. */
+ * tunnel boundary translates into the site's HRAC address. Replies (in an
+ * onreply or reply route): if the reply goes to an internal phone. Either
+ * way the message gets X-SoFW-Source for the media relay. */
 static int ki_sofw_relay(sip_msg_t *msg)
 {
 	str uri;
 	sip_uri_t puri;
 
+	if(msg->first_line.type == SIP_REPLY) {
+		if(!sofw_reply_to_site(msg))
+			return -1;
+		return sofw_note_source(msg);
+	}
 	if(msg->first_line.type != SIP_REQUEST)
 		return -1;
 	if(msg->dst_uri.s && msg->dst_uri.len > 0)
@@ -640,6 +780,9 @@ static int ki_sofw_relay(sip_msg_t *msg)
 	if(hras_site_by_addr(puri.host.s, puri.host.len) < 0)
 		return -1;
 	set_force_socket(msg, sofw_sock);
+	if(sofw_note_source(msg) < 0)
+		LM_WARN("no %s for this request: its media latches to its SDP only\n",
+				HRAS_SOURCE_HEADER);
 	return 1;
 }
 
@@ -1024,6 +1167,16 @@ static sr_kemi_t sr_kemi_sofw_exports[] = {
 	{ str_init("sofw"), str_init("sofw_is_from_site"),
 		SR_KEMIP_INT, ki_sofw_is_from_site,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sofw"), str_init("sofw_is_site_domain"),
+		SR_KEMIP_INT, ki_sofw_is_site_domain,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sofw"), str_init("sofw_is_internal_domain"),
+		SR_KEMIP_INT, ki_sofw_is_internal_domain,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }

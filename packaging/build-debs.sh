@@ -2,7 +2,8 @@
 # Builds SoFW's two Debian packages into build/deb/ (`make deb` runs this):
 #
 #   kamailio-sofw-module_<version>_<arch>.deb   sofw.so, example configs, module README,
-#                                               a kamailio.service drop-in (LimitNOFILE)
+#                                               a kamailio.service drop-in (LimitNOFILE),
+#                                               the account database (SQLite)
 #   hrac-agent_<version>_<arch>.deb             hrac-agent, /etc/sofw/hrac-agent.conf,
 #                                               the systemd unit, the sofw user
 #
@@ -75,25 +76,28 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$m/usr/
 # kamailio loads (version and compile flags).
 python3 "$top/scripts/check-module-flags.py" "$m/usr/lib/$multiarch/kamailio/modules/sofw.so"
 install -m 0644 "$top/cfg/kamailio.cfg" "$top/cfg/sofw-local.cfg.sample" "$top/cfg/sofw-sites.cfg.sample" \
-  "$doc/examples/"
+  "$top/cfg/kamctlrc.sample" "$doc/examples/"
 install -m 0644 "$top/kamailio-mod-sofw/README" "$doc/README"
 install -m 0644 "$top/packaging/kamailio-sofw-module/README.Debian" "$doc/README.Debian"
 # The descriptor limit Kamailio needs for sofw.so (docs/deployment.md).
 install -d "$m/lib/systemd/system/kamailio.service.d"
 install -m 0644 "$top/packaging/kamailio-sofw-module/kamailio-sofw.conf" \
   "$m/lib/systemd/system/kamailio.service.d/kamailio-sofw.conf"
+install -m 0755 "$top/packaging/kamailio-sofw-module/postinst" "$top/packaging/kamailio-sofw-module/postrm" \
+  "$m/DEBIAN/"
 module_libs=$(shlib_depends "$m/usr/lib/$multiarch/kamailio/modules/sofw.so")
 pack "$m" kamailio-sofw-module <<EOF
 Section: net
 Priority: optional
-Depends: kamailio (= $kamailio_version), $module_libs
+Depends: kamailio (= $kamailio_version), kamailio-sqlite-modules (= $kamailio_version), sqlite3, $module_libs
 Description: SoFW HRAS: Kamailio module for SIP phones behind company firewalls
  sofw.so serves the HTTP tunnels of SoFW's LAN agents (hrac-agent) and makes
  the phones behind them part of Kamailio's normal routing: address
  translation at the tunnel, SDP rewriting and a media relay.
  .
  Built for kamailio $kamailio_version exactly. Example configuration in
- /usr/share/doc/kamailio-sofw-module/examples.
+ /usr/share/doc/kamailio-sofw-module/examples; phones authenticate against
+ /var/lib/kamailio/sofw.sqlite (kamctl add).
 EOF
 
 # --- hrac-agent -----------------------------------------------------------

@@ -15,8 +15,9 @@ packages=(
   # the fuzz targets (fuzz/README.md): clang with libFuzzer and the
   # sanitizer runtimes, and the symbolizer for their stack traces
   clang libclang-rt-14-dev llvm-14
-  # HRAS runtime: Debian's Kamailio
-  kamailio kamailio-extra-modules
+  # HRAS runtime: Debian's Kamailio; the phones' accounts in SQLite
+  # (db_sqlite, and the sqlite3 tool kamctl/kamdbctl drive)
+  kamailio kamailio-extra-modules kamailio-sqlite-modules sqlite3
   # test bed: namespaces, firewall, captures, phones, proxies, audio
   iproute2 nftables tcpdump tshark baresip sip-tester
   squid tinyproxy nginx sox espeak-ng procps psmisc curl

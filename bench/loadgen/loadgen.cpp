@@ -6,6 +6,10 @@
 //   --role uac  places N calls (INVITE to <prefix>i@domain through an
 //               outbound proxy, 200, ACK, later BYE, following Record-Route
 //               and Contact), sends RTP once it has the 200.
+// With --register, the uac first registers its first caller, as a phone
+// does: HRAC sends media only to phones registered through it.
+// With --password, both answer a registrar's or proxy's digest challenge
+// (401/407) once per request as user <prefix>i (uas) or caller<i> (uac).
 //
 // RTP: 20 ms ptime, 172-byte packets (12-byte header + 160 bytes), one
 // socket per call at --rtp-base + 2*i, sent to the address the peer's SDP
@@ -26,6 +30,7 @@
 // and reports progress on stdout: READY, REGISTERED ok=N failed=M (uas),
 // ACKED n (uas, all N calls confirmed), CALLS up=N failed=M (uac),
 // BYES ok=N failed=M (uac), REPORTED.
+#include "digest.hpp"
 #include "sip.hpp"
 
 #include <arpa/inet.h>
@@ -98,6 +103,8 @@ struct Options {
     int ptime_ms = 20;
     int packet = 172;
     int expires = 3600;
+    std::string password;  // digest password of every user; "" = none
+    bool uac_register = false;  // uac: register caller0 before calling
 };
 
 // A request or 2xx response that is retransmitted until answered.
@@ -118,6 +125,8 @@ struct Call {
     std::string call_id, local_tag, remote_tag;
     std::string from_hdr, to_hdr;  // with tags, as used in the dialog
     std::string invite_branch, invite_ruri, invite_route;
+    std::string invite_auth;  // the (Proxy-)Authorization line of the INVITE
+    bool auth_sent = false;
     uint32_t cseq = 1;
     Txn txn;
     std::string ack_msg;  // uac: the ACK of the 2xx, for its retransmissions
@@ -142,6 +151,8 @@ struct Reg {
     std::string call_id;
     Txn txn;
     int status = 0;
+    uint32_t cseq = 1;
+    bool auth_sent = false;
 };
 
 struct Dist {
@@ -194,7 +205,15 @@ private:
     void stop_media(Call &c) { c.media = false; }
     void arm_rtp_timer();
     void send_rtp(Call &c, int64_t due);
-    void send_register(int i);
+    void send_register(int i, const std::string &auth = "");
+    // Who registration i registers: uas its callee users, uac its caller.
+    std::string reg_user(int i) const { return uac_ ? "caller" + std::to_string(i) : o_.prefix + std::to_string(i); }
+    const std::string &reg_domain() const { return uac_ ? o_.from_domain : o_.domain; }
+    int reg_count() const { return uac_ ? (o_.uac_register ? 1 : 0) : o_.calls; }
+    void send_invite(Call &c);
+    // The credentials line answering a 401/407 for user, "" if none fits.
+    std::string answer_challenge(const SipMsg &m, const std::string &user, const std::string &method,
+                                 const std::string &uri);
     void txn_start(Txn &t, std::string msg, const sockaddr_in &dst, Txn::Kind kind);
     void txn_timeout_check(Txn &t, int64_t now, const std::function<void()> &on_timeout);
     void send_sip(const std::string &msg, const sockaddr_in &dst);
@@ -264,10 +283,8 @@ int App::run()
     if (!setup())
         return 1;
     say("READY");
-    if (!uac_) {
-        reg_start_ = mono_ns();
-        regs_.resize(size_t(o_.calls));
-    }
+    reg_start_ = mono_ns();
+    regs_.resize(size_t(reg_count()));
     loop();
     return 0;
 }
@@ -420,10 +437,10 @@ void App::on_tick()
         while (placed_ < o_.calls && placed_ < due)
             place_call(calls_[size_t(placed_++)]);
     }
-    if (!uac_ && reg_sent_ < o_.calls) {
+    if (reg_sent_ < reg_count()) {
         // registrations paced like calls, so the registrar's socket never overflows
         int64_t due = int64_t(double(now - reg_start_) * std::max(o_.cps, 200.0) / 1e9) + 1;
-        while (reg_sent_ < o_.calls && reg_sent_ < due)
+        while (reg_sent_ < reg_count() && reg_sent_ < due)
             send_register(reg_sent_++);
     }
     for (auto &c : calls_) {
@@ -447,6 +464,16 @@ void App::on_tick()
 
 void App::check_progress()
 {
+    if (!regs_reported_ && reg_count() > 0 && reg_sent_ == reg_count()) {
+        int ok = 0, failed = 0;
+        for (auto &r : regs_) {
+            if (r.status == 0)
+                return;
+            (r.status < 300 ? ok : failed)++;
+        }
+        regs_reported_ = true;
+        say("REGISTERED ok=" + std::to_string(ok) + " failed=" + std::to_string(failed));
+    }
     if (uac_) {
         if (calling_ && !calls_reported_ && placed_ == o_.calls) {
             int up = 0, failed = 0, pending = 0;
@@ -472,16 +499,8 @@ void App::check_progress()
         }
         return;
     }
-    if (!regs_reported_ && reg_sent_ == o_.calls) {
-        int ok = 0, failed = 0;
-        for (auto &r : regs_) {
-            if (r.status == 0)
-                return;
-            (r.status < 300 ? ok : failed)++;
-        }
-        regs_reported_ = true;
-        say("REGISTERED ok=" + std::to_string(ok) + " failed=" + std::to_string(failed));
-    }
+    if (!regs_reported_)
+        return;
     if (!acked_reported_) {
         int acked = 0;
         for (auto &c : calls_)
@@ -545,23 +564,39 @@ void App::txn_timeout_check(Txn &t, int64_t now, const std::function<void()> &on
     }
 }
 
-void App::send_register(int i)
+std::string App::answer_challenge(const SipMsg &m, const std::string &user, const std::string &method,
+                                  const std::string &uri)
+{
+    if (o_.password.empty() || (m.status != 401 && m.status != 407))
+        return "";
+    auto ch = parse_challenge(m.get(m.status == 401 ? "www-authenticate" : "proxy-authenticate"));
+    if (!ch)
+        return "";
+    char cnonce[17];
+    snprintf(cnonce, sizeof cnonce, "%016llx", static_cast<unsigned long long>(rng_()));
+    return std::string(m.status == 401 ? "Authorization: " : "Proxy-Authorization: ") +
+           digest_answer(*ch, user, o_.password, method, uri, 1, cnonce) + "\r\n";
+}
+
+void App::send_register(int i, const std::string &auth)
 {
     Reg &r = regs_[size_t(i)];
-    std::string user = o_.prefix + std::to_string(i);
+    std::string user = reg_user(i);
+    const std::string &domain = reg_domain();
     r.call_id = "reg-" + run_id_ + "-" + std::to_string(i) + "@" + local_ip_;
-    std::string msg = "REGISTER sip:" + o_.domain + " SIP/2.0\r\n" + via(branch()) +
+    std::string msg = "REGISTER sip:" + domain + " SIP/2.0\r\n" + via(branch()) +
                       "Max-Forwards: 70\r\n"
                       "From: <sip:" +
-                      user + "@" + o_.domain + ">;tag=" + run_id_ + "r" + std::to_string(i) +
+                      user + "@" + domain + ">;tag=" + run_id_ + "r" + std::to_string(i) +
                       "\r\n"
                       "To: <sip:" +
-                      user + "@" + o_.domain +
+                      user + "@" + domain +
                       ">\r\n"
                       "Call-ID: " +
                       r.call_id +
                       "\r\n"
-                      "CSeq: 1 REGISTER\r\n"
+                      "CSeq: " +
+                      std::to_string(r.cseq) + " REGISTER\r\n" + auth +
                       "Contact: <sip:" +
                       user + "@" + local_ip_ + ":" + std::to_string(local_port_) +
                       ">\r\n"
@@ -583,12 +618,19 @@ void App::place_call(Call &c)
     c.to_hdr = "<sip:" + user + "@" + o_.domain + ">";
     c.invite_ruri = "sip:" + user + "@" + o_.domain;
     c.invite_route = "Route: <sip:" + addr_text(proxy_) + ";lr>\r\n";
-    c.invite_branch = branch();
     c.cseq = 1;
+    by_call_id_[c.call_id] = c.idx;
+    c.st = Call::St::inviting;
+    send_invite(c);
+}
+
+void App::send_invite(Call &c)
+{
+    c.invite_branch = branch();
     std::string body = sdp(c);
     std::string msg = "INVITE " + c.invite_ruri + " SIP/2.0\r\n" + via(c.invite_branch) + "Max-Forwards: 70\r\n" +
                       c.invite_route + "From: " + c.from_hdr + "\r\nTo: " + c.to_hdr + "\r\nCall-ID: " + c.call_id +
-                      "\r\nCSeq: 1 INVITE\r\n"
+                      "\r\nCSeq: " + std::to_string(c.cseq) + " INVITE\r\n" + c.invite_auth +
                       "Contact: <sip:caller" +
                       std::to_string(c.idx) + "@" + local_ip_ + ":" + std::to_string(local_port_) +
                       ">\r\n"
@@ -597,8 +639,6 @@ void App::place_call(Call &c)
                       "Content-Type: application/sdp\r\n"
                       "Content-Length: " +
                       std::to_string(body.size()) + "\r\n\r\n" + body;
-    by_call_id_[c.call_id] = c.idx;
-    c.st = Call::St::inviting;
     txn_start(c.txn, msg, proxy_, Txn::invite);
 }
 
@@ -739,8 +779,21 @@ void App::on_response(const SipMsg &m)
         return;
     }
     auto [num, method] = m.cseq();
-    if (method == "REGISTER" && !uac_) {
+    if (method == "REGISTER" && it->second < int(regs_.size()) && regs_[size_t(it->second)].call_id == m.call_id()) {
         Reg &r = regs_[size_t(it->second)];
+        if (num != r.cseq)
+            return;  // for the REGISTER before the challenge
+        if (!r.auth_sent && r.txn.on && (m.status == 401 || m.status == 407)) {
+            int i = it->second;
+            std::string auth = answer_challenge(m, reg_user(i), "REGISTER", "sip:" + reg_domain());
+            if (!auth.empty()) {
+                r.txn.on = false;
+                r.auth_sent = true;
+                r.cseq++;
+                send_register(i, auth);
+                return;
+            }
+        }
         if (m.status >= 200 && r.txn.on) {
             r.txn.on = false;
             r.status = m.status;
@@ -749,6 +802,8 @@ void App::on_response(const SipMsg &m)
     }
     Call &c = calls_[size_t(it->second)];
     if (method == "INVITE") {
+        if (num != c.cseq)
+            return;  // for the INVITE before the challenge (ACKed then)
         if (m.status < 200) {
             if (c.st == Call::St::inviting)
                 c.txn.resend = false;
@@ -779,7 +834,8 @@ void App::on_response(const SipMsg &m)
                 routes += "Route: " + r + "\r\n";
             c.ack_msg = "ACK " + c.remote_target + " SIP/2.0\r\n" + via(branch()) + "Max-Forwards: 70\r\n" + routes +
                         "From: " + c.from_hdr + "\r\nTo: " + c.to_hdr + "\r\nCall-ID: " + c.call_id +
-                        "\r\nCSeq: 1 ACK\r\nUser-Agent: sofw-loadgen\r\nContent-Length: 0\r\n\r\n";
+                        "\r\nCSeq: " + std::to_string(c.cseq) +
+                        " ACK\r\nUser-Agent: sofw-loadgen\r\nContent-Length: 0\r\n\r\n";
             c.ack_dst = *dst;
             send_sip(c.ack_msg, c.ack_dst);
             c.final_status = m.status;
@@ -791,8 +847,21 @@ void App::on_response(const SipMsg &m)
         // a failure: ACK it on the INVITE's own transaction
         std::string ack = "ACK " + c.invite_ruri + " SIP/2.0\r\n" + via(c.invite_branch) + "Max-Forwards: 70\r\n" +
                           c.invite_route + "From: " + c.from_hdr + "\r\nTo: " + m.get("to") +
-                          "\r\nCall-ID: " + c.call_id + "\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
+                          "\r\nCall-ID: " + c.call_id + "\r\nCSeq: " + std::to_string(c.cseq) +
+                          " ACK\r\nContent-Length: 0\r\n\r\n";
         send_sip(ack, proxy_);
+        if (c.st == Call::St::inviting && !c.auth_sent) {
+            std::string auth =
+                answer_challenge(m, "caller" + std::to_string(c.idx), "INVITE", c.invite_ruri);
+            if (!auth.empty()) {  // the same call again, with credentials
+                c.txn.on = false;
+                c.auth_sent = true;
+                c.invite_auth = auth;
+                c.cseq++;
+                send_invite(c);
+                return;
+            }
+        }
         if (c.st == Call::St::inviting) {
             c.txn.on = false;
             c.st = Call::St::failed;
@@ -1026,7 +1095,7 @@ void usage()
 {
     fprintf(stderr, "usage: sofw-loadgen --role uac|uas --sip IP:PORT --proxy IP:PORT --domain D\n"
                     "       [--from-domain D] [--calls N] [--cps R] [--prefix bench] [--rtp-ip IP]\n"
-                    "       [--rtp-base PORT] [--ptime MS] [--packet BYTES]\n"
+                    "       [--rtp-base PORT] [--ptime MS] [--packet BYTES] [--password P] [--register]\n"
                     "Commands on stdin: call | window T0 T1 | stop | bye | report PATH | quit\n");
 }
 
@@ -1049,6 +1118,8 @@ int main(int argc, char **argv)
                                 {"rtp-base", required_argument, nullptr, 'b'},
                                 {"ptime", required_argument, nullptr, 't'},
                                 {"packet", required_argument, nullptr, 'l'},
+                                {"password", required_argument, nullptr, 'w'},
+                                {"register", no_argument, nullptr, 'g'},
                                 {"help", no_argument, nullptr, 'h'},
                                 {nullptr, 0, nullptr, 0}};
     int ch;
@@ -1066,6 +1137,8 @@ int main(int argc, char **argv)
         case 'b': o.rtp_base = atoi(optarg); break;
         case 't': o.ptime_ms = atoi(optarg); break;
         case 'l': o.packet = atoi(optarg); break;
+        case 'w': o.password = optarg; break;
+        case 'g': o.uac_register = true; break;
         default: loadgen::usage(); return 2;
         }
     }

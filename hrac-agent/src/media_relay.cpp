@@ -44,8 +44,10 @@ void MediaRelay::on_control(const sofw::Frame &frame)
     const auto control = sofw::decode_control(frame.payload.data(), frame.payload.size());
     if (!control) {
         ++counters_.control_invalid;
-        log_warn("ignored a control frame HRAC cannot decode (%zu bytes; op %d)", frame.payload.size(),
-                 frame.payload.empty() ? -1 : frame.payload[0]);
+        uint64_t unlogged = 0;
+        if (control_log_.allow(tmr_jiffies(), unlogged))
+            log_warn("ignored a control frame HRAC cannot decode (%zu bytes; op %d)%s", frame.payload.size(),
+                     frame.payload.empty() ? -1 : frame.payload[0], sofw::not_logged_text(unlogged).c_str());
         return;
     }
     switch (control->op) {
@@ -59,7 +61,10 @@ void MediaRelay::on_control(const sofw::Frame &frame)
     case sofw::ControlOp::media_failed: break;
     }
     ++counters_.control_invalid;
-    log_warn("ignored a %s from HRAS: only HRAC sends it", sofw::control_op_name(control->op));
+    uint64_t unlogged = 0;
+    if (control_log_.allow(tmr_jiffies(), unlogged))
+        log_warn("ignored a %s from HRAS: only HRAC sends it%s", sofw::control_op_name(control->op),
+                 sofw::not_logged_text(unlogged).c_str());
 }
 
 void MediaRelay::open(uint16_t port, const std::optional<sofw::RaHeader> &phone)
@@ -157,9 +162,12 @@ void MediaRelay::refuse(uint16_t port, const char *reason)
 {
     ++counters_.media_open_failures;
     const bool told = upstream_(sofw::make_control_frame({sofw::ControlOp::media_failed, port}));
-    log_warn("media %u/%u: cannot open on %s (media_ports %s): %s; %s", port, port + 1, config_.sip_host.c_str(),
-             media_ports_text(config_).c_str(), reason,
-             told ? "MEDIA_FAILED sent" : "MEDIA_FAILED not sent (tunnel down)");
+    // HRAS decides how often this happens: one line per interval at most.
+    uint64_t unlogged = 0;
+    if (open_failure_log_.allow(tmr_jiffies(), unlogged))
+        log_warn("media %u/%u: cannot open on %s (media_ports %s): %s; %s%s", port, port + 1, config_.sip_host.c_str(),
+                 media_ports_text(config_).c_str(), reason,
+                 told ? "MEDIA_FAILED sent" : "MEDIA_FAILED not sent (tunnel down)", sofw::not_logged_text(unlogged).c_str());
 }
 
 void MediaRelay::schedule_idle_check()
@@ -193,7 +201,7 @@ void MediaRelay::on_datagram(const struct sa *src, struct mbuf *mb, void *socket
         if (relay.refusal_log_.allow(now, unlogged))
             log_warn("LAN closed: dropped media from %s to port %u: no registered phone named it in its SDP%s",
                      from.to_string().c_str(), socket.port,
-                     unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
+                     sofw::not_logged_text(unlogged).c_str());
         return;
     }
     pair.active = true;
@@ -234,7 +242,7 @@ void MediaRelay::deliver(const sofw::Frame &frame)
         uint64_t unlogged = 0;
         if (refusal_log_.allow(now, unlogged))
             log_warn("LAN closed: refused media to %s from port %u: %s%s", ra.to_string().c_str(), ra.relay_port,
-                     why.c_str(), unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
+                     why.c_str(), sofw::not_logged_text(unlogged).c_str());
         return;
     }
     pair->active = true;

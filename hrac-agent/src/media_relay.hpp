@@ -71,6 +71,8 @@ private:
     Counters &counters_;
     const LanPolicy &policy_;
     sofw::LogLimiter refusal_log_{1000};
+    sofw::LogLimiter control_log_{1000};
+    sofw::LogLimiter open_failure_log_{1000};
     Upstream upstream_;
     MediaPortTable table_;
     sofw::Frame up_frame_;  // reused by every datagram going up: no allocation

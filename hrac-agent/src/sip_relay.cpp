@@ -111,7 +111,7 @@ void SipRelay::count_sdp(const sofw::RaHeader &src, LanPolicy::Sdp sdp)
     uint64_t unlogged = 0;
     if (sdp_log_.allow(tmr_jiffies(), unlogged))
         log_warn("LAN closed: SDP from %s not learnt from: %s%s", src.to_string().c_str(), what,
-                 unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
+                 sofw::not_logged_text(unlogged).c_str());
 }
 
 void SipRelay::deliver(const sofw::Frame &frame)
@@ -137,7 +137,7 @@ void SipRelay::deliver(const sofw::Frame &frame)
         if (refusal_log_.allow(now, unlogged))
             log_warn("LAN closed: refused SIP to %s (%s): %s%s", ra.to_string().c_str(),
                      first_line(frame.payload.data(), frame.payload.size()).c_str(), why.c_str(),
-                     unlogged ? (" (" + std::to_string(unlogged) + " more not logged)").c_str() : "");
+                     sofw::not_logged_text(unlogged).c_str());
         return;
     }
 

@@ -291,6 +291,28 @@ TEST_F(MediaRelayTest, AnswersPortsItCannotOpenWithMediaFailed)
     EXPECT_EQ(relay_->open_pairs(), 0u);
 }
 
+// HRAS decides how many refusals there are: a flood of them costs one log
+// line per interval, while every one is counted and answered.
+TEST_F(MediaRelayTest, RefusalsHrasCanProvokeAreLoggedRateLimited)
+{
+    testing::internal::CaptureStderr();
+    for (int i = 0; i < 50; ++i) {
+        control(sofw::ControlOp::open_media, 40000);  // below the range
+        control(sofw::ControlOp::media_failed, 42000);  // HRAS never sends this
+    }
+    const std::string log = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(counters_.media_open_failures, 50u);
+    EXPECT_EQ(counters_.control_invalid, 50u);
+    EXPECT_EQ(upstream_.size(), 50u);  // one MEDIA_FAILED each
+    size_t opens = 0, controls = 0;
+    for (size_t at = 0; (at = log.find("cannot open", at)) != std::string::npos; ++at)
+        ++opens;
+    for (size_t at = 0; (at = log.find("only HRAC sends it", at)) != std::string::npos; ++at)
+        ++controls;
+    EXPECT_EQ(opens, 1u) << log;
+    EXPECT_EQ(controls, 1u) << log;
+}
+
 TEST_F(MediaRelayTest, ReopenUpdatesThePhoneAndCloseFreesBothPorts)
 {
     Phone first, second;

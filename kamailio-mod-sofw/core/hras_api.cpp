@@ -12,6 +12,7 @@
 #include "sofw/defaults.h"
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstring>
@@ -195,6 +196,28 @@ void guarded_void(const char *entry, F &&f) noexcept
 
 bool valid_site(int site) { return site >= 0 && size_t(site) < g_sites.size(); }
 
+// Each public media pair takes two descriptors; with a soft limit of 1024
+// a few hundred calls exhaust them (EMFILE). The relay process, and only
+// it, raises its soft limit as far as the hard limit allows and says what
+// that is; raising the hard limit is the admin's (LimitNOFILE).
+void raise_descriptor_limit()
+{
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return;
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlimit want = lim;
+        want.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            lim = want;
+    }
+    size_t pairs = (g_media_cfg.port_max - g_media_cfg.port_min + 1) / 2;
+    const char *note = lim.rlim_cur / 2 < pairs + 512 ? " (raise LimitNOFILE for more)" : "";
+    g_stats.info("relay process: " + std::to_string(lim.rlim_cur) + " descriptors, room for about " +
+                 std::to_string(lim.rlim_cur > 512 ? (lim.rlim_cur - 512) / 2 : 0) + " media port pairs of " +
+                 std::to_string(pairs) + note);
+}
+
 }  // namespace
 
 extern "C" {
@@ -283,6 +306,23 @@ static int configure(const struct hras_config *cfg, char *err, int err_len)
     if (cfg->media_timeout < 5)
         return fail(err, err_len, "media_timeout must be at least 5 seconds");
     g_media_cfg.timeout_s = cfg->media_timeout;
+    // The media limits (0 in the struct: the glue left the default).
+    auto limit = [&](int v, int dflt, int min, int max, const char *name, int &out) {
+        if (v == 0)
+            v = dflt;
+        if (v < min || v > max)
+            return fail(err, err_len,
+                        std::string(name) + " must be from " + std::to_string(min) + " to " + std::to_string(max));
+        out = v;
+        return 0;
+    };
+    const MediaConfig dflt;
+    if (limit(cfg->offer_timeout, dflt.offer_timeout_s, 1, 3600, "offer_timeout", g_media_cfg.offer_timeout_s) < 0 ||
+        limit(cfg->max_media_lines, dflt.max_media_lines, 1, 64, "max_media_lines", g_media_cfg.max_media_lines) < 0 ||
+        limit(cfg->site_max_legs, dflt.site_max_legs, 1, 1000000, "site_max_legs", g_media_cfg.site_max_legs) < 0 ||
+        limit(cfg->source_max_legs, dflt.source_max_legs, 1, 1000000, "source_max_legs",
+              g_media_cfg.source_max_legs) < 0)
+        return -1;
     g_tunnel_cfg.tls_cert = cfg->tls_cert ? cfg->tls_cert : "";
     g_tunnel_cfg.tls_key = cfg->tls_key ? cfg->tls_key : "";
     g_tunnel_cfg.tls_client_ca = cfg->tls_client_ca ? cfg->tls_client_ca : "";
@@ -324,6 +364,25 @@ int hras_site_by_addr(const char *ip, int len)
     return guarded("hras_site_by_addr", -1, [&] {
         auto i = g_sites.find_by_addr(std::string(ip, size_t(len)));
         return i ? int(*i) : -1;
+    });
+}
+
+int hras_site_by_domain(const char *domain, int len)
+{
+    if (!domain || len <= 0)
+        return -1;
+    return guarded("hras_site_by_domain", -1, [&] {
+        auto i = g_sites.find_by_domain(std::string_view(domain, size_t(len)));
+        return i ? int(*i) : -1;
+    });
+}
+
+int hras_site_has_domain(int site, const char *domain, int len)
+{
+    if (!valid_site(site) || !domain || len <= 0)
+        return 0;
+    return guarded("hras_site_has_domain", 0, [&] {
+        return g_sites.has_domain(size_t(site), std::string_view(domain, size_t(len))) ? 1 : 0;
     });
 }
 
@@ -372,6 +431,7 @@ void hras_rat_gauges(const struct hras_rat_row *rows, int n, int hras_ports, int
 int hras_start(char *err, int err_len)
 {
     try {
+        raise_descriptor_limit();
         auto r = std::make_unique<Relay>();
         r->process = std::make_unique<HrasProcess>(r->loop, g_sites, g_tunnel_cfg, g_sip_socket, g_phone_idle_timeout,
                                                    g_media_cfg, g_stats);

@@ -1,6 +1,7 @@
 #include "media_planner.hpp"
 
 #include "sofw/control.hpp"
+#include "sofw/text.hpp"
 
 #include <cstdio>
 
@@ -29,19 +30,67 @@ MediaPlanner::MediaPlanner(EventLoop &loop, Stats &stats, const MediaConfig &cfg
     });
 }
 
-MediaPlan MediaPlanner::up(size_t site, uint64_t phone, SipMessage &msg)
+MediaPlan MediaPlanner::up(size_t site, uint64_t phone, in_addr_t phone_ip, SipMessage &msg)
 {
-    return plan(Dir::up, site, phone, nullptr, 0, msg);
+    return plan(Dir::up, site, phone, nullptr, phone_ip, 0, msg);
 }
 
-MediaPlan MediaPlanner::down(size_t site, uint64_t phone, const HostPort &hrac, in_addr_t phone_ip, SipMessage &msg)
+MediaPlan MediaPlanner::down(size_t site, uint64_t phone, const HostPort &hrac, in_addr_t phone_ip, SipMessage &msg,
+                             in_addr_t sip_source)
 {
-    return plan(Dir::down, site, phone, &hrac, phone_ip, msg);
+    return plan(Dir::down, site, phone, &hrac, phone_ip, sip_source, msg);
 }
+
+namespace {
+
+// Offers and answers that set up or change a call's media (RFC 3261,
+// 3262, 3311): INVITE, UPDATE, PRACK, ACK and their replies. Only these
+// get ports; SDP in anything else (MESSAGE, OPTIONS, ...) is declined.
+bool carries_offer_answer(const SipInfo &info)
+{
+    const std::string &m = info.is_request ? info.method : info.cseq_method;
+    return m == "INVITE" || m == "UPDATE" || m == "PRACK" || (info.is_request && m == "ACK");
+}
+
+// Only an INVITE or its reply starts a leg: the others change one.
+bool may_start_leg(const SipInfo &info)
+{
+    return (info.is_request ? info.method : info.cseq_method) == "INVITE";
+}
+
+std::string ip_text(in_addr_t ip) { return MediaEndpoint{ip, 0}.ip_text(); }
+
+// The tag parameter of a From or To value ("" when there is none).
+std::string tag_of(std::string_view header)
+{
+    const std::string low = lower(header);
+    size_t at = low.find(";tag=");
+    while (at != std::string::npos && low.find('>', at) != std::string::npos)
+        at = low.find(";tag=", at + 1);  // a ;tag= inside <...> is the URI's
+    if (at == std::string::npos)
+        return "";
+    std::string_view v = header.substr(at + 5);
+    return std::string(trim(v.substr(0, v.find_first_of("; \t,")), blanks));
+}
+
+// Whether a message is of the leg's dialog: the caller's tag in From (its
+// requests, the answers to them, CANCEL) or in To (the callee's requests).
+bool of_dialog(const RatEntry &e, const SipInfo &info)
+{
+    return e.dialog_tag.empty() || tag_of(info.from) == e.dialog_tag || tag_of(info.to) == e.dialog_tag;
+}
+
+}  // namespace
 
 // Ends legs on BYE, CANCEL and a failed initial INVITE; marks answered calls.
 void MediaPlanner::track_dialog(uint64_t phone, const SipInfo &info, std::vector<Frame> &controls)
 {
+    if (const RatEntry *e = rat_.find(phone, info.call_id); e && !of_dialog(*e, info)) {
+        // Another dialog with this Call-ID ends nothing of this call.
+        if (info.is_request && (info.method == "BYE" || info.method == "CANCEL"))
+            stats_.add(HRAS_CNT_SDP_FOREIGN_DIALOG);
+        return;
+    }
     if (info.is_request) {
         if (info.method == "BYE" || info.method == "CANCEL")
             remove(phone, info.call_id, info.method == "BYE" ? "BYE" : "CANCEL", controls);
@@ -56,70 +105,183 @@ void MediaPlanner::track_dialog(uint64_t phone, const SipInfo &info, std::vector
         remove(phone, info.call_id, "call failed", controls);
 }
 
+bool MediaPlanner::may_create(size_t site, in_addr_t sip_source, const std::string &call_id)
+{
+    if (rat_.legs_of_site(site) >= size_t(cfg_.site_max_legs)) {
+        stats_.add(HRAS_CNT_SITE_LEGS_LIMIT);
+        stats_.log_limited(limit_log_, HRAS_LOG_WARN, [&] {
+            return "media: site " + std::to_string(site) + " has " + std::to_string(cfg_.site_max_legs) +
+                   " call legs (site_max_legs); no media for " + call_id;
+        });
+        return false;
+    }
+    if (sip_source && rat_.legs_of_source(sip_source) >= size_t(cfg_.source_max_legs)) {
+        stats_.add(HRAS_CNT_SOURCE_LEGS_LIMIT);
+        stats_.log_limited(limit_log_, HRAS_LOG_WARN, [&] {
+            return "media: " + ip_text(sip_source) + " has " + std::to_string(cfg_.source_max_legs) +
+                   " call legs (source_max_legs); no media for " + call_id;
+        });
+        return false;
+    }
+    return true;
+}
+
+void MediaPlanner::decline_all(const SdpBody &sdp, const std::string &own_addr, SipMessage &msg)
+{
+    std::vector<SdpTarget> targets(sdp.info().streams.size(), SdpTarget::declined(own_addr));
+    msg.replace_body(sdp.rewrite(targets));
+}
+
 MediaPlan MediaPlanner::plan(Dir dir, size_t site, uint64_t phone, const HostPort *hrac, in_addr_t phone_ip,
-                             SipMessage &msg)
+                             in_addr_t sip_source, SipMessage &msg)
 {
     MediaPlan out;
     const SipInfo *info = msg.info();
     if (!enabled() || !info)
         return out;
-    if (RatEntry *e = rat_.find(phone, info->call_id))
+    if (RatEntry *e = rat_.find(phone, info->call_id); e && of_dialog(*e, *info)) {
         e->last_activity_ms = now_ms();
+        if (!info->is_request && info->status > 100)
+            e->responded = true;
+    }
     if (!info->has_sdp()) {
         track_dialog(phone, *info, out.controls);
         return out;
     }
-    auto sdp = SdpBody::parse(msg.body());
+    auto sdp = SdpBody::parse(info->content_type_value, msg.body());
     if (!sdp) {
         stats_.add(HRAS_CNT_SDP_UNPARSED);
-        stats_.warn("media: SDP of " + info->call_id + " not understood; passed on unchanged");
+        stats_.log_limited(limit_log_, HRAS_LOG_WARN,
+                           [&] { return "media: SDP of " + info->call_id + " not understood; passed on unchanged"; });
         track_dialog(phone, *info, out.controls);
         return out;
     }
     const std::vector<SdpStream> &streams = sdp->info().streams;
+    // The address the receiver of this SDP is to send to: ours, never the
+    // other side's (a LAN address must not leave, a WAN one is no use).
+    const std::string own_addr = dir == Dir::up ? cfg_.address : hrac->host;
 
-    bool is_new = rat_.find(phone, info->call_id) == nullptr;
-    RatEntry &e = rat_.get_or_create(site, phone, info->call_id, now_ms());
+    RatEntry *existing = rat_.find(phone, info->call_id);
+    bool is_new = existing == nullptr;
+    if (!carries_offer_answer(*info) || (is_new && !may_start_leg(*info))) {
+        // Capabilities in an OPTIONS answer, SDP in a MESSAGE, an UPDATE
+        // outside any call: no media is set up, so no port is taken.
+        stats_.add(HRAS_CNT_SDP_NO_CALL);
+        track_dialog(phone, *info, out.controls);
+        decline_all(*sdp, own_addr, msg);
+        return out;
+    }
+    if (existing && !of_dialog(*existing, *info)) {
+        // The Call-ID of a call in progress, from another dialog: an
+        // offer meant to take over that call's media. Not applied.
+        stats_.add(HRAS_CNT_SDP_FOREIGN_DIALOG);
+        stats_.log_limited(limit_log_, HRAS_LOG_WARN, [&] {
+            return "media: SDP with the Call-ID of call " + info->call_id + " from another dialog; refused";
+        });
+        if (info->is_request)
+            out.reject = msg.make_reply(403, "Forbidden (another dialog has this Call-ID)");
+        else
+            decline_all(*sdp, own_addr, msg);
+        return out;
+    }
+    if (is_new && !may_create(site, dir == Dir::down ? sip_source : 0, info->call_id)) {
+        if (info->is_request)
+            out.reject = msg.make_reply(503, "Service Unavailable (media limit)");
+        else
+            decline_all(*sdp, own_addr, msg);
+        return out;
+    }
+
+    RatEntry &e = rat_.get_or_create(site, phone, info->call_id, now_ms(), dir == Dir::down ? sip_source : 0);
     if (is_new) {
         stats_.add(HRAS_CNT_RAT_CREATED);
         e.from = info->from;
         e.to = info->to;
+        e.dialog_tag = tag_of(info->from);
+        e.responded = !info->is_request;  // a leg started by an answer needs none
         publish_soon();
     }
     std::vector<SdpTarget> targets(streams.size());
     bool exhausted = false;
+    if (streams.size() > size_t(cfg_.max_media_lines)) {
+        stats_.add(HRAS_CNT_SDP_MEDIA_LINES_LIMIT);
+        stats_.log_limited(limit_log_, HRAS_LOG_WARN, [&] {
+            return "media: SDP of " + info->call_id + " has " + std::to_string(streams.size()) +
+                   " m-lines; those after the first " + std::to_string(cfg_.max_media_lines) +
+                   " are declined (max_media_lines)";
+        });
+    }
     for (size_t i = 0; i < streams.size(); i++) {
         const SdpStream &s = streams[i];
         if (s.port == 0)
             continue;
+        if (i >= size_t(cfg_.max_media_lines)) {
+            targets[i] = SdpTarget::declined(own_addr);
+            continue;
+        }
         if (e.streams.size() <= i)
             e.streams.resize(i + 1);
-        RatStream &st = e.streams[i];
-        st.media = s.media;
         if (dir == Dir::down) {
             if (auto t = try_bypass(e, i, s, out.controls)) {
                 targets[i] = *t;
                 continue;
             }
         }
+        // Text from SDP becomes binary here, once; a name or an IPv6
+        // address gives an invalid endpoint (the relays are IPv4).
+        const MediaEndpoint rtp = MediaEndpoint::from_text(s.addr, s.port);
+        const MediaEndpoint rtcp = MediaEndpoint::from_text(s.addr, s.rtcp_port);
+        if (dir == Dir::up && !s.hold_zero && !rtp.valid()) {
+            // HRAS's public side is IPv4 and HRAC opens IPv4 ports: a phone
+            // media address we cannot name (IPv6, a host name) gets no relay
+            // rather than an OPEN_MEDIA naming nobody.
+            stats_.add(HRAS_CNT_SDP_UNRELAYABLE);
+            stats_.log_limited(limit_log_, HRAS_LOG_WARN, [&] {
+                return "media: stream " + std::to_string(i) + " of " + info->call_id + " names " + s.addr +
+                       ": not an IPv4 address; declined";
+            });
+            targets[i] = SdpTarget::declined(own_addr);
+            continue;
+        }
+        RatStream &st = e.streams[i];
+        st.media = s.media;
         st.bypass = false;
         if (!s.hold_zero) {
-            // Text from SDP becomes binary here, once; a name or an IPv6
-            // address gives an invalid endpoint (the relays are IPv4).
             if (dir == Dir::up) {  // the phone's own media address: IIP/IPort
-                st.internal[0] = MediaEndpoint::from_text(s.addr, s.port);
-                st.internal[1] = MediaEndpoint::from_text(s.addr, s.rtcp_port);
-            } else {  // the far side's: OIP/OPort, to be latched anew
-                st.external[0] = MediaEndpoint::from_text(s.addr, s.port);
-                st.external[1] = MediaEndpoint::from_text(s.addr, s.rtcp_port);
+                st.internal[0] = rtp;
+                st.internal[1] = rtcp;
+            } else {  // the far side's: OIP/OPort, to be latched anew, and only by it
+                st.external[0] = rtp;
+                st.external[1] = rtcp;
                 st.external_latched[0] = st.external_latched[1] = false;
+                st.far_ips[0] = rtp.ip;
+                st.far_ips[1] = sip_source;
             }
+        }
+        if (!(st.internal[0].ip ? st.internal[0].ip : phone_ip)) {
+            // No IPv4 address for the phone at all (an IPv6 phone on hold):
+            // an OPEN_MEDIA would name nobody.
+            stats_.add(HRAS_CNT_SDP_UNRELAYABLE);
+            targets[i] = SdpTarget::declined(own_addr);
+            continue;
         }
         // Both agents' ports at the first SDP in either direction, so media
         // that races ahead of the answer already finds its way.
         if (!relay_.open(e, i) || !rat_.allocate_hrac(e, i)) {
-            exhausted = true;
-            break;
+            stats_.add(HRAS_CNT_PORTS_EXHAUSTED);
+            stats_.log_limited(limit_log_, HRAS_LOG_WARN, [&] {
+                return "media: no free media port for " + info->call_id + " (" +
+                       (dir == Dir::up ? "HRAS public range" : "HRAC range of the site") + ")";
+            });
+            if (is_new && info->is_request) {
+                exhausted = true;  // a new call without media: refused at once
+                break;
+            }
+            // A reply cannot be refused, a live call keeps what it has: this
+            // stream goes without.
+            relay_.close(e, i);
+            targets[i] = SdpTarget::declined(own_addr);
+            continue;
         }
         out.controls.push_back(open_media(st, phone_ip));
         targets[i] = dir == Dir::up ? SdpTarget{cfg_.address, st.hras_port, uint16_t(st.hras_port + 1)}
@@ -127,13 +289,8 @@ MediaPlan MediaPlanner::plan(Dir dir, size_t site, uint64_t phone, const HostPor
     }
 
     if (exhausted) {
-        stats_.add(HRAS_CNT_PORTS_EXHAUSTED);
-        stats_.warn("media: no free media port for " + info->call_id + " (" +
-                    (dir == Dir::up ? "HRAS public range" : "HRAC range of the site") + ")");
-        if (is_new)
-            remove(phone, info->call_id, "no media ports", out.controls);
-        if (info->is_request)
-            out.reject = msg.make_reply(503, "Service Unavailable (no media ports)");
+        remove(phone, info->call_id, "no media ports", out.controls);
+        out.reject = msg.make_reply(503, "Service Unavailable (no media ports)");
         return out;
     }
     stats_.add(HRAS_CNT_SDP_REWRITTEN);
@@ -154,6 +311,16 @@ std::optional<SdpTarget> MediaPlanner::try_bypass(RatEntry &e, size_t i, const S
     if (!other || other == &e || other->site != e.site || j >= other->streams.size() ||
         !other->streams[j].internal[0].valid())
         return std::nullopt;
+    if (other->call_id != e.call_id) {
+        // Our address and a port of another call: not the other leg of this
+        // call, whatever the SDP says. Taking it for one would close that
+        // call's relay (anyone on the Internet can write such an SDP).
+        stats_.add(HRAS_CNT_BYPASS_REFUSED);
+        stats_.log_limited(limit_log_, HRAS_LOG_WARN, [&] {
+            return "media: SDP of " + e.call_id + " names the public port of another call; relayed, not bypassed";
+        });
+        return std::nullopt;
+    }
     const RatStream &os = other->streams[j];
     SdpTarget peer{os.internal[0].ip_text(), os.internal[0].port, os.internal[1].port};
     for (RatEntry *leg : {other, &e}) {
@@ -209,6 +376,27 @@ void MediaPlanner::on_control(size_t site, const Frame &f)
 
 void MediaPlanner::expire()
 {
+    // Offers nobody answered (no response above 100 yet): their ports go
+    // after offer_timeout, as a SIP client gives up after Timer B.
+    int64_t now = now_ms(), offer_timeout = int64_t(cfg_.offer_timeout_s) * 1000;
+    std::vector<Rat::Key> unanswered;
+    for (auto &kv : rat_.entries())
+        if (!kv.second->responded && now - kv.second->created_ms > offer_timeout)
+            unanswered.push_back(kv.first);
+    for (auto &key : unanswered) {
+        RatEntry *e = rat_.find(key.first, key.second);
+        if (!e)
+            continue;
+        stats_.add(HRAS_CNT_OFFERS_UNANSWERED);
+        stats_.log_limited(limit_log_, HRAS_LOG_INFO, [&] {
+            return "media: call " + key.second + ": offer not answered within " + std::to_string(cfg_.offer_timeout_s) +
+                   " s (offer_timeout); its ports are released";
+        });
+        size_t site = e->site;
+        std::vector<Frame> controls;
+        remove(key.first, key.second, "offer not answered", controls);
+        writer_.controls(site, controls);
+    }
     int64_t timeout = int64_t(cfg_.timeout_s) * 1000;
     for (auto &key : rat_.idle(now_ms(), timeout)) {
         stats_.add(HRAS_CNT_RAT_EXPIRED);

@@ -27,6 +27,12 @@ struct MediaConfig {
     uint16_t port_min = 30000;
     uint16_t port_max = 39999;
     int timeout_s = 120;
+    // Limits on what one message, one site and one public source can take
+    // (modparams of the same names; see sofw_admin.xml).
+    int offer_timeout_s = 32;    // a leg whose first offer has no answer by then goes (Timer B)
+    int max_media_lines = 8;     // m-lines relayed per SDP; the rest are declined
+    int site_max_legs = 1000;    // RAT entries per site
+    int source_max_legs = 50;    // RAT entries created by one public source IP
 };
 
 struct MediaPlan {
@@ -41,11 +47,15 @@ public:
 
     bool enabled() const { return !cfg_.address.empty(); }
 
-    // An internal phone's message on its way to Kamailio.
-    MediaPlan up(size_t site, uint64_t phone, SipMessage &msg);
+    // An internal phone's message on its way to Kamailio; phone_ip: its LAN
+    // address (0 if not IPv4).
+    MediaPlan up(size_t site, uint64_t phone, in_addr_t phone_ip, SipMessage &msg);
     // A message on its way down to an internal phone whose HRAC LAN address
-    // is hrac and whose LAN address is phone_ip.
-    MediaPlan down(size_t site, uint64_t phone, const HostPort &hrac, in_addr_t phone_ip, SipMessage &msg);
+    // is hrac and whose LAN address is phone_ip. sip_source: the public IP
+    // Kamailio received the message from (X-SoFW-Source), 0 if unknown or
+    // not public (another site's phone).
+    MediaPlan down(size_t site, uint64_t phone, const HostPort &hrac, in_addr_t phone_ip, SipMessage &msg,
+                   in_addr_t sip_source = 0);
 
     void on_control(size_t site, const Frame &f);
     void on_session_up(size_t site, uint16_t hrac_port_min, uint16_t hrac_port_max);
@@ -58,7 +68,13 @@ public:
 
 private:
     enum class Dir { up, down };
-    MediaPlan plan(Dir dir, size_t site, uint64_t phone, const HostPort *hrac, in_addr_t phone_ip, SipMessage &msg);
+    MediaPlan plan(Dir dir, size_t site, uint64_t phone, const HostPort *hrac, in_addr_t phone_ip,
+                   in_addr_t sip_source, SipMessage &msg);
+    // Every active stream declined: SDP that gets no relay, with no address
+    // of the other side left in it.
+    void decline_all(const SdpBody &sdp, const std::string &own_addr, SipMessage &msg);
+    // Whether a new leg may be created; counts and logs when not.
+    bool may_create(size_t site, in_addr_t sip_source, const std::string &call_id);
     void track_dialog(uint64_t phone, const SipInfo &info, std::vector<Frame> &controls);
     std::optional<SdpTarget> try_bypass(RatEntry &e, size_t i, const SdpStream &s, std::vector<Frame> &controls);
     void remove(uint64_t phone, const std::string &call_id, const char *why, std::vector<Frame> &controls);
@@ -72,6 +88,7 @@ private:
     MediaRelay &relay_;
     TunnelWriter &writer_;
     bool publish_pending_ = false;
+    LogLimiter limit_log_{1000};
 };
 
 }  // namespace sofw::hras

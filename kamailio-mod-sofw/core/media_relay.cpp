@@ -26,7 +26,7 @@ MediaRelay::~MediaRelay()
 bool MediaRelay::open(RatEntry &e, size_t i)
 {
     for (int attempt = 0; attempt < 8; attempt++) {
-        if (!rat_.allocate_hras(e, i))
+        if (!rat_.allocate_hras(e, i, now_ms()))
             return false;
         uint16_t port = e.streams[i].hras_port;
         if (sockets_.count(port))
@@ -44,13 +44,23 @@ bool MediaRelay::open(RatEntry &e, size_t i)
             sockets_[port] = s;
             return true;
         }
-        // Someone else holds this port: keep it out of the pool (allocated
-        // to nobody, found by no lookup) and try the next one.
-        stats_.warn("media: cannot bind " + MediaEndpoint{public_ip_, port}.to_string() + ": " + strerror(errno));
+        int err = errno;
         for (int fd : s.fd)
             if (fd >= 0)
                 ::close(fd);
-        rat_.retire_hras(e, i);
+        stats_.add(HRAS_CNT_MEDIA_BIND_FAILURES);
+        stats_.log_limited(bind_log_, HRAS_LOG_WARN, [&] {
+            return "media: cannot bind " + MediaEndpoint{public_ip_, port}.to_string() + ": " + strerror(err);
+        });
+        if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS) {
+            // Out of descriptors: no other port would fare better now, and
+            // this one is not to blame. It goes back; the call is refused.
+            rat_.release_hras(e, i);
+            return false;
+        }
+        // Someone else holds this port (or it cannot be had now): out of the
+        // pool for a while, found by no lookup, then tried again.
+        rat_.park_hras(e, i, now_ms() + bind_park_ms);
     }
     return false;
 }
@@ -88,16 +98,8 @@ void MediaRelay::on_public_packet(uint16_t hras_port, int comp)
             continue;
         }
         RatStream &st = e->streams[i];
-        const MediaEndpoint src = MediaEndpoint::from_sockaddr(from);
-        // Symmetric RTP: the far side's real source wins over its SDP (NAT),
-        // and once learned nobody else may feed this port.
-        if (!st.external_latched[comp]) {
-            st.external[comp] = src;
-            st.external_latched[comp] = true;
-        } else if (st.external[comp] != src) {
-            stats_.add(HRAS_CNT_MEDIA_WRONG_SOURCE);
+        if (!heard(st, comp, MediaEndpoint::from_sockaddr(from)))
             continue;
-        }
         e->last_activity_ms = now_ms();
         const MediaEndpoint &dst = st.internal[comp];
         if (!st.hrac_port || !dst.valid()) {
@@ -118,6 +120,29 @@ void MediaRelay::on_public_packet(uint16_t hras_port, int comp)
         stats_.add(HRAS_CNT_MEDIA_PACKETS_DOWN);
         stats_.add(HRAS_CNT_MEDIA_BYTES_DOWN, size_t(len));
     }
+}
+
+bool MediaRelay::heard(RatStream &st, int comp, const MediaEndpoint &src)
+{
+    if (st.external_latched[comp] && st.external[comp] == src)
+        return true;
+    bool expected = src.ip && (src.ip == st.far_ips[0] || src.ip == st.far_ips[1]);
+    if (!expected) {
+        stats_.add(HRAS_CNT_MEDIA_FOREIGN_SOURCE);
+        stats_.log_limited(foreign_log_, HRAS_LOG_WARN, [&] {
+            return "media: dropped packets on public port " + std::to_string(st.hras_port + comp) + " from " +
+                   src.to_string() + ": not the far side of the call";
+        });
+        return false;
+    }
+    if (st.external_latched[comp]) {  // the far side's IP, but not the source it latched
+        stats_.add(HRAS_CNT_MEDIA_WRONG_SOURCE);
+        return false;
+    }
+    // Symmetric RTP: the far side's real source wins over its SDP (NAT).
+    st.external[comp] = src;
+    st.external_latched[comp] = true;
+    return true;
 }
 
 void MediaRelay::on_media(size_t site, const Frame &f)

@@ -90,7 +90,8 @@ RatEntry *Rat::find(uint64_t phone, const std::string &call_id)
     return it == entries_.end() ? nullptr : it->second.get();
 }
 
-RatEntry &Rat::get_or_create(size_t site, uint64_t phone, const std::string &call_id, int64_t now_ms)
+RatEntry &Rat::get_or_create(size_t site, uint64_t phone, const std::string &call_id, int64_t now_ms,
+                             in_addr_t source)
 {
     auto &slot = entries_[{phone, call_id}];
     if (!slot) {
@@ -100,17 +101,33 @@ RatEntry &Rat::get_or_create(size_t site, uint64_t phone, const std::string &cal
         slot->call_id = call_id;
         slot->created_ms = now_ms;
         slot->last_activity_ms = now_ms;
+        slot->source = source;
+        site_legs_[site]++;
+        if (source)
+            source_legs_[source]++;
     }
     return *slot;
 }
 
-bool Rat::allocate_hras(RatEntry &e, size_t i)
+size_t Rat::legs_of_site(size_t site) const
+{
+    auto it = site_legs_.find(site);
+    return it == site_legs_.end() ? 0 : it->second;
+}
+
+size_t Rat::legs_of_source(in_addr_t ip) const
+{
+    auto it = source_legs_.find(ip);
+    return it == source_legs_.end() ? 0 : it->second;
+}
+
+bool Rat::allocate_hras(RatEntry &e, size_t i, int64_t now_ms)
 {
     if (e.streams.size() <= i)
         e.streams.resize(i + 1);
     if (e.streams[i].hras_port)
         return true;
-    auto p = hras_pool_.take();
+    auto p = hras_pool_.take(now_ms);
     if (!p)
         return false;
     e.streams[i].hras_port = *p;
@@ -145,12 +162,13 @@ void Rat::release_hras(RatEntry &e, size_t i)
     p = 0;
 }
 
-void Rat::retire_hras(RatEntry &e, size_t i)
+void Rat::park_hras(RatEntry &e, size_t i, int64_t until_ms)
 {
     uint16_t &p = e.streams[i].hras_port;
     if (!p)
         return;
     by_hras_.erase(p);
+    hras_pool_.park(p, until_ms);
     p = 0;
 }
 
@@ -197,6 +215,14 @@ std::vector<uint16_t> Rat::remove(uint64_t phone, const std::string &call_id)
         release_hras(e, i);
         release_hrac(e, i);
     }
+    auto drop = [](auto &counts, auto key) {
+        auto c = counts.find(key);
+        if (c != counts.end() && --c->second == 0)
+            counts.erase(c);
+    };
+    drop(site_legs_, e.site);
+    if (e.source)
+        drop(source_legs_, e.source);
     entries_.erase(it);
     return hrac_ports;
 }

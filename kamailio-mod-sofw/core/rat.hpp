@@ -51,6 +51,10 @@ struct RatStream {
     MediaEndpoint internal[2];  // phone RTP/RTCP: IIP/IPort (from SDP, then latched)
     MediaEndpoint external[2];  // far side RTP/RTCP: OIP/OPort (from SDP, then latched)
     bool external_latched[2] = {false, false};
+    // Who may feed the public port (either component): the IPs of the far
+    // side's last SDP, its c= address and the source of the SIP message
+    // that carried it; 0: none. Nobody else latches, nobody else is heard.
+    in_addr_t far_ips[2] = {0, 0};
     bool bypass = false;                        // both ends in one site: media stays in the LAN
     uint64_t packets_up = 0, packets_down = 0;  // up = from the phone
     uint64_t bytes_up = 0, bytes_down = 0;
@@ -64,27 +68,38 @@ struct RatEntry {
     int64_t created_ms = 0;
     int64_t last_activity_ms = 0;  // SIP of the dialog or media
     bool answered = false;
+    // A response (above 100, or final) to the leg's first offer has been
+    // seen; until then the offer_timeout runs.
+    bool responded = false;
+    in_addr_t source = 0;  // public IP whose SIP created the leg; 0: a phone's (or unknown)
+    // The caller's From tag (of the message that created the leg): every
+    // message of the dialog carries it in From or in To. Another dialog
+    // naming the same Call-ID is not this call.
+    std::string dialog_tag;
 };
 
 class Rat {
 public:
     using Key = std::pair<uint64_t, std::string>;  // phone, Call-ID
 
-    Rat(uint16_t hras_min, uint16_t hras_max) : hras_pool_(hras_min, hras_max) {}
+    Rat(uint16_t hras_min, uint16_t hras_max) : hras_pool_(hras_min, hras_max, PortOrder::random) {}
 
     // The HRAC port range a site announced (first session; kept while in use).
     void set_site_ports(size_t site, uint16_t min, uint16_t max);
 
     RatEntry *find(uint64_t phone, const std::string &call_id);
-    RatEntry &get_or_create(size_t site, uint64_t phone, const std::string &call_id, int64_t now_ms);
+    // source: the public IP whose SIP creates the leg (0: none), counted
+    // for legs_of_source().
+    RatEntry &get_or_create(size_t site, uint64_t phone, const std::string &call_id, int64_t now_ms,
+                            in_addr_t source = 0);
     // Allocations for stream i of e (the stream vector grows as needed).
     // false when the pool is exhausted.
-    bool allocate_hras(RatEntry &e, size_t i);
+    bool allocate_hras(RatEntry &e, size_t i, int64_t now_ms = 0);
     bool allocate_hrac(RatEntry &e, size_t i);
     void release_hras(RatEntry &e, size_t i);
-    // Forgets stream i's HRAS port without giving it back to the pool (a
-    // port another program holds stays out of use).
-    void retire_hras(RatEntry &e, size_t i);
+    // Takes stream i's HRAS port away from it and keeps it out of use until
+    // until_ms (a port another program holds now); then the pool has it back.
+    void park_hras(RatEntry &e, size_t i, int64_t until_ms);
     void release_hrac(RatEntry &e, size_t i);
 
     // Lookups for the media path.
@@ -98,6 +113,8 @@ public:
     std::vector<Key> idle(int64_t now_ms, int64_t timeout_ms) const;
 
     size_t size() const { return entries_.size(); }
+    size_t legs_of_site(size_t site) const;
+    size_t legs_of_source(in_addr_t ip) const;
     const std::map<Key, std::unique_ptr<RatEntry>> &entries() const { return entries_; }
     const PortPool &hras_pool() const { return hras_pool_; }
     const PortPool *hrac_pool(size_t site) const;
@@ -110,6 +127,8 @@ private:
     // over when the last of them ends.
     std::map<size_t, std::pair<uint16_t, uint16_t>> pending_ranges_;
     std::map<Key, std::unique_ptr<RatEntry>> entries_;
+    std::map<size_t, size_t> site_legs_;
+    std::map<in_addr_t, size_t> source_legs_;
     std::map<uint16_t, std::pair<RatEntry *, size_t>> by_hras_;
     std::map<std::pair<size_t, uint16_t>, std::pair<RatEntry *, size_t>> by_hrac_;
 };

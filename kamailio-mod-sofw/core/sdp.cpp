@@ -1,5 +1,7 @@
 #include "sdp.hpp"
 
+#include "multipart.hpp"
+
 #include "sofw/host_port.hpp"
 #include "sofw/text.hpp"
 
@@ -244,7 +246,7 @@ std::string rewrite(const Parsed *p, std::string_view body, const std::vector<Sd
     std::vector<bool> rewritten(p->media.size(), false);
     std::optional<size_t> first;
     for (size_t k = 0; k < p->media.size(); k++) {
-        rewritten[k] = p->media[k].s.port != 0 && k < targets.size() && targets[k].port != 0;
+        rewritten[k] = p->media[k].s.port != 0 && k < targets.size() && (targets[k].port != 0 || targets[k].decline);
         if (rewritten[k] && !first)
             first = k;
     }
@@ -294,11 +296,13 @@ std::string rewrite(const Parsed *p, std::string_view body, const std::vector<Sd
         } else {
             const SdpTarget &tg = targets[*k];
             if (type == 'm')
-                emit(rewrite_media_port(l, tg.port), l.eol);
+                emit(rewrite_media_port(l, tg.decline ? 0 : tg.port), l.eol);
             else if (type == 'c')
-                emit(conn_is_hold(l) ? std::string(t) : conn_line(tg.addr), l.eol);
-            else if (is_rtcp_line(t))
-                emit(rewrite_rtcp(l, m.s, tg), l.eol);
+                emit(conn_is_hold(l) && !tg.decline ? std::string(t) : conn_line(tg.addr), l.eol);
+            else if (is_rtcp_line(t)) {
+                if (!tg.decline)
+                    emit(rewrite_rtcp(l, m.s, tg), l.eol);
+            }
             else if (!is_ice_candidate_line(t))
                 emit(t, l.eol);
         }
@@ -344,9 +348,28 @@ std::optional<SdpBody> SdpBody::parse(std::string_view body)
     return b;
 }
 
+std::optional<SdpBody> SdpBody::parse(std::string_view content_type, std::string_view body)
+{
+    auto part = find_sdp(content_type, body);
+    if (!part)
+        return std::nullopt;
+    auto b = parse(part->sdp);
+    if (!b)
+        return std::nullopt;
+    b->before_ = part->before;
+    b->after_ = part->after;
+    return b;
+}
+
 std::string SdpBody::rewrite(const std::vector<SdpTarget> &targets) const
 {
-    return hras::rewrite(&parsed_->p, body_, targets);
+    std::string sdp = hras::rewrite(&parsed_->p, body_, targets);
+    if (before_.empty() && after_.empty())
+        return sdp;
+    std::string out;
+    out.reserve(before_.size() + sdp.size() + after_.size());
+    out.append(before_).append(sdp).append(after_);
+    return out;
 }
 
 std::optional<SdpInfo> sdp_parse(std::string_view body)

@@ -37,7 +37,13 @@
 //   a=rtpmap/fmtp, direction attributes, a=mid, a=ssrc, b=, unknown lines),
 //   and so does each line's ending (CRLF or LF). Inserted lines use the
 //   ending of the first line. Rewriting is idempotent.
+// - A declined target (decline: true) turns the stream off: m= port 0
+//   (RFC 3264 6: a stream refused), c= becomes the target's address, its
+//   a=rtcp and ICE candidates go. For streams HRAS relays no media for.
 // - If no stream is rewritten, the body comes back unchanged.
+// - A multipart/mixed or multipart/alternative body with one application/sdp
+//   part (multipart.hpp) has that part rewritten by these rules; the other
+//   parts, delimiters and part headers stay byte for byte.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -71,8 +77,11 @@ std::optional<SdpInfo> sdp_parse(std::string_view body);
 
 struct SdpTarget {           // where the other side must send this stream now
     std::string addr;        // IPv4 address written into c= (and a=rtcp when it carries an address)
-    uint16_t port = 0;       // new m= port; 0 = leave this stream untouched
+    uint16_t port = 0;       // new m= port; 0 = leave this stream untouched (unless declined)
     uint16_t rtcp_port = 0;  // new a=rtcp port (only used if the stream had a=rtcp)
+    bool decline = false;    // turn the stream off: m= port 0, c= addr
+
+    static SdpTarget declined(std::string addr) { return {std::move(addr), 0, 0, true}; }
 };
 
 // An SDP body parsed once: its streams for the media plan, then the
@@ -82,14 +91,19 @@ class SdpBody {
 public:
     // nullopt as sdp_parse.
     static std::optional<SdpBody> parse(std::string_view body);
+    // A message body with its Content-Type value: plain SDP or a multipart
+    // body with one SDP part (multipart.hpp); nullopt: no SDP we understand.
+    static std::optional<SdpBody> parse(std::string_view content_type, std::string_view body);
     const SdpInfo &info() const { return info_; }
     // targets[i] applies to the i-th m= line; missing entries = untouched.
+    // The whole body: a multipart body comes back with its SDP part rewritten.
     std::string rewrite(const std::vector<SdpTarget> &targets) const;
 
 private:
     struct Parsed;
     std::shared_ptr<const Parsed> parsed_;
-    std::string_view body_;
+    std::string_view body_;  // the SDP
+    std::string_view before_, after_;  // of a multipart body, around the SDP
     SdpInfo info_;
 };
 

@@ -3,6 +3,8 @@
 #include "sip_message.hpp"
 #include "sip_translate.hpp"
 
+#include "sofw/text.hpp"
+
 namespace sofw::hras {
 
 SipBoundary::SipBoundary(const SiteTable &sites, TunnelServer &tunnel, SiteEndpoints &endpoints, TunnelWriter &writer,
@@ -43,13 +45,35 @@ void SipBoundary::from_site(size_t site, const Frame &f)
         return;
     }
     translate_up(*msg, UpTranslation{*hrac, endpoints_.kamailio()});
-    MediaPlan plan = media_ ? media_->up(site, ep->id, *msg) : MediaPlan{};
+    MediaPlan plan = media_ ? media_->up(site, ep->id, ep->real_ip, *msg) : MediaPlan{};
     if (plan.reject) {
         writer_.crossing(site, plan.controls, ep->real, *plan.reject);
         return;
     }
     writer_.controls(site, plan.controls);
     endpoints_.to_kamailio(*ep, msg->str());
+}
+
+// The source Kamailio received the message from, which the module's
+// sofw_relay() wrote into X-SoFW-Source (sofw_mod.c, any it found there
+// before removed). It is for HRAS only: every copy goes before the message
+// goes down. A site's loopback address is no public source (a call from a
+// phone of another site): 0 then, as when there is none.
+in_addr_t SipBoundary::take_source(SipMessage &msg) const
+{
+    in_addr_t source = 0;
+    const auto &headers = msg.headers();
+    for (size_t i = 0; i < headers.size(); i++) {
+        if (headers[i].name != source_header)
+            continue;
+        std::string v(trim(msg.value(i), blanks));
+        msg.remove_header(i);
+        if (sites_.find_by_addr(v))
+            continue;
+        if (in_addr_t ip = MediaEndpoint::from_text(v, 0).ip)
+            source = ip;
+    }
+    return source;
 }
 
 void SipBoundary::from_kamailio(SiteEndpoints::Endpoint &ep, std::string_view text)
@@ -71,7 +95,8 @@ void SipBoundary::from_kamailio(SiteEndpoints::Endpoint &ep, std::string_view te
         return;
     }
     translate_down(*msg, DownTranslation{endpoints_.kamailio(), *hrac, ep.loop, ep.real_sip});
-    MediaPlan plan = media_ ? media_->down(ep.site, ep.id, *hrac, ep.real_ip, *msg) : MediaPlan{};
+    in_addr_t source = take_source(*msg);
+    MediaPlan plan = media_ ? media_->down(ep.site, ep.id, *hrac, ep.real_ip, *msg, source) : MediaPlan{};
     if (plan.reject) {
         writer_.controls(ep.site, plan.controls);
         endpoints_.to_kamailio(ep, *plan.reject);  // as if the phone had answered it

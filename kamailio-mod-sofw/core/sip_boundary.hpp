@@ -28,7 +28,13 @@ public:
     // Down: what Kamailio sent to a phone's endpoint, for the phone.
     void from_kamailio(SiteEndpoints::Endpoint &ep, std::string_view msg);
 
+    // The header (lower case) in which the module hands the relay the IP a
+    // message came from.
+    static constexpr const char *source_header = "x-sofw-source";
+
 private:
+    in_addr_t take_source(SipMessage &msg) const;
+
     const SiteTable &sites_;
     TunnelServer &tunnel_;
     SiteEndpoints &endpoints_;

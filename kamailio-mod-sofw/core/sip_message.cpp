@@ -1,5 +1,7 @@
 #include "sip_message.hpp"
 
+#include "multipart.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -99,6 +101,7 @@ std::optional<SipMessage> SipMessage::parse(std::string text)
         pos = next;
     }
     m.edits_.resize(m.headers_.size());
+    m.removed_.resize(m.headers_.size());
 
     SipInfo &info = m.info_;
     if (start.rfind("SIP/2.0 ", 0) == 0) {
@@ -126,6 +129,7 @@ std::optional<SipMessage> SipMessage::parse(std::string text)
     if (auto h = m.find("content-type")) {
         std::string v = m.value(size_t(h - m.headers_.data()));
         info.content_type = lower(trim(std::string_view(v).substr(0, v.find(';')), blanks));
+        info.content_type_value = trim(v, blanks);
     }
     info.body_offset = m.body_offset_;
     info.body_len = t.size() - m.body_offset_;
@@ -169,6 +173,10 @@ std::string SipMessage::value(size_t i) const
 
 void SipMessage::set_value(size_t i, std::string value) { edits_.at(i) = std::move(value); }
 
+void SipMessage::remove_header(size_t i) { removed_.at(i) = true; }
+
+bool SipInfo::has_sdp() const { return body_len > 0 && body_may_carry_sdp(content_type); }
+
 void SipMessage::replace_body(std::string body)
 {
     std::string cl = std::to_string(body.size());
@@ -185,6 +193,11 @@ std::string SipMessage::str() const
     size_t cursor = 0;
     for (size_t i = 0; i < headers_.size(); i++) {
         const Header &h = headers_[i];
+        if (removed_[i]) {
+            out.append(t.substr(cursor, h.start - cursor));
+            cursor = h.next;
+            continue;
+        }
         if (!edits_[i])
             continue;
         out.append(t.substr(cursor, h.colon + 1 - cursor)).append(*edits_[i]).append(t.substr(h.end, h.next - h.end));

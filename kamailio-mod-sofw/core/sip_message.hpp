@@ -22,11 +22,14 @@ struct SipInfo {
     std::string cseq_method;
     std::string from;  // header values as written (for status views)
     std::string to;
-    std::string content_type;  // lower-case media type, no parameters
-    size_t body_offset = 0;    // where the body starts in the message
+    std::string content_type;        // lower-case media type, no parameters
+    std::string content_type_value;  // the whole Content-Type value (a multipart's boundary)
+    size_t body_offset = 0;          // where the body starts in the message
     size_t body_len = 0;
 
-    bool has_sdp() const { return body_len > 0 && content_type == "application/sdp"; }
+    // A body that may carry SDP: application/sdp, or multipart/mixed or
+    // /alternative (an SDP part among others).
+    bool has_sdp() const;
 };
 
 // A CRLF keep-alive (RFC 5626): only whitespace, passed on as it is.
@@ -55,6 +58,8 @@ public:
     // whitespace kept (as an edited value is written back).
     std::string value(size_t header) const;
     void set_value(size_t header, std::string value);
+    // Leaves the header out of str(), all its lines.
+    void remove_header(size_t header);
     // Replaces the body (from the end of the headers on) and sets
     // Content-Length to match, adding the header if there was none.
     void replace_body(std::string body);
@@ -70,6 +75,7 @@ private:
     std::string text_;
     std::vector<Header> headers_;
     std::vector<std::optional<std::string>> edits_;  // by header
+    std::vector<bool> removed_;                      // by header
     std::optional<std::string> new_body_;
     size_t body_offset_ = 0;
     std::string eol_;

@@ -1,7 +1,10 @@
 #include "site_table.hpp"
 
+#include "sofw/text.hpp"
+
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <set>
 
 namespace sofw::hras {
@@ -13,6 +16,18 @@ bool valid_name(const std::string &n)
         return false;
     for (char c : n)
         if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+            return false;
+    return true;
+}
+
+// A SIP domain as the `domain` key may name it: a host name (letters,
+// digits, '-', '.'), no empty label, at most 253 characters.
+bool valid_domain(const std::string &d)
+{
+    if (d.empty() || d.size() > 253 || d.front() == '.' || d.back() == '.' || d.find("..") != std::string::npos)
+        return false;
+    for (char c : d)
+        if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.'))
             return false;
     return true;
 }
@@ -43,8 +58,19 @@ std::string SiteTable::add(const std::string &spec)
             s.name = v;
         else if (k == "secret")
             s.secret = v;
-        else if (k == "domain")
-            s.domain = v;
+        else if (k == "domain") {
+            // comma-separated, and the key may be repeated
+            size_t q = 0;
+            while (q <= v.size()) {
+                size_t c = v.find(',', q);
+                std::string d = lower(v.substr(q, c == std::string::npos ? std::string::npos : c - q));
+                q = c == std::string::npos ? v.size() + 1 : c + 1;
+                if (!valid_domain(d))
+                    return "site: domain '" + d + "' is not a host name";
+                if (std::find(s.domains.begin(), s.domains.end(), d) == s.domains.end())
+                    s.domains.push_back(d);
+            }
+        }
         else if (k == "addr")
             s.loop_addr = v;
         else
@@ -58,6 +84,11 @@ std::string SiteTable::add(const std::string &spec)
         return "site '" + s.name + "': addr must be an IPv4 address in 127.0.0.0/8";
     if (find(s.name))
         return "site '" + s.name + "' configured twice";
+    for (const auto &d : s.domains) {
+        if (auto other = find_by_domain(d))
+            return "site '" + s.name + "': domain " + d + " already belongs to site '" + sites_[*other].name + "'";
+        s.domain += (s.domain.empty() ? "" : ",") + d;
+    }
     if (!s.loop_addr.empty() && find_by_addr(s.loop_addr))
         return "site '" + s.name + "': addr " + s.loop_addr + " already used";
     sites_.push_back(s);
@@ -105,6 +136,25 @@ std::optional<size_t> SiteTable::find_by_addr(const std::string &ip) const
         if (sites_[i].loop_addr == ip)
             return i;
     return std::nullopt;
+}
+
+std::optional<size_t> SiteTable::find_by_domain(std::string_view domain) const
+{
+    for (size_t i = 0; i < sites_.size(); i++)
+        if (has_domain(i, domain))
+            return i;
+    return std::nullopt;
+}
+
+bool SiteTable::has_domain(size_t site, std::string_view domain) const
+{
+    if (site >= sites_.size() || domain.empty())
+        return false;
+    std::string d = lower(domain);
+    for (const auto &own : sites_[site].domains)
+        if (own == d)
+            return true;
+    return false;
 }
 
 }  // namespace sofw::hras

@@ -37,7 +37,7 @@ uint64_t Stats::limited_log_clock() { return uint64_t(now_ms()); }
 
 void Stats::log_with_suppressed(hras_log_level lvl, const std::string &m, uint64_t suppressed) const
 {
-    log(lvl, suppressed ? m + " (and " + std::to_string(suppressed) + " more not logged)" : m);
+    log(lvl, m + sofw::not_logged_text(suppressed));
 }
 
 }  // namespace sofw::hras

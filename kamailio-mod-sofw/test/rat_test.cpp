@@ -170,9 +170,10 @@ TEST(Rat, ExhaustedPoolsReturnFalse)
     EXPECT_FALSE(rat.allocate_hrac(b, 0));
     EXPECT_EQ(0, b.streams[0].hrac_port);
 
+    uint16_t pa = a.streams[0].hras_port;
     rat.release_hras(a, 0);  // a port comes back: the next leg gets it
     EXPECT_TRUE(rat.allocate_hras(c, 0));
-    EXPECT_EQ(30000, c.streams[0].hras_port);
+    EXPECT_EQ(pa, c.streams[0].hras_port);
     rat.release_hrac(a, 0);
     EXPECT_TRUE(rat.allocate_hrac(b, 0));
     EXPECT_EQ(20000, b.streams[0].hrac_port);
@@ -321,24 +322,83 @@ TEST(Rat, IdleFindsEntriesWithoutActivityForLongerThanTheTimeout)
     EXPECT_EQ(4u, rat.size()) << "idle() only looks";
 }
 
-TEST(Rat, ARetiredHrasPortIsFoundByNoLookupAndNotHandedOutAgain)
+TEST(Rat, AParkedHrasPortIsFoundByNoLookupAndComesBackWhenItsTimeIsUp)
 {
     Rat rat(30000, 30003);
     RatEntry &a = leg(rat, 1, "a");
-    ASSERT_TRUE(rat.allocate_hras(a, 0));
-    EXPECT_EQ(30000, a.streams[0].hras_port);
-    rat.retire_hras(a, 0);  // another program holds 30000
+    ASSERT_TRUE(rat.allocate_hras(a, 0, 1000));
+    uint16_t held = a.streams[0].hras_port;
+    uint16_t other = held == 30000 ? 30002 : 30000;
+    rat.park_hras(a, 0, 5000);  // another program holds it until about then
     EXPECT_EQ(0, a.streams[0].hras_port);
-    EXPECT_EQ(nullptr, rat.by_hras_port(30000).first);
-    ASSERT_TRUE(rat.allocate_hras(a, 0));
-    EXPECT_EQ(30002, a.streams[0].hras_port);
-    rat.remove(1, "a");
-    EXPECT_EQ(nullptr, rat.by_hras_port(30000).first);
-    EXPECT_EQ(nullptr, rat.by_hras_port(30002).first);
+    EXPECT_EQ(nullptr, rat.by_hras_port(held).first);
+    EXPECT_EQ(0u, rat.hras_pool().used()) << "a parked port is nobody's";
+    EXPECT_EQ(1u, rat.hras_pool().parked());
+    ASSERT_TRUE(rat.allocate_hras(a, 0, 2000));
+    EXPECT_EQ(other, a.streams[0].hras_port);
     RatEntry &b = leg(rat, 2, "b");
-    ASSERT_TRUE(rat.allocate_hras(b, 0));
-    EXPECT_EQ(30002, b.streams[0].hras_port);
-    EXPECT_FALSE(rat.allocate_hras(b, 1)) << "30000 stays out of use";
+    EXPECT_FALSE(rat.allocate_hras(b, 0, 4999)) << "still parked";
+    ASSERT_TRUE(rat.allocate_hras(b, 0, 5000)) << "never retired for good";
+    EXPECT_EQ(held, b.streams[0].hras_port);
+    EXPECT_EQ(0u, rat.hras_pool().parked());
+}
+
+TEST(RatPortPool, ThePublicPoolHandsPortsOutInNoPredictableOrder)
+{
+    // Ports in turn would let an Internet host spray the next port before
+    // the call's SDP names it.
+    PortPool pool(30000, 39999, PortOrder::random);
+    std::vector<uint16_t> got;
+    std::set<uint16_t> distinct;
+    for (int i = 0; i < 64; i++) {
+        auto p = pool.take();
+        ASSERT_TRUE(p);
+        EXPECT_EQ(0, *p % 2);
+        got.push_back(*p);
+        distinct.insert(*p);
+    }
+    EXPECT_EQ(64u, distinct.size());
+    size_t in_sequence = 0;
+    for (size_t i = 1; i < got.size(); i++)
+        in_sequence += got[i] == got[i - 1] + 2;
+    EXPECT_LT(in_sequence, 8u) << "ports come out in order";
+    // Two pools do not repeat each other.
+    PortPool again(30000, 39999, PortOrder::random);
+    size_t same = 0;
+    for (uint16_t p : got)
+        same += again.take() == p;
+    EXPECT_LT(same, 8u);
+    // Every port still comes out exactly once.
+    PortPool small(40000, 40009, PortOrder::random);
+    std::set<uint16_t> all;
+    while (auto p = small.take())
+        EXPECT_TRUE(all.insert(*p).second);
+    EXPECT_EQ((std::set<uint16_t>{40000, 40002, 40004, 40006, 40008}), all);
+}
+
+TEST(Rat, LegsAreCountedPerSiteAndPerPublicSource)
+{
+    Rat rat(30000, 30099);
+    const in_addr_t x = inet_addr("203.0.113.5"), y = inet_addr("203.0.113.6");
+    rat.get_or_create(0, 1, "a", 1000, x);
+    rat.get_or_create(0, 2, "b", 1000, x);
+    rat.get_or_create(0, 1, "a", 1000, x);  // the same leg again
+    rat.get_or_create(1, 3, "c", 1000, y);
+    rat.get_or_create(1, 4, "d", 1000);  // a phone's own call: no public source
+    EXPECT_EQ(2u, rat.legs_of_site(0));
+    EXPECT_EQ(2u, rat.legs_of_site(1));
+    EXPECT_EQ(2u, rat.legs_of_source(x));
+    EXPECT_EQ(1u, rat.legs_of_source(y));
+    rat.remove(1, "a");
+    rat.remove(4, "d");
+    EXPECT_EQ(1u, rat.legs_of_site(0));
+    EXPECT_EQ(1u, rat.legs_of_site(1));
+    EXPECT_EQ(1u, rat.legs_of_source(x));
+    rat.remove(2, "b");
+    rat.remove(3, "c");
+    EXPECT_EQ(0u, rat.legs_of_site(0));
+    EXPECT_EQ(0u, rat.legs_of_source(x));
+    EXPECT_EQ(0u, rat.legs_of_source(y));
 }
 
 TEST(Rat, ARangeAnnouncedDuringCallsTakesOverWhenTheLastEnds)

@@ -2,6 +2,7 @@
 // what real UAs send, the input, the targets (MANIFEST) and the exact output,
 // side by side; the tests below add what sdp_parse must see and the cases
 // that are easier to state inline.
+#include "core/multipart.hpp"
 #include "core/sdp.hpp"
 
 #include <gtest/gtest.h>
@@ -475,4 +476,42 @@ TEST(SdpRewrite, DisabledStreamIsNotTheSessionTarget)
     std::string want = crlf("v=0\no=- 1 2 IN IP4 192.168.1.2\ns=-\nc=IN IP4 192.168.1.2\nt=0 0\n"
                             "m=video 0 RTP/AVP 96\nm=audio 40000 RTP/AVP 0\n");
     EXPECT_EQ(want, sdp_rewrite(in, {{"192.168.1.9", 40010, 40011}, {"192.168.1.2", 40000, 40001}}).value());
+}
+
+TEST(SdpMultipart, TheOneSdpPartIsFoundAndRewrittenTheRestKept)
+{
+    const std::string sdp = "v=0\r\nc=IN IP4 192.168.1.10\r\nm=audio 4000 RTP/AVP 0\r\n";
+    const std::string body = "preamble\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\ncontent-type: "
+                             "Application/SDP;x=y\r\n\r\n" +
+                             sdp + "\r\n--b--\r\nepilogue";
+    auto part = find_sdp("multipart/mixed; boundary=b", body);
+    ASSERT_TRUE(part);
+    EXPECT_EQ(sdp, part->sdp);
+    auto b = SdpBody::parse("multipart/mixed; boundary=b", body);
+    ASSERT_TRUE(b);
+    std::string out = b->rewrite({{"203.0.113.5", 30000, 0}});
+    std::string want = body;
+    want.replace(want.find("192.168.1.10"), 12, "203.0.113.5");
+    want.replace(want.find("4000"), 4, "30000");
+    EXPECT_EQ(want, out);
+    EXPECT_TRUE(find_sdp("application/sdp", sdp));
+}
+
+TEST(SdpMultipart, WhatCannotBeReadWholeIsNotUnderstood)
+{
+    const std::string part = "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 4 RTP/AVP 0\r\n";
+    EXPECT_FALSE(find_sdp("multipart/mixed; boundary=b", part)) << "no closing delimiter: cut off";
+    EXPECT_FALSE(find_sdp("multipart/mixed", part + "--b--\r\n")) << "no boundary";
+    EXPECT_FALSE(find_sdp("multipart/mixed; boundary=\"\"", part + "--b--\r\n"));
+    EXPECT_FALSE(find_sdp("multipart/mixed; boundary=b", part + part + "--b--\r\n")) << "two SDPs: which one?";
+    EXPECT_FALSE(find_sdp("multipart/related; boundary=b", part + "--b--\r\n")) << "not a type we read";
+    EXPECT_FALSE(find_sdp("text/plain", part));
+    std::string many;
+    for (size_t i = 0; i < multipart_max_parts; i++)
+        many += "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n";
+    EXPECT_TRUE(find_sdp("multipart/mixed; boundary=b", many + part + "--b--\r\n").has_value() == false)
+        << "more parts than multipart_max_parts";
+    EXPECT_TRUE(find_sdp("multipart/mixed; boundary=b", part + "--b--\r\n"));
+    EXPECT_FALSE(find_sdp("multipart/mixed; boundary=b", "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n"))
+        << "no SDP part";
 }

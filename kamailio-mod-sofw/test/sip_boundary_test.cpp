@@ -5,6 +5,7 @@
 #include "core/hras_process.hpp"
 
 #include "sofw/control.hpp"
+#include "sofw/text.hpp"
 #include "tunnel_client.hpp"
 
 #include <gtest/gtest.h>
@@ -499,4 +500,53 @@ TEST_F(SipBoundaryMediaTest, ControlFramesGoDownBeforeTheSipThatNamesTheirPort)
     EXPECT_EQ(std::string::npos, up->data.find("192.168.1.10")) << "no LAN address leaves: " << up->data;
     ASSERT_TRUE(hras->media());
     EXPECT_EQ(1u, hras->media()->rat().size());
+}
+
+TEST_F(SipBoundaryMediaTest, TheSourceKamailioNotedGoesToTheMediaPlanAndNotDownTheTunnel)
+{
+    TunnelClient &acme = open(0);
+    acme.send_frame(sip_frame("192.168.1.10:5060", phone_register("192.168.1.10:5060", acme_hrac, "r")));
+    auto *d = kamailio_got(1);
+    ASSERT_TRUE(d);
+    std::string sdp = "v=0\r\no=- 1 1 IN IP4 10.9.9.9\r\ns=-\r\nc=IN IP4 10.9.9.9\r\nt=0 0\r\n"
+                      "m=audio 40000 RTP/AVP 0\r\n";
+    auto invite = [&](const std::string &call_id, const std::string &source) {
+        return crlf("INVITE sip:alice@192.168.1.10:5060 SIP/2.0\n"
+                    "Via: SIP/2.0/UDP " +
+                    ksock() +
+                    ";branch=z9hG4bK" + call_id +
+                    "\n"
+                    "From: <sip:bob@wan.example>;tag=1\n"
+                    "To: <sip:alice@acme.example>\n"
+                    "Call-ID: " +
+                    call_id +
+                    "\n"
+                    "CSeq: 1 INVITE\n"
+                    "X-SoFW-Source: " +
+                    source +
+                    "\n"
+                    "Content-Type: application/sdp\n"
+                    "Content-Length: " +
+                    std::to_string(sdp.size()) + "\n\n") +
+               sdp;
+    };
+    ASSERT_TRUE(kam.send_to(d->from_ip, d->from_port, invite("s1", "203.0.113.9")));
+    const Frame *f = tunnel_got(acme, 1);
+    ASSERT_TRUE(f);
+    std::string down = f->payload_string();
+    EXPECT_EQ(std::string::npos, sofw::lower(down).find("x-sofw-source")) << down;
+    EXPECT_NE(std::string::npos, down.find("\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n")) << down;
+    const Rat &rat = hras->media()->rat();
+    ASSERT_EQ(1u, rat.size());
+    const RatEntry &e = *rat.entries().begin()->second;
+    ASSERT_EQ(1u, e.streams.size());
+    EXPECT_EQ(inet_addr("10.9.9.9"), e.streams[0].far_ips[0]) << "the SDP's c=";
+    EXPECT_EQ(inet_addr("203.0.113.9"), e.streams[0].far_ips[1]) << "where Kamailio received the SIP from";
+    EXPECT_EQ(1u, rat.legs_of_source(inet_addr("203.0.113.9")));
+
+    // A phone of another site (its loopback address) is no public source.
+    ASSERT_TRUE(kam.send_to(d->from_ip, d->from_port, invite("s2", "127.1.0.2")));
+    ASSERT_TRUE(tunnel_got(acme, 2));
+    EXPECT_EQ(0u, rat.legs_of_source(inet_addr("127.1.0.2")));
+    EXPECT_EQ(std::string::npos, sofw::lower(tunnel_got(acme, 2)->payload_string()).find("x-sofw-source"));
 }

@@ -46,3 +46,38 @@ TEST(SiteTable, SkipsNetworkAndBroadcastLikeAddresses)
     }
     EXPECT_EQ("127.1.1.1", t.at(254).loop_addr);
 }
+
+TEST(SiteTable, KnowsEachSitesDomains)
+{
+    SiteTable t;
+    ASSERT_EQ("", t.add("name=a;secret=0123456789abcdef;domain=A.example,a2.example"));
+    ASSERT_EQ("", t.add("name=b;secret=0123456789abcdef;domain=b.example;domain=b2.example"));
+    ASSERT_EQ("", t.add("name=c;secret=0123456789abcdef"));
+    EXPECT_EQ("a.example,a2.example", t.at(0).domain);
+    EXPECT_EQ("b.example,b2.example", t.at(1).domain);
+    EXPECT_TRUE(t.has_domain(0, "a.example"));
+    EXPECT_TRUE(t.has_domain(0, "A2.EXAMPLE"));  // host names ignore case
+    EXPECT_FALSE(t.has_domain(0, "b.example"));  // another site's
+    EXPECT_FALSE(t.has_domain(1, "a.example"));
+    EXPECT_TRUE(t.has_domain(1, "b2.example"));
+    EXPECT_FALSE(t.has_domain(2, ""));           // a site without domains has none
+    EXPECT_FALSE(t.has_domain(7, "a.example"));  // no such site
+    EXPECT_FALSE(t.has_domain(0, "a.example.evil"));
+    EXPECT_FALSE(t.has_domain(0, "x.a.example"));
+    EXPECT_EQ(1u, t.find_by_domain("B.example").value());
+    EXPECT_FALSE(t.find_by_domain("wan.example"));
+    EXPECT_FALSE(t.find_by_domain(""));
+}
+
+TEST(SiteTable, RefusesBadOrSharedDomains)
+{
+    SiteTable t;
+    ASSERT_EQ("", t.add("name=a;secret=0123456789abcdef;domain=a.example"));
+    EXPECT_NE("", t.add("name=b;secret=0123456789abcdef;domain=A.EXAMPLE"));   // a's
+    EXPECT_NE("", t.add("name=b;secret=0123456789abcdef;domain=b.example,"));  // empty item
+    EXPECT_NE("", t.add("name=b;secret=0123456789abcdef;domain="));
+    EXPECT_NE("", t.add("name=b;secret=0123456789abcdef;domain=b..example"));
+    EXPECT_NE("", t.add("name=b;secret=0123456789abcdef;domain=b.example:5060"));
+    EXPECT_NE("", t.add("name=b;secret=0123456789abcdef;domain=b ex"));
+    EXPECT_EQ(1u, t.size());
+}

@@ -18,3 +18,9 @@ TEST(LogLimiter, OneLinePerIntervalCountingTheRest)
     EXPECT_TRUE(limit.allow(5000, suppressed));
     EXPECT_EQ(suppressed, 0u);
 }
+
+TEST(LogLimiter, SaysHowManyLinesWereLeftOut)
+{
+    EXPECT_EQ(sofw::not_logged_text(0), "");
+    EXPECT_EQ(sofw::not_logged_text(3), " (3 more not logged)");
+}

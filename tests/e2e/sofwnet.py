@@ -976,6 +976,8 @@ class Baresip:
     answermode:  "manual" (use answer()) or "auto".
     audio_wav:   8 kHz mono s16 WAV sent as microphone (aufile); the call ends
                  when it ends.  Default: a 30 s 440 Hz tone made with sox.
+    password:    the account's password (auth_pass): phones authenticate
+                 with their AoR's user name; None = no credentials.
     record:      load sndfile: every call leaves <rec_dir>/dump-<local time
                  YYYY-MM-DD-HH-MM-SS>-dec.wav (what was received/decoded) and
                  ...-enc.wav (what was sent).
@@ -986,7 +988,7 @@ class Baresip:
     def __init__(self, topo, ns, name, ip, aor, outbound=None,
                  answermode="manual", audio_wav=None, regint=60, record=True,
                  sip_port=5060, extra_account_params="", extra_config="",
-                 verbose=False):
+                 verbose=False, password=None):
         self.topo = topo
         self.ns = ns
         self.name = name
@@ -994,6 +996,7 @@ class Baresip:
         self.aor = aor
         self.outbound = outbound
         self.answermode = answermode
+        self.password = password
         self.regint = regint
         self.record = record
         self.sip_port = sip_port
@@ -1053,6 +1056,8 @@ class Baresip:
         params = [f"answermode={self.answermode}", f"regint={self.regint}"]
         if self.outbound:
             params.append(f'outbound="{self.outbound}"')
+        if self.password:
+            params.append(f"auth_pass={self.password}")
         params.append("audio_codecs=PCMU/8000/1,PCMA/8000/1")
         if self.extra_account_params:
             params.append(self.extra_account_params.lstrip(";"))

@@ -2,11 +2,14 @@
 sofw.so and cfg/kamailio.cfg) and HRAC (hrac-agent), started the way an
 admin would, inside a Topology (sofwnet.py)."""
 
+import hashlib
 import os
 import re
+import secrets
 import shutil
+import subprocess
 
-from sofwnet import (HRAC_IP, HRAS_IP, Kamailio, build_dir, source_dir)
+from sofwnet import (HRAC_IP, HRAS_IP, Kamailio, build_dir, log, source_dir)
 
 WAN_DOMAIN = "wan.example"
 
@@ -86,6 +89,32 @@ def kamcmd_pages(hras, rpc, *args):
         offset = nxt
 
 
+def kamctl_env(db_path):
+    """What kamdbctl/kamctl need for an SQLite account database at db_path
+    (as docs/deployment.md puts into /etc/kamailio/kamctlrc): no prompts,
+    only the standard tables, HA1 hashes but no plain-text passwords."""
+    env = dict(os.environ)
+    env.update({"DBENGINE": "SQLITE", "DB_PATH": db_path, "STORE_PLAINTEXT_PW": "0",
+                "INSTALL_EXTRA_TABLES": "no", "INSTALL_PRESENCE_TABLES": "no",
+                "INSTALL_DBUID_TABLES": "no"})
+    return env
+
+
+def kamdbctl_create(db_path):
+    r = subprocess.run(["kamdbctl", "create"], env=kamctl_env(db_path),
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 or not os.path.exists(db_path):
+        raise RuntimeError(f"kamdbctl create {db_path} failed: {r.stdout}{r.stderr}")
+
+
+def aor_parts(aor):
+    """"sip:alice@site-a.example" -> ("alice", "site-a.example")."""
+    m = re.fullmatch(r"(?:sips?:)?([^@;>]+)@([^;>:]+).*", aor)
+    if not m:
+        raise ValueError(f"not a user@domain AoR: {aor}")
+    return m.group(1), m.group(2)
+
+
 class Hras:
     """Kamailio + sofw.so in namespace `wan`, configured with the project's
     cfg/kamailio.cfg plus the two local files an admin writes.
@@ -93,20 +122,32 @@ class Hras:
     cfg_source: the kamailio.cfg to copy (default: the source tree's);
     module_paths: where sofw.so is looked for before Kamailio's own module
     directory (default: the build tree). A test of the installed package
-    passes the packaged example and [] (Kamailio's directory only)."""
+    passes the packaged example and [] (Kamailio's directory only), and
+    the account database the package made (db_path; default: a fresh one
+    in the run directory). Phones need accounts: add_user()."""
 
     def __init__(self, topo, sites=("a",), keepalive=None, min_expires=10,
                  debug=3, tunnel_listen=f"{HRAS_IP}:80", extra_cfg="",
-                 cfg_source=None, module_paths=None):
+                 cfg_source=None, module_paths=None, extra_defines=None, db_path=None):
         self.topo = topo
         self.sites = list(sites)
         self.dir = topo.path("hras")
         os.makedirs(self.dir, exist_ok=True)
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
         shutil.copy(cfg_source or os.path.join(source_dir(), "cfg", "kamailio.cfg"), self.cfg)
+        # the accounts: an SQLite database made with Kamailio's own tools,
+        # or the one given (the package's)
+        self.db = db_path or os.path.join(self.dir, "sofw.sqlite")
+        if not db_path:
+            # a second HRAS in one run is a new server: new accounts
+            if os.path.exists(self.db):
+                os.remove(self.db)
+            kamdbctl_create(self.db)
+        self.passwords = {}
         with open(os.path.join(self.dir, "sofw-local.cfg"), "w") as f:
             f.write(f'#!substdef "!PUBLIC_IP!{HRAS_IP}!g"\n'
                     f'#!substdef "!TUNNEL_LISTEN!{tunnel_listen}!g"\n'
+                    f'#!define DBURL "sqlite://{self.db}"\n'
                     f'alias="{WAN_DOMAIN}"\n')
             for s in self.sites:
                 f.write(f'alias="{site_domain(s)}"\n')
@@ -118,12 +159,41 @@ class Hras:
                 f.write(f'modparam("sofw", "keepalive_interval", {keepalive})\n')
             f.write(extra_cfg)
         defines = {"MIN_EXPIRES": str(min_expires), "DEBUG_LEVEL": str(debug)}
+        defines.update(extra_defines or {})
         self.tunnel_listen = tunnel_listen
         if module_paths is None:
             module_paths = [os.path.join(source_dir(), "build")]
         self.kam = Kamailio(topo, "wan", self.cfg, name="hras",
                             module_paths=module_paths,
                             defines=defines)
+
+    def add_user(self, aor, password=None):
+        """An account for aor (kamctl add, as an admin does); returns its
+        password (a random one unless given)."""
+        user, domain = aor_parts(aor)
+        password = password or secrets.token_hex(8)
+        r = subprocess.run(["kamctl", "add", f"{user}@{domain}", password],
+                           env=kamctl_env(self.db), capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"kamctl add {user}@{domain} failed: {r.stdout}{r.stderr}")
+        self.passwords[f"{user}@{domain}"] = password
+        return password
+
+    def add_users_bulk(self, users, password):
+        """Many accounts with one password at once (the benchmark's
+        thousands; kamctl add takes ~60 ms each): the rows kamctl add
+        writes, HA1 = MD5(user:realm:password) with the domain as realm,
+        in one transaction. users: [(user, domain), ...]."""
+        rows = []
+        for user, domain in users:
+            ha1 = hashlib.md5(f"{user}:{domain}:{password}".encode()).hexdigest()
+            ha1b = hashlib.md5(f"{user}@{domain}:{domain}:{password}".encode()).hexdigest()
+            rows.append(f"('{user}','{domain}','{ha1}','{ha1b}','')")
+        sql = "BEGIN;\n" + "".join(
+            f"INSERT INTO subscriber (username,domain,ha1,ha1b,password) VALUES {r};\n"
+            for r in rows) + "COMMIT;\n"
+        subprocess.run(["sqlite3", self.db], input=sql, text=True, check=True, timeout=60)
+        log(f"{len(rows)} accounts added to {self.db}")
 
     def start(self):
         self.kam.start()

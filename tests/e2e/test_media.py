@@ -98,11 +98,11 @@ def main():
         hras = Hras(topo, sites=("a",)).start()
         hrac = Hrac(topo, "a").start()
         alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
-                        outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
+                        password=hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
         bob = Baresip(topo, "a-ph2", "bob", PHONE_IP["ph2"], f"sip:bob@{site_domain('a')}",
-                      outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_b)
+                      password=hras.add_user(f"sip:bob@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_b)
         carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
-                        outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_c)
+                        password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_c)
         phones = [alice, bob, carol]
         for p in phones:
             p.start()

@@ -182,9 +182,9 @@ def main():
         hrac = Hrac(topo, "a").start()
         topo.wait_for(lambda: hras.site_up("a"), 5, "sofw.sites: site-a up")
         alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
-                        outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_a, record=False)
+                        password=hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=tone_a, record=False)
         carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
-                        outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_c, record=False)
+                        password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone_c, record=False)
         for p in (alice, carol):
             p.start()
         for p in (alice, carol):

@@ -7,7 +7,8 @@
      its binary links (dpkg -S of its NEEDED entries);
   2. `dpkg -i` installs both (twice: the maintainer scripts are
      idempotent); every file is where it belongs, the config is a
-     conffile, the `sofw` system user exists;
+     conffile, the `sofw` system user exists, the account database
+     (/var/lib/kamailio/sofw.sqlite) was made and is Kamailio's alone;
   3. /usr/bin/hrac-agent --version; without -c it reads
      /etc/sofw/hrac-agent.conf (its --check names that file);
   4. the systemd unit passes `systemd-analyze verify` without a warning
@@ -15,7 +16,8 @@
      kamailio.service sets LimitNOFILE=65536;
   5. a call with audio checked by content using only installed files:
      Kamailio with the module path /usr/lib/.../kamailio/modules alone and
-     the packaged example kamailio.cfg, hrac-agent from /usr/bin run the
+     the packaged example kamailio.cfg, the phones' accounts added with
+     kamctl to the database the package made, hrac-agent from /usr/bin run the
      way the unit runs it (user sofw, only CAP_NET_BIND_SERVICE, no new
      privileges) behind a strict firewall; SIGTERM stops it cleanly;
   6. `dpkg --purge` of both leaves nothing behind (files, /etc/sofw, the
@@ -53,7 +55,10 @@ UNIT = "/lib/systemd/system/hrac-agent.service"
 DROPIN = "/lib/systemd/system/kamailio.service.d/kamailio-sofw.conf"
 
 MODULE_FILES = [MODULE, f"{DOC}/README", f"{EXAMPLES}/kamailio.cfg",
-                f"{EXAMPLES}/sofw-local.cfg.sample", f"{EXAMPLES}/sofw-sites.cfg.sample", DROPIN]
+                f"{EXAMPLES}/sofw-local.cfg.sample", f"{EXAMPLES}/sofw-sites.cfg.sample",
+                f"{EXAMPLES}/kamctlrc.sample", DROPIN]
+# made by the module's postinst (kamdbctl create), removed on purge
+ACCOUNTS_DB = "/var/lib/kamailio/sofw.sqlite"
 AGENT_FILES = [AGENT, CONF, UNIT, "/usr/share/doc/hrac-agent/README.Debian"]
 # What the unit file must say (key, value).
 UNIT_PROMISES = [("Type", "simple"), ("ExecStart", f"{AGENT} -c {CONF}"), ("Restart", "on-failure"),
@@ -181,7 +186,7 @@ class Packages:
             self.backup = MODULE + ".sofw-test-backup"
             shutil.move(MODULE, self.backup)
             print(f"    {MODULE} (no package's) kept aside", flush=True)
-        for path in MODULE_FILES + AGENT_FILES:
+        for path in MODULE_FILES + AGENT_FILES + [ACCOUNTS_DB]:
             assert not os.path.exists(path), f"{path} exists before the install"
         assert not user_exists("sofw"), "a user sofw exists before the install"
 
@@ -196,11 +201,16 @@ class Packages:
         for path in MODULE_FILES + AGENT_FILES:
             assert os.path.isfile(path), f"{path} not installed"
         assert os.access(AGENT, os.X_OK), f"{AGENT} not executable"
+        st = os.stat(ACCOUNTS_DB)
+        assert st.st_mode & 0o777 == 0o640 and st.st_uid == int(sh(["id", "-u", "kamailio"]).stdout), \
+            f"{ACCOUNTS_DB}: mode {st.st_mode & 0o777:o}, uid {st.st_uid}: not Kamailio's alone"
+        tables = sh(["sqlite3", ACCOUNTS_DB, ".tables"]).stdout.split()
+        assert "subscriber" in tables and "version" in tables, f"{ACCOUNTS_DB} has {tables}"
         conffiles = sh(["dpkg-query", "-W", "-f=${Conffiles}", AGENT_PKG]).stdout
         assert CONF in conffiles, f"{CONF} is not a conffile: {conffiles!r}"
         with open(CONF) as f, open(os.path.join(source_dir(), "cfg", "hrac-agent.conf")) as g:
             assert f.read() == g.read(), f"{CONF} differs from cfg/hrac-agent.conf"
-        for ex in ("kamailio.cfg", "sofw-local.cfg.sample", "sofw-sites.cfg.sample"):
+        for ex in ("kamailio.cfg", "sofw-local.cfg.sample", "sofw-sites.cfg.sample", "kamctlrc.sample"):
             with open(f"{EXAMPLES}/{ex}") as f, open(os.path.join(source_dir(), "cfg", ex)) as g:
                 assert f.read() == g.read(), f"{EXAMPLES}/{ex} differs from cfg/{ex}"
         pw = sh(["getent", "passwd", "sofw"]).stdout.strip().split(":")
@@ -211,7 +221,8 @@ class Packages:
             sh(["dpkg", "--purge", AGENT_PKG, MODULE_PKG])
             for pkg in (AGENT_PKG, MODULE_PKG):
                 assert not known(pkg), f"dpkg still knows {pkg}"
-            left = [p for p in MODULE_FILES + AGENT_FILES + ["/etc/sofw", DOC, "/usr/share/doc/hrac-agent"]
+            left = [p for p in MODULE_FILES + AGENT_FILES + [ACCOUNTS_DB, "/etc/sofw", DOC,
+                                                             "/usr/share/doc/hrac-agent"]
                     if os.path.exists(p)]
             assert not left, f"left behind: {left}"
             assert not user_exists("sofw"), "the sofw user is still there"
@@ -265,7 +276,12 @@ def call_with_installed_files():
         speech = audio.make_speech_wav(topo.path("speech.wav"),
                                        "SoFW from the Debian packages. One two three.", SPEECH_S)
         tone = audio.make_tone_wav(topo.path("tone.wav"), 697, 30)
-        hras = Hras(topo, sites=("a",), cfg_source=f"{EXAMPLES}/kamailio.cfg", module_paths=[]).start()
+        # the accounts in the database the package made, added with kamctl
+        hras = Hras(topo, sites=("a",), cfg_source=f"{EXAMPLES}/kamailio.cfg", module_paths=[],
+                    db_path=ACCOUNTS_DB)
+        alice_pw = hras.add_user(f"sip:alice@{site_domain('a')}")
+        carol_pw = hras.add_user(f"sip:carol@{WAN_DOMAIN}")
+        hras.start()
         argv = hras.kam.proc.argv
         assert argv[argv.index("-L") + 1] == KAMAILIO_MODULES, f"module path {argv[argv.index('-L') + 1]}"
         with open(f"/proc/{hras.proc.pid}/maps") as f:
@@ -284,9 +300,9 @@ def call_with_installed_files():
         assert cap_eff == 1 << 10, f"CapEff {cap_eff:#x}: expected CAP_NET_BIND_SERVICE only"
         assert topo.listening("a-lan", "udp", HRAC_IP, 5060), "HRAC does not hold 5060"
 
-        alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
+        alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}", password=alice_pw,
                         outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
-        carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
+        carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}", password=carol_pw,
                         outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone)
         for p in (alice, carol):
             p.start()

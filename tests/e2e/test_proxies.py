@@ -71,9 +71,9 @@ class Site:
         and WAN captures given (udp), returns the relay's added latency per
         RTP packet in ms, both directions (sorted)."""
         alice = Baresip(self.topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
-                        outbound=f"sip:{HRAC_IP}:5060", audio_wav=self.speech)
+                        password=self.hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=self.speech)
         carol = Baresip(self.topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
-                        outbound=f"sip:{HRAS_IP}:5060", audio_wav=self.tone)
+                        password=self.hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=f"sip:{HRAS_IP}:5060", audio_wav=self.tone)
         for p in (alice, carol):
             p.start()
         for p in (alice, carol):
@@ -228,7 +228,7 @@ def lan_stays_closed():
         cap = Capture(topo, "a-lan", "br0", name="lan-closed", bpf="udp").start()
         alice_ip, stranger = PHONE_IP["ph1"], PHONE_IP["ph2"]
         alice = Baresip(topo, "a-ph1", "alice", alice_ip, f"sip:alice@{site_domain('a')}",
-                        outbound=f"sip:{HRAC_IP}:5060")
+                        outbound=f"sip:{HRAC_IP}:5060")  # the rogue HRAS asks for no password
         alice.start()
 
         def sip_from_hrac(word):

@@ -80,11 +80,11 @@ def main():
             return finish(topo)
 
         alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
-                        outbound=HRAC_PROXY, regint=15)
+                        password=hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=HRAC_PROXY, regint=15)
         bob = Baresip(topo, "b-ph1", "bob", PHONE_IP["ph1"], f"sip:bob@{site_domain('b')}",
-                      outbound=HRAC_PROXY)
-        carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}", outbound=HRAS_PROXY)
-        dave = Baresip(topo, "ext2", "dave", DAVE_IP, f"sip:dave@{WAN_DOMAIN}", outbound=HRAS_PROXY)
+                      password=hras.add_user(f"sip:bob@{site_domain('b')}"), outbound=HRAC_PROXY)
+        carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}", password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=HRAS_PROXY)
+        dave = Baresip(topo, "ext2", "dave", DAVE_IP, f"sip:dave@{WAN_DOMAIN}", password=hras.add_user(f"sip:dave@{WAN_DOMAIN}"), outbound=HRAS_PROXY)
         phones = [alice, bob, carol, dave]
 
         def register():
@@ -170,7 +170,7 @@ def main():
             assert hras.stats()["auth_failures"] > failures
             assert not hras.site_up("b")
             erin = Baresip(topo, "b-ph2", "erin", PHONE_IP["ph2"], f"sip:erin@{site_domain('b')}",
-                           outbound=HRAC_PROXY)
+                           password=hras.add_user(f"sip:erin@{site_domain('b')}"), outbound=HRAC_PROXY)
             erin.start()
             assert not erin.registers_within(6), "erin registered through a refused HRAC"
             assert f"erin@{site_domain('b')}" not in hras.kam.ul_dump()

@@ -164,8 +164,10 @@ def main():
         # alice re-registers every 10 s: a restarted HRAC relays SIP to her
         # only once she registered through it (its LAN policy)
         alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
+                        password=hras.add_user(f"sip:alice@{site_domain('a')}"),
                         outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech, regint=10)
         carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
+                        password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"),
                         outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone)
         for p in (alice, carol):
             p.start()

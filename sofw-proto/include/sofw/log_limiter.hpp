@@ -4,6 +4,7 @@
 // event; only the log is limited.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace sofw {
 
@@ -32,5 +33,12 @@ private:
     uint64_t last_ms_ = 0;
     uint64_t suppressed_ = 0;
 };
+
+// The tail of a line logged after others were left out: " (N more not
+// logged)", or nothing when none were.
+inline std::string not_logged_text(uint64_t suppressed)
+{
+    return suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : std::string();
+}
 
 }  // namespace sofw
