@@ -73,7 +73,9 @@ extern "C" {
 	X(MEDIA_WRONG_PHONE, "media_wrong_phone", \
 			"media frames from HRACs refused: not from the leg's phone") \
 	X(MEDIA_BIND_FAILURES, "media_bind_failures", \
-			"public media port binds that failed (the port is retried later)")
+			"public media port binds that failed (the port is retried later)") \
+	X(RECORD_ERRORS, "record_errors", \
+			"tunnel records from HRACs that failed (tampered, injected, replayed, reordered, cut; the session is dropped)")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status

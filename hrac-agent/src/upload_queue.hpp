@@ -4,6 +4,7 @@
 // the keep-alive deadline anyway).
 #pragma once
 #include <sofw/frame.hpp>
+#include <sofw/record.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -71,6 +72,27 @@ public:
                                  buf_.begin() + static_cast<std::ptrdiff_t>(end));
         consume(end - pos_);
         return out;
+    }
+
+    // Seals whole frames, at most max_bytes of them (but always at least
+    // one), into records appended to out, and takes them from the queue:
+    // what is queued together travels in one record (19 bytes whatever
+    // the number of frames). No allocation once out has grown. On an
+    // error (the sequence is used up) the queue is unchanged.
+    sofw::RecordError seal_frames(sofw::RecordSealer &sealer, size_t max_bytes, std::vector<uint8_t> &out)
+    {
+        size_t end = pos_;
+        while (auto frame = sofw::peek_frame_size(buf_.data() + end, buf_.size() - end)) {
+            if (end > pos_ && end - pos_ + *frame > max_bytes)
+                break;
+            end += *frame;
+        }
+        if (end == pos_)
+            return sofw::RecordError::none;
+        const sofw::RecordError e = sofw::seal_frames(sealer, buf_.data() + pos_, end - pos_, out);
+        if (e == sofw::RecordError::none)
+            consume(end - pos_);
+        return e;
     }
 
     size_t size() const { return buf_.size() - pos_; }
