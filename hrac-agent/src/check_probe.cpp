@@ -390,6 +390,7 @@ TunnelProbes::Result TunnelProbes::poll(unsigned timeout_s)
             if (!r.works)
                 r.failure = request->failure(result);
             r.status = request->status();
+            r.refusal = request->refusal();
             r.ms = ms_since(start);
             finished = true;
             re_cancel();

@@ -85,7 +85,7 @@ def tampering_proxy():
             send_from_lan(topo, f"TAMPERED-{action}")
             topo.wait_log(proxy, rf"tampered {gen} up {action}", 10, f"the proxy to {action} a record")
             topo.wait_for(lambda: hras.stats()["record_errors"] == errors + 1, 10,
-                          f"HRAS to count the {action}ed record", logs=[hras.proc])
+                          f"HRAS to count the record ({action})", logs=[hras.proc])
             hrac_a.wait_up(ups + 1, timeout=20)
             topo.wait_for(lambda: hras.site_up("a"), 10, "site a up again")
             print(f"    {action}: record error counted, session dropped, tunnel back", flush=True)

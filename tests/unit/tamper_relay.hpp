@@ -120,6 +120,10 @@ public:
         std::lock_guard<std::mutex> lock(mu_);
         return done_;
     }
+    // Every answer from now on: its X-SoFW-Server-Nonce changed in one
+    // hex digit (change), left out (drop), or passed (keep).
+    enum class Nonce { keep, change, drop };
+    void set_nonce(Nonce n) { nonce_ = n; }
     // reorder: the first record is held, waiting for the one to swap it with.
     bool holding() const
     {
@@ -136,6 +140,7 @@ public:
 private:
     // One direction of one connection: HTTP messages in, (tampered) out.
     struct Pipe {
+        explicit Pipe(Direction d) : dir(d) {}
         Direction dir;
         std::string in, out;
         enum class State { head, chunk_size, chunk_data, chunk_crlf, trailer, length_body } state = State::head;
@@ -149,7 +154,7 @@ private:
     };
     struct Conn {
         int fd[2];  // client, server
-        Pipe pipe[2] = {{Direction::up}, {Direction::down}};
+        Pipe pipe[2] = {Pipe(Direction::up), Pipe(Direction::down)};
     };
 
     static bool has(const std::string &head, const char *needle)
@@ -230,6 +235,8 @@ private:
                     return;
                 std::string head = p.in.substr(0, end + 4);
                 p.in.erase(0, end + 4);
+                if (p.dir == Direction::down)
+                    bend_nonce(head);
                 p.records = has(head, "application/x-sofw-frames");
                 p.chunked = has(head, "transfer-encoding: chunked");
                 p.pending.clear();
@@ -340,6 +347,21 @@ private:
         p.in.clear();
     }
 
+    void bend_nonce(std::string &head) const
+    {
+        const Nonce n = nonce_;
+        const size_t at = head.find("X-SoFW-Server-Nonce: ");
+        if (n == Nonce::keep || at == std::string::npos)
+            return;
+        const size_t eol = head.find("\r\n", at);
+        if (n == Nonce::drop) {
+            head.erase(at, eol + 2 - at);
+            return;
+        }
+        char &digit = head[at + strlen("X-SoFW-Server-Nonce: ")];
+        digit = digit == '0' ? '1' : '0';
+    }
+
     void run()
     {
         while (!stop_) {
@@ -420,6 +442,7 @@ private:
     int listen_fd_ = -1;
     int wake_[2] = {-1, -1};
     std::atomic<bool> stop_{false};
+    std::atomic<Nonce> nonce_{Nonce::keep};
     std::vector<std::unique_ptr<Conn>> conns_;  // the relay thread's only
 
     mutable std::mutex mu_;

@@ -469,6 +469,50 @@ TEST_P(TunnelPairTamper, SessionEndsNothingOfTheRecordIsDeliveredAndTheTunnelCom
     EXPECT_TRUE(sip_crosses_down());
 }
 
+// A server nonce changed or dropped on the way: the proof does not verify,
+// HRAC never calls the tunnel up and retries with its backoff; once the
+// path stops meddling, the tunnel comes up.
+using NonceCase = std::tuple<hrac::TunnelMode, sofw::test::TamperRelay::Nonce>;
+
+class TunnelPairServerNonce : public TunnelPairBase, public ::testing::WithParamInterface<NonceCase> {
+protected:
+    hrac::TunnelMode mode() const override { return std::get<0>(GetParam()); }
+    uint16_t hrac_port() override
+    {
+        relay_ = std::make_unique<sofw::test::TamperRelay>(port_);
+        relay_->set_nonce(std::get<1>(GetParam()));
+        return relay_->port();
+    }
+    void TearDown() override
+    {
+        TunnelPairBase::TearDown();
+        relay_.reset();
+    }
+    std::unique_ptr<sofw::test::TamperRelay> relay_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, TunnelPairServerNonce,
+    ::testing::Combine(::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll),
+                       ::testing::Values(sofw::test::TamperRelay::Nonce::change, sofw::test::TamperRelay::Nonce::drop)),
+    [](const ::testing::TestParamInfo<NonceCase> &info) {
+        return std::string(std::get<0>(info.param) == hrac::TunnelMode::poll ? "polling" : "streaming") +
+               (std::get<1>(info.param) == sofw::test::TamperRelay::Nonce::drop ? "_dropped" : "_changed");
+    });
+
+TEST_P(TunnelPairServerNonce, ProofFailsAndHracRetriesWithBackoff)
+{
+    tunnel_->start();
+    ASSERT_TRUE(until([&] { return counters_.reconnects >= 1; }, 5000)) << "HRAC did not retry";
+    EXPECT_FALSE(tunnel_->is_up());
+    EXPECT_EQ(0u, counters_.sessions_up);
+    EXPECT_EQ(0u, stats_.get(HRAS_CNT_FRAMES_UP)) << "a frame went up without keys";
+    EXPECT_TRUE(hrac_frames_.empty());
+    relay_->set_nonce(sofw::test::TamperRelay::Nonce::keep);
+    ASSERT_TRUE(both_up(10000));
+    EXPECT_TRUE(sip_crosses_up());
+}
+
 // --- what HRAS refuses ----------------------------------------------------
 
 class TunnelPairWrongSecret : public TunnelPairTest {
