@@ -1,4 +1,5 @@
-// Encoded frames waiting for the upstream POST's read callback. Bounded: if
+// Encoded frames waiting to be sealed into records: by the upstream POST's
+// read callback (streaming) or into the next send (polling). Bounded: if
 // HRAS stops reading, frames beyond the limit are refused rather than
 // growing memory without end (SIP retransmits; a stuck session is dropped by
 // the keep-alive deadline anyway).
@@ -54,24 +55,6 @@ public:
             memcpy(out, buf_.data() + pos_, n);
         consume(n);
         return n;
-    }
-
-    // Moves whole frames, at most max_bytes of them (but always at least
-    // one frame), out of the queue: one polling batch, which must not cut a
-    // frame. Every byte in the queue was encoded by push(), so the frame
-    // headers can be trusted.
-    std::vector<uint8_t> take_frames(size_t max_bytes)
-    {
-        size_t end = pos_;
-        while (auto frame = sofw::peek_frame_size(buf_.data() + end, buf_.size() - end)) {
-            if (end > pos_ && end - pos_ + *frame > max_bytes)
-                break;
-            end += *frame;
-        }
-        std::vector<uint8_t> out(buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                                 buf_.begin() + static_cast<std::ptrdiff_t>(end));
-        consume(end - pos_);
-        return out;
     }
 
     // Seals whole frames, at most max_bytes of them (but always at least
