@@ -752,6 +752,15 @@ void TunnelServer::refuse_send(Channel *ch)
     ch->reject_reason = "record error";
 }
 
+void TunnelServer::answer_closed(Channel *ch)
+{
+    ch->session = nullptr;
+    ch->kind = Channel::Kind::rejected;
+    ch->reject_status = MHD_HTTP_GONE;
+    ch->reject_reason = "session closed";
+    wake(ch);
+}
+
 void TunnelServer::on_upload_end(Channel *ch)
 {
     if (Session *s = ch->session)
@@ -786,11 +795,16 @@ void TunnelServer::close_session(size_t site, const std::string &why)
     auto s = std::move(sessions_[site]);
     if (!s)
         return;
-    for (Channel *ch : {s->down, s->up, s->poll})
+    for (Channel *ch : {s->down, s->up})
         if (ch)
             close_channel(ch);
+    // A poll or send in progress gets an answer rather than a cut: libcurl
+    // resends a request whose reused connection closed unanswered, and the
+    // resent one would be refused as a replay (a false auth failure).
+    if (s->poll)
+        answer_closed(s->poll);
     for (Channel *ch : s->sends)
-        close_channel(ch);
+        answer_closed(ch);
     if (s->announced) {
         stats_.add(HRAS_CNT_SESSIONS_CLOSED);
         stats_.info("tunnel: site '" + sites_.at(site).name + "' down: " + why);

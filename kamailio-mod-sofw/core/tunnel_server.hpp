@@ -86,6 +86,7 @@ private:
     void on_upload(Channel *ch, const char *data, size_t len);
     void on_upload_end(Channel *ch);
     void refuse_send(Channel *ch);
+    void answer_closed(Channel *ch);
     void record_failed(Session &s, RecordError e);
     bool seal_queued(Session &s, size_t limit, std::vector<uint8_t> &out);
     bool on_send_done(Channel *ch);

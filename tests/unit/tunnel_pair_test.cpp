@@ -463,6 +463,7 @@ TEST_P(TunnelPairTamper, SessionEndsNothingOfTheRecordIsDeliveredAndTheTunnelCom
     EXPECT_EQ(allowed, received("TAMPERED-1"));
     EXPECT_EQ(0u, received("TAMPERED-2"));
     EXPECT_EQ(0u, received("INJECTED"));
+    EXPECT_EQ(0u, stats_.get(HRAS_CNT_AUTH_FAILURES)) << "a cut request resent and refused as a replay";
 
     // The new session carries frames both ways.
     EXPECT_TRUE(sip_crosses_up());
