@@ -16,6 +16,8 @@
 #include "sofw/auth.hpp"
 #include "sofw/defaults.h"
 #include "sofw/frame.hpp"
+#include "sofw/log_limiter.hpp"
+#include "sofw/record.hpp"
 
 #include <memory>
 #include <optional>
@@ -82,6 +84,11 @@ private:
     friend struct TunnelCallbacks;
     void on_new_request(Channel *ch, const char *url, const char *method);
     void on_upload(Channel *ch, const char *data, size_t len);
+    void on_upload_end(Channel *ch);
+    void refuse_send(Channel *ch);
+    void answer_closed(Channel *ch);
+    void record_failed(Session &s, RecordError e);
+    bool seal_queued(Session &s, size_t limit, std::vector<uint8_t> &out);
     bool on_send_done(Channel *ch);
     void answer_poll(Channel *ch);
     void on_channel_closed(Channel *ch);
@@ -105,6 +112,8 @@ private:
     uint16_t port_ = 0;
     bool run_pending_ = false;
     std::vector<std::unique_ptr<Session>> sessions_;  // by site index
+    Frame up_frame_;                                  // the frame being delivered, reused
+    LogLimiter record_log_{1000};
 };
 
 }  // namespace sofw::hras
