@@ -114,9 +114,9 @@ def tampering_proxy():
                                        SPEECH_S)
         tone = audio.make_tone_wav(topo.path("tone.wav"), 697, 30)
         alice = Baresip(topo, "a-ph1", "alice", PHONE_IP["ph1"], f"sip:alice@{site_domain('a')}",
-                        outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
+                        password=hras.add_user(f"sip:alice@{site_domain('a')}"), outbound=f"sip:{HRAC_IP}:5060", audio_wav=speech)
         carol = Baresip(topo, "ext", "carol", EXT_IP, f"sip:carol@{WAN_DOMAIN}",
-                        outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone)
+                        password=hras.add_user(f"sip:carol@{WAN_DOMAIN}"), outbound=f"sip:{HRAS_IP}:5060", audio_wav=tone)
         for p in (alice, carol):
             p.start()
         for p in (alice, carol):
