@@ -156,18 +156,12 @@ bool open_session(TunnelServer &server, sofw::test::Driver &drive,
 {
     using namespace sofw::test;
     auto c = std::make_unique<TunnelClient>(server.port(), site_names[site], site_secrets[site], site_lans[site]);
-    auto announce = [](std::string http) {
-        http.insert(http.size() - 2, std::string(hdr::media_ports) + ": 20000-20009\r\n");
-        return http;
-    };
-    c->down = std::make_unique<HttpConn>(server.port());
-    c->down->write(announce(c->request("GET", tunnel_path::down).http()));
-    c->up = std::make_unique<HttpConn>(server.port());
-    c->up->write(announce(c->request("POST", tunnel_path::up).http()));
+    c->extra_headers = std::string(hdr::media_ports) + ": 20000-20009\r\n";
+    c->open();  // the POST follows the GET's 200 (the keys)
     drive.watch(c.get());
     TunnelClient &ref = *c;
     clients.push_back(std::move(c));
-    return drive.until([&] { return server.is_up(site) && ref.down->status() == 200; }, 1000);
+    return drive.until([&] { return server.is_up(site) && ref.down_ok(); }, 1000);
 }
 
 }  // namespace

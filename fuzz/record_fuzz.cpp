@@ -5,6 +5,8 @@
 //   sealed (or the frame error the plaintext carries);
 // - with one byte of the sealed stream changed, nothing of the damaged
 //   record comes out and the decoder ends in an error;
+// - fed as several bodies cut at record boundaries (poll answers, send
+//   batches) to one decoder, each body ended, it yields the same frames;
 // - the raw input fed as if it were records opens nothing (a forger does
 //   not hold the key).
 #include "fuzz_check.hpp"
@@ -94,6 +96,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t i = 0; i < got.size(); i++)
                 FUZZ_CHECK(encode_frame(got[i]) == encode_frame(expected[i]));
         }
+    }
+    if (whole) {
+        // As a polling session reads it: one decoder for the session, the
+        // records in several bodies (poll answers) cut at record
+        // boundaries, each body ended; the sequence carries on across them.
+        RecordFrameDecoder d(keys().up);
+        std::vector<Frame> got;
+        size_t at = 0;
+        bool failed = false;
+        while (at < sealed.size() && !failed) {
+            size_t end = at;
+            do {  // one or more whole records: the provider says how many
+                const size_t len = size_t(sealed[end]) << 16 | size_t(sealed[end + 1]) << 8 | sealed[end + 2];
+                end += record_overhead + len;
+            } while (end < sealed.size() && cuts.ConsumeBool());
+            d.feed(sealed.data() + at, end - at);
+            for (;;) {
+                const auto r = d.next(f);
+                if (r != RecordFrameDecoder::Result::frame) {
+                    failed = r == RecordFrameDecoder::Result::error;
+                    break;
+                }
+                got.push_back(f);
+            }
+            failed = failed || d.end_of_body() != RecordError::none;
+            at = end;
+        }
+        FUZZ_CHECK(!failed);
+        FUZZ_CHECK(got.size() == expected.size());
+        for (size_t i = 0; i < got.size(); i++)
+            FUZZ_CHECK(encode_frame(got[i]) == encode_frame(expected[i]));
     }
     if (!sealed.empty()) {
         std::vector<uint8_t> bad = sealed;

@@ -107,7 +107,9 @@ extern "C" {
 	X(BYPASS_REFUSED, "bypass_refused", \
 			"SDP naming the public port of another call: relayed, no LAN bypass") \
 	X(SDP_FOREIGN_DIALOG, "sdp_foreign_dialog", \
-			"SDP (or BYE, CANCEL) with a live call's Call-ID from another dialog: refused")
+			"SDP (or BYE, CANCEL) with a live call's Call-ID from another dialog: refused") \
+	X(RECORD_ERRORS, "record_errors", \
+			"tunnel records from HRACs that failed (tampered, injected, replayed, reordered, cut; the session is dropped)")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status

@@ -452,7 +452,8 @@ int run_check(const CommandLine &cl, FILE *out)
         report.step("tls", tls_verified_text(config) + " (" + ms_text(tls.ms) + ")");
     }
 
-    // Site authentication: one signed request.
+    // Site authentication: a poll pair (the first opens a session and is
+    // answered at once; check_probe.cpp).
     TunnelProbes probes(config, via_proxy, credentials);
     const TunnelProbes::Result auth = probes.authenticate(auth_timeout_s);
     if (!auth.works) {

@@ -1,6 +1,7 @@
 #include "check_probe.hpp"
 
 #include "http_options.hpp"
+#include "session_records.hpp"
 
 #include <sofw/auth.hpp>
 #include <sofw/control.hpp>
@@ -262,29 +263,10 @@ bool TunnelProbes::run(const bool &finished, uint64_t timeout_ms)
 
 TunnelProbes::Result TunnelProbes::authenticate(unsigned timeout_s)
 {
-    Result r;
-    bool finished = false;
-    TunnelRequest send(context_, "send");
-    TunnelRequest::Handlers h;
-    h.done = [&](CURLcode result) {
-        r.works = result == CURLE_OK && send.verified();
-        if (!r.works)
-            r.failure = send.failure(result);
-        finished = true;
-        re_cancel();
-    };
-    const auto start = Clock::now();
-    if (!send.start("POST", sofw::tunnel_path::send, sofw::random_hex(16), TunnelRequest::Body::fixed,
-                    encoded_keepalive(), static_cast<long>(timeout_s), std::move(h))) {
-        r.failure = {FailureKind::transport, "cannot start the request", 0};
-        return r;
-    }
-    if (!run(finished, timeout_s * 1000ull + 500))
-        r.failure = {FailureKind::transport, "no answer from HRAS within " + std::to_string(timeout_s) + " s", 0};
-    r.ms = ms_since(start);
-    r.status = send.status();
-    r.refusal = send.refusal();
-    return r;
+    // Only a poll (or the streaming GET) may open a session now
+    // (docs/protocol.md "Handshake"; a send alone is refused with 409), and
+    // a poll pair is answered in about one round trip: the same probe.
+    return poll(timeout_s);
 }
 
 TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
@@ -296,8 +278,9 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
     const std::string session = sofw::random_hex(16);
     TunnelRequest down(context_, "downstream");
     TunnelRequest up(context_, "upstream");
-    sofw::FrameDecoder decoder;
-    const std::vector<uint8_t> keepalive = encoded_keepalive();
+    SessionRecords records;
+    const std::vector<uint8_t> frame = encoded_keepalive();
+    std::vector<uint8_t> keepalive;  // the first up record, sealed once the keys exist
     size_t sent = 0;
     ReTimer deferred_up;
     const auto start = Clock::now();
@@ -331,29 +314,33 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
             finish();
         }
     };
-    // As the agent does (stream_session.cpp): with proxy credentials and
-    // proxy_auth any, the endless upload waits until the GET has found out
-    // the proxy's scheme.
-    const bool defer_up = context_.via_proxy && context_.proxy_auth.still_negotiating();
-
+    // As the agent does (stream_session.cpp): the upload waits for the
+    // GET's 200, which brings the keys its first record needs.
     TunnelRequest::Handlers dh;
     dh.verified = [&] {
+        std::string why;
+        if (!records.accept(context_.config.secret, session, down.client_nonce(), down.server_nonce(), why) ||
+            sofw::seal_frames(records.sealer(), frame.data(), frame.size(), keepalive) != sofw::RecordError::none) {
+            down.set_failure(why.empty() ? "cannot seal the first record" : why);
+            return false;
+        }
         down_proven = true;
-        if (defer_up)
-            deferred_up.start(0, start_up);  // not from inside curl's callback
+        deferred_up.start(0, start_up);  // not from inside curl's callback
+        return true;
     };
     dh.body = [&](const char *data, size_t len) {
+        sofw::RecordFrameDecoder &decoder = records.decoder();
         decoder.feed(reinterpret_cast<const uint8_t *>(data), len);
-        sofw::Frame frame;
+        sofw::Frame down_frame;
         for (;;) {
-            const auto next = decoder.next(frame);
-            if (next == sofw::FrameDecoder::Result::need_more)
+            const auto next = decoder.next(down_frame);
+            if (next == sofw::RecordFrameDecoder::Result::need_more)
                 return true;
-            if (next == sofw::FrameDecoder::Result::error) {
-                down.set_failure(std::string("downstream decode error: ") + sofw::decode_error_name(decoder.error()));
+            if (next == sofw::RecordFrameDecoder::Result::error) {
+                down.set_failure(std::string("downstream record error: ") + sofw::record_error_name(decoder.error()));
                 return false;
             }
-            if (sofw::is_stream_ok(frame) && !stream_ok) {
+            if (sofw::is_stream_ok(down_frame) && !stream_ok) {
                 stream_ok = true;
                 r.ms = ms_since(start);
                 finish();
@@ -366,8 +353,6 @@ TunnelProbes::Result TunnelProbes::stream(unsigned timeout_s)
         r.failure = {FailureKind::transport, "cannot start the downstream", 0};
         return r;
     }
-    if (!defer_up)
-        start_up();
     run(finished, timeout_s * 1000ull);
     r.works = down_proven && stream_ok;
     r.status = down.status();
@@ -405,6 +390,7 @@ TunnelProbes::Result TunnelProbes::poll(unsigned timeout_s)
             if (!r.works)
                 r.failure = request->failure(result);
             r.status = request->status();
+            r.refusal = request->refusal();
             r.ms = ms_since(start);
             finished = true;
             re_cancel();

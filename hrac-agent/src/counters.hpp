@@ -16,6 +16,7 @@ struct Counters {
     uint64_t sessions_up = 0;  // sessions whose downstream proof verified
     uint64_t reconnects = 0;   // connection attempts after the first
     uint64_t decode_errors = 0;
+    uint64_t record_errors = 0;  // down records that failed (tampered, injected, replayed, cut): session ended
     uint64_t dropped_no_session = 0;  // LAN datagrams dropped while the tunnel was down
     uint64_t dropped_queue_full = 0;  // frames dropped because HRAS was not reading
     uint64_t dropped_down = 0;        // downstream SIP frames HRAC could not deliver
@@ -64,6 +65,7 @@ struct Counters {
             {"sessions_up", sessions_up},
             {"reconnects", reconnects},
             {"decode_errors", decode_errors},
+            {"record_errors", record_errors},
             {"dropped_no_session", dropped_no_session},
             {"dropped_queue_full", dropped_queue_full},
             {"dropped_down", dropped_down},

@@ -23,7 +23,12 @@ bool PollSession::start_poll()
     auto request = std::make_unique<TunnelRequest>(context_, "poll");
     TunnelRequest *r = request.get();
     TunnelRequest::Handlers h;
-    h.verified = [this] { events_.on_verified(true); };
+    h.verified = [this, r] {
+        if (!accept(*r))
+            return false;
+        events_.on_verified(true);
+        return true;
+    };
     h.body = [this, r](const char *data, size_t len) {
         std::string why;
         if (events_.on_downstream_bytes(data, len, why))
@@ -39,7 +44,12 @@ bool PollSession::start_poll()
 
 void PollSession::poll_done(CURLcode result)
 {
-    if (result != CURLE_OK || !poll_->verified()) {
+    // An answer ends on a record boundary; a poll answer that broke off is
+    // a gap in the down sequence: either way the session ends.
+    std::string why;
+    if (poll_->verified() && !events_.on_downstream_end(why))
+        poll_->set_failure(why);
+    if (result != CURLE_OK || !poll_->verified() || !why.empty()) {
         events_.on_session_failed(poll_->failure(result));
         return;
     }
@@ -53,12 +63,25 @@ void PollSession::poll_done(CURLcode result)
 
 void PollSession::flush()
 {
-    if (send_ || upload_.empty())
+    // Nothing goes up before the first poll's 200 gave the keys.
+    if (send_ || upload_.empty() || !records_.keyed())
         return;
-    std::vector<uint8_t> batch = upload_.take_frames(batch_limit_bytes);
+    // All that is queued, up to a batch, as one record.
+    std::vector<uint8_t> batch;
+    const sofw::RecordError e = upload_.seal_frames(records_.sealer(), batch_limit_bytes, batch);
+    if (e != sofw::RecordError::none) {
+        events_.on_session_failed(
+            {FailureKind::transport, std::string("cannot seal up records: ") + sofw::record_error_name(e), 0});
+        return;
+    }
     send_ = std::make_unique<TunnelRequest>(context_, "send");
     TunnelRequest::Handlers h;
-    h.verified = [this] { events_.on_verified(false); };
+    h.verified = [this] {
+        if (!accept(*send_))
+            return false;
+        events_.on_verified(false);
+        return true;
+    };
     h.done = [this](CURLcode result) { send_done(result); };
     if (!send_->start("POST", sofw::tunnel_path::send, id_, TunnelRequest::Body::fixed, std::move(batch),
                       request_timeout_s(), std::move(h)))

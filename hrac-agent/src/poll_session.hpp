@@ -1,8 +1,9 @@
 // Polling (docs/protocol.md "Streaming probe and the polling fallback"),
 // for paths where a proxy buffers or cuts endless bodies: always exactly
 // one long-poll GET /sofw/v1/poll outstanding, whose Content-Length body
-// is fed to the frame decoder; frames go up as one POST /sofw/v1/send at a
-// time carrying all that is queued. Every request is signed with its own
+// of records is fed to the session's decoder; frames go up as one POST
+// /sofw/v1/send at a time carrying all that is queued, sealed as one
+// record. Sends wait for the first poll's 200 (the keys). Every request is signed with its own
 // nonce under the session's id. Any request failing loses the session.
 #pragma once
 #include "tunnel_request.hpp"

@@ -2,6 +2,9 @@
 
 #include <sofw/tunnel_http.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 namespace hrac {
 
 StreamSession::StreamSession(RequestContext &context, SessionEvents &events)
@@ -12,15 +15,18 @@ bool StreamSession::start()
 {
     TunnelRequest::Handlers down;
     down.verified = [this] {
-        if (upstream_deferred_) {
-            // Not from inside curl's callback: start it from the loop.
-            deferred_start_.start(0, [this] {
-                upstream_deferred_ = false;
-                if (!start_upstream())
-                    events_.on_session_failed({FailureKind::transport, "cannot start the upstream", 0});
-            });
-        }
+        if (!accept(down_))
+            return false;
+        // The keys exist now: the POST may follow. Not from inside curl's
+        // callback: start it from the loop. (Waiting for the GET also lets
+        // it find out a proxy's authentication scheme first: an endless
+        // upload cannot go through a 407 with NTLM, http_options.hpp.)
+        deferred_start_.start(0, [this] {
+            if (!start_upstream())
+                events_.on_session_failed({FailureKind::transport, "cannot start the upstream", 0});
+        });
         events_.on_verified(true);
+        return true;
     };
     down.body = [this](const char *data, size_t len) {
         std::string why;
@@ -29,26 +35,27 @@ bool StreamSession::start()
         down_.set_failure(why);
         return false;
     };
-    down.done = [this](CURLcode result) { failed(down_, result); };
+    down.done = [this](CURLcode result) {
+        std::string why;
+        if (down_.verified() && !events_.on_downstream_end(why))
+            down_.set_failure(why);
+        failed(down_, result);
+    };
 
     // The streams never end, so no total timeout: liveness is the tunnel's
     // keep-alive deadline.
-    if (!down_.start("GET", sofw::tunnel_path::down, id_, TunnelRequest::Body::none, {}, 0, std::move(down)))
-        return false;
-    // An endless upload cannot go through a proxy's 407 with NTLM
-    // (http_options.hpp): let the GET find out the scheme first. Costs the
-    // first session a round trip.
-    if (context_.via_proxy && context_.proxy_auth.still_negotiating()) {
-        upstream_deferred_ = true;
-        return true;
-    }
-    return start_upstream();
+    return down_.start("GET", sofw::tunnel_path::down, id_, TunnelRequest::Body::none, {}, 0, std::move(down));
 }
 
 bool StreamSession::start_upstream()
 {
     TunnelRequest::Handlers up;
-    up.verified = [this] { events_.on_verified(false); };
+    up.verified = [this] {
+        if (!accept(up_))
+            return false;
+        events_.on_verified(false);
+        return true;
+    };
     up.read = [this](char *buf, size_t room) { return read_upload(buf, room); };
     up.done = [this](CURLcode result) { failed(up_, result); };
 
@@ -68,9 +75,22 @@ void StreamSession::flush()
 
 size_t StreamSession::read_upload(char *buf, size_t room)
 {
-    const size_t taken = upload_.take(buf, room);
-    if (taken)
+    if (sealed_off_ == sealed_.size()) {
+        sealed_.clear();
+        sealed_off_ = 0;
+        // All that is queued now, in one record (two if it is larger).
+        const sofw::RecordError e = upload_.seal_frames(records_.sealer(), sofw::record_max_plaintext, sealed_);
+        if (e != sofw::RecordError::none) {
+            up_.set_failure(std::string("cannot seal up records: ") + sofw::record_error_name(e));
+            return CURL_READFUNC_ABORT;
+        }
+    }
+    const size_t taken = std::min(room, sealed_.size() - sealed_off_);
+    if (taken) {
+        memcpy(buf, sealed_.data() + sealed_off_, taken);
+        sealed_off_ += taken;
         return taken;
+    }
     // Nothing queued: pause until flush(). Returning 0 would end the body.
     upload_paused_ = true;
     return CURL_READFUNC_PAUSE;

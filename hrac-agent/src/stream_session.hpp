@@ -1,7 +1,9 @@
-// Streaming (docs/protocol.md "Channels"): one endless GET carries frames
-// down, one endless chunked POST carries them up. The upload pauses while
-// nothing is queued and resumes on flush(). Losing either request loses
-// the session.
+// Streaming (docs/protocol.md "Channels", "Channels with records"): one
+// endless GET carries records down, one endless chunked POST carries them
+// up. The POST starts once the GET's 200 has given the keys. The upload
+// seals what is queued when curl asks for bytes (so frames queued together
+// share a record), pauses while nothing is queued and resumes on flush().
+// Losing either request loses the session.
 #pragma once
 #include "re_handle.hpp"
 #include "tunnel_request.hpp"
@@ -25,7 +27,8 @@ private:
     TunnelRequest down_;
     TunnelRequest up_;
     bool upload_paused_ = false;
-    bool upstream_deferred_ = false;  // waits for the GET to learn the proxy's scheme
+    std::vector<uint8_t> sealed_;  // up records not yet handed to curl (reused)
+    size_t sealed_off_ = 0;
     ReTimer deferred_start_;
 };
 

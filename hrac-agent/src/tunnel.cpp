@@ -224,15 +224,28 @@ void Tunnel::on_verified(bool downstream)
     if (!session_)
         return;
     if (session_->poll()) {
-        // Any proven answer (a send's usually comes first) shows that this
-        // session's requests get through to HRAS and back.
+        // The first poll's answer brought the keys: sends may start. Any
+        // proven answer shows that this session's requests get through to
+        // HRAS and back.
         usable_ = true;
+        if (downstream && !flush_timer_.running())
+            flush_timer_.start(0, [this] {
+                if (session_)
+                    session_->flush();
+            });
         announce_up();
         return;
     }
     if (!downstream)
         return;  // the streaming POST's answer says nothing about the GET
     usable_ = true;
+    // The keys exist now: what waited for them (the first keep-alive, LAN
+    // traffic) may go up. From the loop, not from this curl callback.
+    if (!flush_timer_.running())
+        flush_timer_.start(0, [this] {
+            if (session_)
+                session_->flush();
+        });
     if (probing_) {
         probe_.got_response();
         if (!probe_.passed())
@@ -243,19 +256,46 @@ void Tunnel::on_verified(bool downstream)
     announce_up();
 }
 
+// A down record failed: tampered, injected, replayed, reordered or cut on
+// the way, or HRAS broke the rules. Nothing of it was delivered (the
+// decoder opens a record before it decodes a frame of it).
+std::string Tunnel::record_failed(sofw::RecordError e)
+{
+    ++counters_.record_errors;
+    std::string why = std::string("record error from HRAS: ") + sofw::record_error_name(e);
+    if (e == sofw::RecordError::bad_frame) {
+        ++counters_.decode_errors;
+        why += std::string(" (") + sofw::decode_error_name(session_->records().decoder().frame_error()) + ")";
+    }
+    // The session ends with this as its reason ("tunnel down: ..."); the
+    // reconnect backoff (at least 1 s) limits how often that line comes.
+    return why;
+}
+
+bool Tunnel::on_downstream_end(std::string &why)
+{
+    sofw::RecordFrameDecoder &decoder = session_->records().decoder();
+    if (decoder.error() != sofw::RecordError::none)
+        return true;  // counted and reported when it happened
+    const sofw::RecordError e = decoder.end_of_body();
+    if (e == sofw::RecordError::none)
+        return true;
+    why = record_failed(e);
+    return false;
+}
+
 bool Tunnel::on_downstream_bytes(const char *data, size_t len, std::string &why)
 {
-    sofw::FrameDecoder &decoder = session_->decoder();
+    sofw::RecordFrameDecoder &decoder = session_->records().decoder();
     counters_.bytes_down += len;
     decoder.feed(reinterpret_cast<const uint8_t *>(data), len);
     sofw::Frame &frame = down_frame_;
     for (;;) {
         const auto result = decoder.next(frame);
-        if (result == sofw::FrameDecoder::Result::need_more)
+        if (result == sofw::RecordFrameDecoder::Result::need_more)
             return true;
-        if (result == sofw::FrameDecoder::Result::error) {
-            ++counters_.decode_errors;
-            why = std::string("downstream decode error: ") + sofw::decode_error_name(decoder.error());
+        if (result == sofw::RecordFrameDecoder::Result::error) {
+            why = record_failed(decoder.error());
             return false;
         }
         ++counters_.frames_down;

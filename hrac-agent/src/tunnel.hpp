@@ -16,6 +16,7 @@
 #include "tunnel_session.hpp"
 
 #include <sofw/frame.hpp>
+#include <sofw/record.hpp>
 
 #include <chrono>
 #include <functional>
@@ -69,6 +70,8 @@ private:
     // SessionEvents: called from the session's requests.
     void on_verified(bool downstream) override;
     bool on_downstream_bytes(const char *data, size_t len, std::string &why) override;
+    bool on_downstream_end(std::string &why) override;
+    std::string record_failed(sofw::RecordError e);
     void on_round_trip() override;
     void on_session_failed(const Failure &failure) override;
 

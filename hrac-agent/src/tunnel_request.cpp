@@ -153,6 +153,7 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
         const auto space = line.find(' ');
         r.status_ = space == std::string::npos ? 0 : atoi(line.c_str() + space + 1);
         r.server_proof_.clear();
+        r.server_nonce_.clear();
         r.auth_challenge_ = false;
         return len;
     }
@@ -163,6 +164,8 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
         const std::string_view name = sofw::trim(std::string_view(line).substr(0, colon));
         if (sofw::iequals(name, sofw::hdr::server_signature))
             r.server_proof_ = sofw::trim(std::string_view(line).substr(colon + 1));
+        else if (sofw::iequals(name, sofw::hdr::server_nonce))
+            r.server_nonce_ = sofw::trim(std::string_view(line).substr(colon + 1));
         else if (sofw::iequals(name, "WWW-Authenticate") || sofw::iequals(name, "Proxy-Authenticate"))
             r.auth_challenge_ = true;
         return len;
@@ -173,11 +176,17 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
         r.proxy_challenged_ = true;  // curl answers it with credentials, if it has any
     if (r.status_ != 200)
         return len;  // 1xx, a 407 curl answers itself, or a refusal named by its body
-    const std::string expected = sofw::sign_server_proof(r.config_.secret, r.auth_);
     if (r.server_proof_.empty()) {
         r.failure_ = "HRAS sent no server proof on the " + r.name_;
         return 0;
     }
+    if (r.server_nonce_.empty()) {
+        r.failure_ = "HRAS sent no server nonce on the " + r.name_ + " (an HRAS without record protection?)";
+        return 0;
+    }
+    // The proof covers this request's own nonce and the server nonce: a
+    // recorded answer replayed, or a nonce changed on the way, fails here.
+    const std::string expected = sofw::sign_server_proof(r.config_.secret, r.auth_, r.server_nonce_);
     if (!sofw::constant_time_equal(r.server_proof_, expected)) {
         r.failure_ = "wrong server proof on the " + r.name_ + " (is this HRAS configured with the same secret?)";
         return 0;
@@ -192,8 +201,12 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
     r.replay_kept_ = false;
     r.replay_.clear();
     r.replay_.shrink_to_fit();
-    if (r.handlers_.verified)
-        r.handlers_.verified();
+    if (r.handlers_.verified && !r.handlers_.verified()) {
+        r.verified_ = false;
+        if (r.failure_.empty())
+            r.failure_ = "the " + r.name_ + "'s answer does not belong to this session";
+        return 0;
+    }
     return len;
 }
 

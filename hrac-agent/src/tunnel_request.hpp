@@ -37,8 +37,10 @@ public:
     enum class Body { none, streaming, fixed };
 
     struct Handlers {
-        // A 200 with a correct server proof: the body may follow.
-        std::function<void()> verified;
+        // A 200 with a correct server proof (over server_nonce()): the
+        // body may follow. False aborts the request (set_failure() says
+        // why): the session does not accept this answer.
+        std::function<bool()> verified;
         // Body bytes of a verified 200. False aborts the request; failure()
         // should say why.
         std::function<bool(const char *data, size_t len)> body;
@@ -65,6 +67,10 @@ public:
 
     const std::string &name() const { return name_; }
     bool verified() const { return verified_; }
+    // Of a verified 200: HRAS's X-SoFW-Server-Nonce, and the nonce this
+    // request was signed with (the client nonce of the key schedule).
+    const std::string &server_nonce() const { return server_nonce_; }
+    const std::string &client_nonce() const { return auth_.nonce; }
     int status() const { return status_; }
     size_t bytes_sent() const { return bytes_sent_; }
     // The reason a non-200 answer gave (refusal_reason() of its body).
@@ -108,6 +114,7 @@ private:
     int status_ = 0;         // of the last response header block
     bool verified_ = false;  // 200 with a correct server proof
     std::string server_proof_;
+    std::string server_nonce_;
     bool auth_challenge_ = false;    // the last block carried an authentication challenge
     bool proxy_challenged_ = false;  // a 407 came before the final answer
     std::string refusal_body_;       // start of a non-200 body

@@ -1,6 +1,6 @@
 // One tunnel session (docs/protocol.md): a session id shared by all its
-// requests, the frames waiting to go up, and the decoder for what comes
-// down. StreamSession carries frames on one endless GET and one endless
+// requests, the frames waiting to go up, and its records (the keys, the
+// sealer of what goes up, the decoder of what comes down). StreamSession carries frames on one endless GET and one endless
 // POST; PollSession on short long-poll GETs and Content-Length POSTs.
 // Both report to the Tunnel through SessionEvents; the Tunnel owns the
 // session, keeps time (keep-alives, deadlines, the streaming probe) and
@@ -9,6 +9,7 @@
 #include "config.hpp"
 #include "curl_loop.hpp"
 #include "request_failure.hpp"
+#include "session_records.hpp"
 #include "tunnel_request.hpp"
 #include "upload_queue.hpp"
 
@@ -24,9 +25,12 @@ public:
     // A request of the session got a 200 with a correct server proof.
     // downstream: the request that carries frames down (streaming GET, poll).
     virtual void on_verified(bool downstream) = 0;
-    // Downstream body bytes. False: the frames lost their framing (why says
-    // how); the session aborts the request.
+    // Downstream body bytes. False: a record failed (why says how); the
+    // session aborts the request.
     virtual bool on_downstream_bytes(const char *data, size_t len, std::string &why) = 0;
+    // A downstream body ended (a poll answer, or the GET's body broke
+    // off). False: it ended inside a record (why says so).
+    virtual bool on_downstream_end(std::string &why) = 0;
     // A poll or send round trip completed: HRAS is alive.
     virtual void on_round_trip() = 0;
     // The session cannot go on. The tunnel destroys it here, so the session
@@ -51,13 +55,23 @@ public:
     virtual bool poll() const = 0;
     // Opens the session's requests. False: could not start them.
     virtual bool start() = 0;
+    // A proven 200 of request r: takes the keys from it (the opening
+    // request) or checks that it repeats the session's server nonce.
+    bool accept(TunnelRequest &r)
+    {
+        std::string why;
+        if (records_.accept(config_.secret, id_, r.client_nonce(), r.server_nonce(), why))
+            return true;
+        r.set_failure(why + " on the " + r.name());
+        return false;
+    }
     // Frames were queued: get them moving. Never from inside a curl
     // callback (curl must not be re-entered); may end the session.
     virtual void flush() = 0;
 
     const std::string &id() const { return id_; }
     UploadQueue &upload() { return upload_; }
-    sofw::FrameDecoder &decoder() { return decoder_; }
+    SessionRecords &records() { return records_; }
 
 protected:
     RequestContext &context_;
@@ -66,7 +80,7 @@ protected:
     SessionEvents &events_;
     const std::string id_ = sofw::random_hex(16);
     UploadQueue upload_{upload_limit_bytes};
-    sofw::FrameDecoder decoder_;
+    SessionRecords records_;
 };
 
 }  // namespace hrac

@@ -1,9 +1,11 @@
-// Encoded frames waiting for the upstream POST's read callback. Bounded: if
+// Encoded frames waiting to be sealed into records: by the upstream POST's
+// read callback (streaming) or into the next send (polling). Bounded: if
 // HRAS stops reading, frames beyond the limit are refused rather than
 // growing memory without end (SIP retransmits; a stuck session is dropped by
 // the keep-alive deadline anyway).
 #pragma once
 #include <sofw/frame.hpp>
+#include <sofw/record.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -55,11 +57,12 @@ public:
         return n;
     }
 
-    // Moves whole frames, at most max_bytes of them (but always at least
-    // one frame), out of the queue: one polling batch, which must not cut a
-    // frame. Every byte in the queue was encoded by push(), so the frame
-    // headers can be trusted.
-    std::vector<uint8_t> take_frames(size_t max_bytes)
+    // Seals whole frames, at most max_bytes of them (but always at least
+    // one), into records appended to out, and takes them from the queue:
+    // what is queued together travels in one record (19 bytes whatever
+    // the number of frames). No allocation once out has grown. On an
+    // error (the sequence is used up) the queue is unchanged.
+    sofw::RecordError seal_frames(sofw::RecordSealer &sealer, size_t max_bytes, std::vector<uint8_t> &out)
     {
         size_t end = pos_;
         while (auto frame = sofw::peek_frame_size(buf_.data() + end, buf_.size() - end)) {
@@ -67,10 +70,12 @@ public:
                 break;
             end += *frame;
         }
-        std::vector<uint8_t> out(buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                                 buf_.begin() + static_cast<std::ptrdiff_t>(end));
-        consume(end - pos_);
-        return out;
+        if (end == pos_)
+            return sofw::RecordError::none;
+        const sofw::RecordError e = sofw::seal_frames(sealer, buf_.data() + pos_, end - pos_, out);
+        if (e == sofw::RecordError::none)
+            consume(end - pos_);
+        return e;
     }
 
     size_t size() const { return buf_.size() - pos_; }

@@ -80,7 +80,7 @@ TEST(UploadQueue, EncodesFramesStraightIn)
     EXPECT_TRUE(q.empty());
 }
 
-TEST(UploadQueue, TakesWholeFramesForAPollingBatch)
+TEST(UploadQueue, SealsWholeFramesIntoOneRecord)
 {
     UploadQueue q(1 << 20);
     auto push = [&](size_t payload) {
@@ -92,22 +92,34 @@ TEST(UploadQueue, TakesWholeFramesForAPollingBatch)
         ASSERT_EQ(q.push(f, encoded), UploadQueue::Push::queued);
         ASSERT_EQ(encoded, 8 + 10 + payload);
     };
-    push(100);                                          // 118 bytes encoded
-    push(200);                                          // 218
-    push(300);                                          // 318
-    EXPECT_EQ(q.take_frames(400).size(), 118u + 218u);  // a third would not fit
+    sofw::SessionKeys keys;
+    ASSERT_TRUE(sofw::derive_session_keys("secret", std::string(32, 'a'), std::string(32, 'b'), std::string(32, 'c'),
+                                          keys));
+    sofw::RecordSealer sealer(keys.up);
+    std::vector<uint8_t> out;
+    push(100);  // 118 bytes encoded
+    push(200);  // 218
+    push(300);  // 318
+    // What was queued together: one record, 19 bytes for both frames.
+    ASSERT_EQ(q.seal_frames(sealer, 400, out), sofw::RecordError::none);  // a third would not fit
+    EXPECT_EQ(out.size(), 118u + 218u + sofw::record_overhead);
+    EXPECT_EQ(sealer.sequence(), 1u);
     EXPECT_EQ(q.size(), 318u);
     // One frame larger than the limit still goes: a batch never stalls.
-    EXPECT_EQ(q.take_frames(10).size(), 318u);
+    ASSERT_EQ(q.seal_frames(sealer, 10, out), sofw::RecordError::none);
+    EXPECT_EQ(out.size(), 118u + 218u + 318u + 2 * sofw::record_overhead);
     EXPECT_TRUE(q.empty());
-    EXPECT_TRUE(q.take_frames(1000).empty());
+    ASSERT_EQ(q.seal_frames(sealer, 1000, out), sofw::RecordError::none);  // nothing queued: no record
+    EXPECT_EQ(sealer.sequence(), 2u);
 
-    push(5);
-    const std::vector<uint8_t> batch = q.take_frames(1000);
-    sofw::FrameDecoder decoder;
-    decoder.feed(batch.data(), batch.size());
-    sofw::Frame out;
-    ASSERT_EQ(decoder.next(out), sofw::FrameDecoder::Result::frame);
-    EXPECT_EQ(out.payload.size(), 5u);
-    EXPECT_EQ(decoder.buffered(), 0u);
+    // The receiver gets the three frames back, in order.
+    sofw::RecordFrameDecoder decoder(keys.up);
+    decoder.feed(out.data(), out.size());
+    sofw::Frame f;
+    for (size_t payload : {100u, 200u, 300u}) {
+        ASSERT_EQ(decoder.next(f), sofw::RecordFrameDecoder::Result::frame);
+        EXPECT_EQ(f.payload.size(), payload);
+    }
+    EXPECT_EQ(decoder.next(f), sofw::RecordFrameDecoder::Result::need_more);
+    EXPECT_EQ(decoder.end_of_body(), sofw::RecordError::none);
 }

@@ -2,6 +2,7 @@
 
 #include "sofw/control.hpp"
 #include "sofw/defaults.h"
+#include "sofw/record.hpp"
 #include "sofw/tunnel_http.hpp"
 
 #include <arpa/inet.h>
@@ -28,13 +29,14 @@ struct TunnelServer::Channel {
     Session *session = nullptr;  // null once detached
     int reject_status = 0;
     std::string reject_reason;
-    std::string proof;    // X-SoFW-Server-Signature for this request
+    std::string proof;         // X-SoFW-Server-Signature for this request
+    std::string server_nonce;  // X-SoFW-Server-Nonce: the session's
     bool queued = false;  // response queued
     bool suspended = false;
     bool closing = false;
     int refs = 1;                      // MHD's request, plus the response reader for down
-    FrameDecoder decoder;              // up and send
     int64_t deadline = 0;              // poll: when to answer with a keep-alive
+    bool opens = false;                // poll: the first of its session, answered at once
     std::optional<HttpAnswer> answer;  // rejected: a status page answer instead of the reason
 };
 
@@ -50,8 +52,16 @@ struct TunnelServer::Session {
     Channel *up = nullptr;
     Channel *poll = nullptr;       // the outstanding long poll
     std::vector<Channel *> sends;  // POST /sofw/v1/send requests in progress
-    std::vector<uint8_t> downq;    // encoded frames, whole ones only
+    std::vector<uint8_t> downq;    // encoded frames, whole ones only, not yet sealed
     size_t downq_off = 0;
+    // Records (docs/protocol.md "Records"): the keys come from the request
+    // that opened the session (GET down or the first poll) and Ns.
+    std::string server_nonce;    // Ns, 32 hex chars from getrandom()
+    RecordSealer sealer;         // down records
+    RecordFrameDecoder opener;   // up records, across every upload of the session
+    std::vector<uint8_t> sealed;  // streaming: down records not yet written
+    size_t sealed_off = 0;
+    std::vector<uint8_t> answer;  // polling: the records of the poll answer being made (reused)
     int64_t created = now_ms();
     int64_t last_rx = now_ms();  // polling: the last request (or poll answer)
     int64_t last_tx = now_ms();
@@ -59,8 +69,14 @@ struct TunnelServer::Session {
     bool stream_ok_sent = false;
     bool overflowed = false;  // over tunnel_queue_limit: refuses frames until it is closed
 
+    ~Session()
+    {
+        // Keys live only as long as the session.
+        sealer.reset(DirectionKey{});
+        opener.reset(DirectionKey{});
+    }
     const char *mode_name() const { return mode == Mode::poll ? "poll" : "stream"; }
-    size_t queued() const { return downq.size() - downq_off; }
+    size_t queued() const { return downq.size() - downq_off + sealed.size() - sealed_off; }
 };
 
 namespace {
@@ -121,14 +137,21 @@ std::string header(MHD_Connection *c, const char *name)
     return v ? v : "";
 }
 
-// A complete 200 of a polling request: frames (maybe none) and the proof.
-void queue_frames(MHD_Connection *c, const uint8_t *data, size_t len, const std::string &proof)
+// Every 200 of a session proves HRAS and carries the session's nonce.
+void add_proof(MHD_Response *r, const TunnelServer::Channel &ch)
+{
+    MHD_add_response_header(r, hdr::server_nonce, ch.server_nonce.c_str());
+    MHD_add_response_header(r, hdr::server_signature, ch.proof.c_str());
+}
+
+// A complete 200 of a polling request: records (maybe none) and the proof.
+void queue_records(const TunnelServer::Channel &ch, const uint8_t *data, size_t len)
 {
     MHD_Response *r = MHD_create_response_from_buffer(len, const_cast<uint8_t *>(data), MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, frames_content_type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(r, hdr::server_signature, proof.c_str());
-    MHD_queue_response(c, MHD_HTTP_OK, r);
+    add_proof(r, ch);
+    MHD_queue_response(ch.conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
 }
 
@@ -183,7 +206,12 @@ struct TunnelCallbacks {
             return MHD_YES;
         }
         if (ch->kind == TunnelServer::Channel::Kind::rejected) {
-            *upload_size = 0;  // discard the body of a refused request
+            if (*upload_size) {
+                *upload_size = 0;  // discard the body of a refused request
+            } else if (!ch->queued) {  // a send refused halfway (a record failed): answered at its end
+                queue_text(c, ch->reject_status, ch->reject_reason);
+                ch->queued = true;
+            }
             return MHD_YES;
         }
         if (ch->kind == TunnelServer::Channel::Kind::send) {
@@ -196,8 +224,10 @@ struct TunnelCallbacks {
                 return MHD_NO;
             if (!ch->queued) {  // the whole batch is in
                 if (!srv->on_send_done(ch))
-                    return MHD_NO;
-                queue_frames(c, nullptr, 0, ch->proof);
+                    queue_text(c, ch->reject_status ? ch->reject_status : MHD_HTTP_CONFLICT,
+                               ch->reject_status ? ch->reject_reason : "session not open");
+                else
+                    queue_records(*ch, nullptr, 0);
                 ch->queued = true;
             }
             return MHD_YES;
@@ -217,7 +247,8 @@ struct TunnelCallbacks {
                 return MHD_YES;
             }
             if (!ch->queued) {  // HRAC ended its upstream body
-                queue_text(c, MHD_HTTP_OK, "upstream closed");
+                srv->on_upload_end(ch);
+                queue_records(*ch, nullptr, 0);
                 ch->queued = true;
             }
             return MHD_YES;
@@ -232,7 +263,7 @@ struct TunnelCallbacks {
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, frames_content_type);
             MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
             MHD_add_response_header(r, "X-Accel-Buffering", "no");
-            MHD_add_response_header(r, hdr::server_signature, ch->proof.c_str());
+            add_proof(r, *ch);
             MHD_queue_response(c, MHD_HTTP_OK, r);
             MHD_destroy_response(r);
             if (ch->session)
@@ -247,17 +278,23 @@ struct TunnelCallbacks {
         if (ch->closing || !ch->session)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         auto &s = *ch->session;
-        size_t avail = s.downq.size() - s.downq_off;
+        if (s.sealed_off == s.sealed.size()) {
+            // Everything queued since the last write goes into one record
+            // (19 bytes whatever the number of frames).
+            s.sealed.clear();
+            s.sealed_off = 0;
+            if (!ch->srv->seal_queued(s, record_max_plaintext, s.sealed))
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        size_t avail = s.sealed.size() - s.sealed_off;
         if (avail == 0) {
-            s.downq.clear();
-            s.downq_off = 0;
             MHD_suspend_connection(ch->conn);
             ch->suspended = true;
             return 0;
         }
         size_t n = avail < max ? avail : max;
-        memcpy(buf, s.downq.data() + s.downq_off, n);
-        s.downq_off += n;
+        memcpy(buf, s.sealed.data() + s.sealed_off, n);
+        s.sealed_off += n;
         return ssize_t(n);
     }
 
@@ -530,7 +567,19 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
         return;
     }
 
+    // Only the request that carries frames down opens a session: its 200
+    // gives HRAC the server nonce, without which no up record can be
+    // sealed (docs/protocol.md "Handshake").
+    const bool opener = kind == Kind::down || kind == Kind::poll;
     auto &slot = sessions_[*site];
+    const bool joins = slot && slot->id == req.session && slot->mode == mode;
+    if (!joins && !opener) {
+        ch->reject_status = MHD_HTTP_CONFLICT;
+        ch->reject_reason = "session not open";
+        stats_.dbg("tunnel: site '" + req.site + "' " + method + " " + path + " of session " + req.session +
+                   " from " + peer + ": session not open");
+        return;
+    }
     if (slot && slot->id != req.session)
         close_session(*site, "replaced by a new session from " + peer);
     else if (slot && slot->mode != mode)  // HRAC fell back (or forward) keeping its session id
@@ -538,12 +587,28 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
                                  " session from " + peer);
     bool fresh = !slot;
     if (!slot) {
-        slot = std::make_unique<Session>();
-        slot->site = *site;
-        slot->id = req.session;
-        slot->mode = mode;
-        slot->hrac = *lan;
-        slot->peer = peer;
+        auto s = std::make_unique<Session>();
+        s->site = *site;
+        s->id = req.session;
+        s->mode = mode;
+        s->hrac = *lan;
+        s->peer = peer;
+        s->server_nonce = random_hex(16);
+        SessionKeys keys;
+        if (s->server_nonce.size() != 32 ||
+            !derive_session_keys(sites_.at(*site).secret, req.session, req.nonce, s->server_nonce, keys)) {
+            // The verifier checked both hex fields; only getrandom() failing gets here.
+            wipe_keys(keys);
+            stats_.add(HRAS_CNT_INTERNAL_ERRORS);
+            stats_.err("tunnel: cannot make session keys for site '" + req.site + "'");
+            ch->reject_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            ch->reject_reason = "no session keys";
+            return;
+        }
+        s->sealer.reset(keys.down);
+        s->opener.reset(keys.up);
+        wipe_keys(keys);
+        slot = std::move(s);
     }
     if (auto ports = parse_media_ports_value(header(ch->conn, hdr::media_ports))) {
         slot->media_min = ports->first;
@@ -565,13 +630,15 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
         }
         slot->poll = ch;
         ch->deadline = now_ms() + cfg_.poll_wait_ms;
+        ch->opens = fresh;
     } else {
         slot->sends.push_back(ch);
     }
     ch->kind = kind;
     ch->site = *site;
     ch->session = slot.get();
-    ch->proof = sign_server_proof(sites_.at(*site).secret, req);
+    ch->server_nonce = slot->server_nonce;
+    ch->proof = sign_server_proof(sites_.at(*site).secret, req, slot->server_nonce);
     slot->last_rx = now_ms();
     if (mode == Mode::stream)
         stats_.dbg("tunnel: site '" + req.site + "' opened " + (kind == Kind::down ? "downstream" : "upstream") +
@@ -606,15 +673,16 @@ void TunnelServer::on_upload(Channel *ch, const char *data, size_t len)
     Session &s = *ch->session;
     size_t site = s.site;
     s.last_rx = now_ms();
-    ch->decoder.feed(reinterpret_cast<const uint8_t *>(data), len);
-    Frame f;
+    s.opener.feed(reinterpret_cast<const uint8_t *>(data), len);
+    // A member, so its payload buffer is reused from frame to frame.
+    Frame &f = up_frame_;
     for (;;) {
-        auto r = ch->decoder.next(f);
-        if (r == FrameDecoder::Result::need_more)
+        auto r = s.opener.next(f);
+        if (r == RecordFrameDecoder::Result::need_more)
             return;
-        if (r == FrameDecoder::Result::error) {
-            stats_.add(HRAS_CNT_FRAME_ERRORS);
-            close_session(site, std::string("malformed frame from HRAC: ") + decode_error_name(ch->decoder.error()));
+        if (r == RecordFrameDecoder::Result::error) {
+            refuse_send(ch);
+            record_failed(s, s.opener.error());
             return;
         }
         stats_.add(HRAS_CNT_FRAMES_UP);
@@ -641,9 +709,9 @@ bool TunnelServer::on_send_done(Channel *ch)
     Session *s = ch->session;
     if (!s)
         return false;
-    if (ch->decoder.buffered()) {
-        stats_.add(HRAS_CNT_FRAME_ERRORS);
-        close_session(s->site, "malformed batch from HRAC: ends inside a frame");
+    if (RecordError e = s->opener.end_of_body(); e != RecordError::none) {
+        refuse_send(ch);
+        record_failed(*s, e);
         return false;
     }
     s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end());
@@ -658,9 +726,19 @@ bool TunnelServer::on_send_done(Channel *ch)
 void TunnelServer::answer_poll(Channel *ch)
 {
     Session *s = ch->session;
-    if (!s) {
-        queue_frames(ch->conn, nullptr, 0, ch->proof);
+    if (!s) {  // replaced by a newer poll: empty, so no sequence number used
+        queue_records(*ch, nullptr, 0);
         ch->queued = true;
+        return;
+    }
+    if (s->queued() == 0 && ch->opens) {
+        // The poll that opened the session brings HRAC the server nonce
+        // at once, rather than after poll_wait: nothing goes up before it.
+        queue_records(*ch, nullptr, 0);
+        ch->queued = true;
+        s->poll = nullptr;
+        s->last_rx = now_ms();
+        ch->session = nullptr;
         return;
     }
     if (s->queued() == 0) {
@@ -668,23 +746,18 @@ void TunnelServer::answer_poll(Channel *ch)
         ch->suspended = true;
         return;
     }
-    // Whole frames, at least one, up to poll_max_body bytes.
-    size_t begin = s->downq_off, end = begin;
-    while (auto n = peek_frame_size(s->downq.data() + end, s->downq.size() - end)) {
-        if (end > begin && end + *n - begin > cfg_.poll_max_body)
-            break;
-        end += *n;
+    // Sealed now: an answer that gets lost leaves a gap in the down
+    // sequence, which ends the session (docs/protocol.md).
+    s->answer.clear();
+    if (!seal_queued(*s, cfg_.poll_max_body, s->answer)) {
+        ch->closing = true;
+        queue_text(ch->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "session ended");
+        ch->queued = true;
+        close_session(s->site, "down records exhausted");
+        return;
     }
-    queue_frames(ch->conn, s->downq.data() + begin, end - begin, ch->proof);
+    queue_records(*ch, s->answer.data(), s->answer.size());
     ch->queued = true;
-    s->downq_off = end;
-    if (s->downq_off == s->downq.size()) {
-        s->downq.clear();
-        s->downq_off = 0;
-    } else if (s->downq_off >= cfg_.poll_max_body) {
-        s->downq.erase(s->downq.begin(), s->downq.begin() + ptrdiff_t(s->downq_off));
-        s->downq_off = 0;
-    }
     s->poll = nullptr;
     s->last_rx = now_ms();
     ch->session = nullptr;
@@ -696,19 +769,61 @@ void TunnelServer::on_channel_closed(Channel *ch)
     if (!s)
         return;
     ch->session = nullptr;
+    // An upload that broke off inside a record (a cut, or a truncating
+    // proxy) ends the session: nothing of that record was delivered.
+    const bool cut = (ch->kind == Channel::Kind::up || ch->kind == Channel::Kind::send) &&
+                     s->opener.end_of_body() != RecordError::none;
     switch (ch->kind) {
     case Channel::Kind::poll:  // a polling session lives on its requests, not its connections
         if (s->poll == ch)
             s->poll = nullptr;
         return;
-    case Channel::Kind::send: s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end()); return;
+    case Channel::Kind::send:
+        s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end());
+        if (cut)
+            record_failed(*s, s->opener.error());
+        return;
     default: break;
     }
     if (s->down == ch)
         s->down = nullptr;
     if (s->up == ch)
         s->up = nullptr;
-    close_session(s->site, ch->kind == Channel::Kind::down ? "downstream channel closed" : "upstream channel closed");
+    if (cut)
+        record_failed(*s, s->opener.error());
+    else
+        close_session(s->site, ch->kind == Channel::Kind::down ? "downstream channel closed" : "upstream channel closed");
+}
+
+// A send whose records failed is answered 400 when its body is in, rather
+// than cut: libcurl resends a request whose reused connection closed
+// without an answer, and the resent one would be refused as a replay.
+void TunnelServer::refuse_send(Channel *ch)
+{
+    if (ch->kind != Channel::Kind::send || !ch->session)
+        return;
+    Session &s = *ch->session;
+    s.sends.erase(std::remove(s.sends.begin(), s.sends.end(), ch), s.sends.end());
+    ch->session = nullptr;
+    ch->kind = Channel::Kind::rejected;
+    ch->reject_status = MHD_HTTP_BAD_REQUEST;
+    ch->reject_reason = "record error";
+}
+
+void TunnelServer::answer_closed(Channel *ch)
+{
+    ch->session = nullptr;
+    ch->kind = Channel::Kind::rejected;
+    ch->reject_status = MHD_HTTP_GONE;
+    ch->reject_reason = "session closed";
+    wake(ch);
+}
+
+void TunnelServer::on_upload_end(Channel *ch)
+{
+    if (Session *s = ch->session)
+        if (RecordError e = s->opener.end_of_body(); e != RecordError::none)
+            record_failed(*s, e);
 }
 
 void TunnelServer::close_channel(Channel *ch)
@@ -738,11 +853,16 @@ void TunnelServer::close_session(size_t site, const std::string &why)
     auto s = std::move(sessions_[site]);
     if (!s)
         return;
-    for (Channel *ch : {s->down, s->up, s->poll})
+    for (Channel *ch : {s->down, s->up})
         if (ch)
             close_channel(ch);
+    // A poll or send in progress gets an answer rather than a cut: libcurl
+    // resends a request whose reused connection closed unanswered, and the
+    // resent one would be refused as a replay (a false auth failure).
+    if (s->poll)
+        answer_closed(s->poll);
     for (Channel *ch : s->sends)
-        close_channel(ch);
+        answer_closed(ch);
     if (s->announced) {
         stats_.add(HRAS_CNT_SESSIONS_CLOSED);
         stats_.info("tunnel: site '" + sites_.at(site).name + "' down: " + why);
@@ -752,6 +872,53 @@ void TunnelServer::close_session(size_t site, const std::string &why)
     } else {
         stats_.dbg("tunnel: site '" + sites_.at(site).name + "' session " + s->id + " dropped: " + why);
     }
+}
+
+// The upload of the HRAC of s broke the record rules: the session ends,
+// nothing of the failing record was delivered (RecordFrameDecoder opens a
+// record before it decodes a frame of it).
+void TunnelServer::record_failed(Session &s, RecordError e)
+{
+    stats_.add(HRAS_CNT_RECORD_ERRORS);
+    std::string why = std::string("record error from HRAC: ") + record_error_name(e);
+    if (e == RecordError::bad_frame) {
+        stats_.add(HRAS_CNT_FRAME_ERRORS);
+        why += std::string(" (") + decode_error_name(s.opener.frame_error()) + ")";
+    }
+    const std::string site = sites_.at(s.site).name;
+    stats_.log_limited(record_log_, HRAS_LOG_WARN,
+                       [&] { return "tunnel: site '" + site + "' from " + s.peer + ": " + why + ", dropping the session"; });
+    close_session(s.site, why);
+}
+
+// Moves whole queued frames (at least one, at most limit bytes unless a
+// single frame is larger) out of s.downq into down records appended to
+// out. False: the down sequence is used up (the session must end).
+bool TunnelServer::seal_queued(Session &s, size_t limit, std::vector<uint8_t> &out)
+{
+    size_t begin = s.downq_off, end = begin;
+    while (auto n = peek_frame_size(s.downq.data() + end, s.downq.size() - end)) {
+        if (end > begin && end + *n - begin > limit)
+            break;
+        end += *n;
+    }
+    if (end == begin)
+        return true;
+    RecordError e = seal_frames(s.sealer, s.downq.data() + begin, end - begin, out);
+    if (e != RecordError::none) {
+        stats_.add(HRAS_CNT_RECORD_ERRORS);
+        stats_.warn("tunnel: site '" + sites_.at(s.site).name + "': cannot seal down records: " + record_error_name(e));
+        return false;
+    }
+    s.downq_off = end;
+    if (s.downq_off == s.downq.size()) {
+        s.downq.clear();
+        s.downq_off = 0;
+    } else if (s.downq_off >= 64 * 1024) {
+        s.downq.erase(s.downq.begin(), s.downq.begin() + ptrdiff_t(s.downq_off));
+        s.downq_off = 0;
+    }
+    return true;
 }
 
 void TunnelServer::queue_down(Session &s, const Frame &f)

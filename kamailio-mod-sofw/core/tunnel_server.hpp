@@ -18,6 +18,8 @@
 #include "sofw/auth.hpp"
 #include "sofw/defaults.h"
 #include "sofw/frame.hpp"
+#include "sofw/log_limiter.hpp"
+#include "sofw/record.hpp"
 
 #include <memory>
 #include <optional>
@@ -93,6 +95,11 @@ private:
     friend struct TunnelCallbacks;
     void on_new_request(Channel *ch, const char *url, const char *method);
     void on_upload(Channel *ch, const char *data, size_t len);
+    void on_upload_end(Channel *ch);
+    void refuse_send(Channel *ch);
+    void answer_closed(Channel *ch);
+    void record_failed(Session &s, RecordError e);
+    bool seal_queued(Session &s, size_t limit, std::vector<uint8_t> &out);
     bool on_send_done(Channel *ch);
     void answer_poll(Channel *ch);
     void on_channel_closed(Channel *ch);
@@ -125,6 +132,8 @@ private:
     ConnectionLimits limits_;
     AuthBackoff status_backoff_;
     LogLimiter refused_log_{1000}, conn_log_{1000}, timeout_log_{1000}, queue_log_{1000}, backoff_log_{10000};
+    Frame up_frame_;                                  // the frame being delivered, reused
+    LogLimiter record_log_{1000};
 };
 
 }  // namespace sofw::hras

@@ -192,22 +192,12 @@ protected:
         const HostPort &lan = site ? beta_hrac : acme_hrac;
         auto c = std::make_unique<TunnelClient>(server->port(), site ? "beta" : "acme",
                                                 site ? beta_secret : acme_secret, lan.to_string());
-        auto announce = [&](std::string http) {
-            http.insert(http.size() - 2, std::string(hdr::media_ports) + ": " + ports + "\r\n");
-            return http;
-        };
-        TunnelRequest down = c->request("GET", "/sofw/v1/down");
-        c->down = std::make_unique<HttpConn>(server->port());
-        c->down->write(announce(down.http()));
-        c->up = std::make_unique<HttpConn>(server->port());
-        c->up->write(announce(c->request("POST", "/sofw/v1/up").http()));
+        c->extra_headers = std::string(hdr::media_ports) + ": " + ports + "\r\n";
+        c->open();
         TunnelClient &ref = *c;
         drive.watch(c.get());
         clients.push_back(std::move(c));
-        EXPECT_TRUE(soon([&] {
-            return server->is_up(site) && ref.down->status() == 200 &&
-                   ref.down->header(hdr::server_signature) == down.expected_proof();
-        })) << "site "
+        EXPECT_TRUE(soon([&] { return server->is_up(site) && ref.down_ok(); })) << "site "
             << site << " not up";
         return ref;
     }

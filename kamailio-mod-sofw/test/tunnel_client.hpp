@@ -1,7 +1,8 @@
 // Test helpers for the HRAS core without Kamailio: a non-blocking HTTP/1.1
 // client over raw TCP (or GnuTLS) that speaks the tunnel protocol (signed
-// requests, an endless chunked downstream decoded with FrameDecoder, a
-// chunked upstream of encoded frames; long polls and Content-Length send
+// requests; records keyed from the opening request and the server nonce;
+// an endless chunked downstream of records, a chunked upstream of sealed
+// frames opened once the keys exist; long polls and Content-Length send
 // batches), a UDP socket standing for Kamailio's sip_socket, and a driver
 // that runs the EventLoop until a condition holds or a deadline passes.
 // Everything runs on the test's one thread; nothing blocks.
@@ -9,6 +10,7 @@
 #include "core/event_loop.hpp"
 #include "sofw/auth.hpp"
 #include "sofw/frame.hpp"
+#include "sofw/record.hpp"
 #include "sofw/tunnel_http.hpp"
 
 #include <arpa/inet.h>
@@ -327,9 +329,11 @@ struct TunnelRequest {
     uint64_t time = unix_now();
     std::string nonce = random_hex(16);
     std::optional<std::string> body;  // a POST with Content-Length (else chunked)
+    std::string extra;                // more header lines, each ending in CRLF
 
     AuthRequest auth() const { return AuthRequest{method, path, site, session, lan, time, nonce}; }
-    std::string expected_proof() const { return sign_server_proof(secret, auth()); }
+    // The proof HRAS must send with server nonce ns.
+    std::string expected_proof(const std::string &ns) const { return sign_server_proof(secret, auth(), ns); }
 
     std::string http() const
     {
@@ -342,6 +346,7 @@ struct TunnelRequest {
         r += std::string(hdr::time) + ": " + std::to_string(time) + "\r\n";
         r += std::string(hdr::nonce) + ": " + nonce + "\r\n";
         r += std::string(hdr::signature) + ": " + sign_request(secret, auth()) + "\r\n";
+        r += extra;
         if (method == "POST" && body)
             return r + "Content-Type: application/x-sofw-frames\r\nContent-Length: " + std::to_string(body->size()) +
                    "\r\n\r\n" + *body;
@@ -387,7 +392,11 @@ public:
         bool decode_error = false;
 
         int status() const { return conn->status(); }
-        bool proof_ok() const { return conn->header(hdr::server_signature) == req.expected_proof(); }
+        bool proof_ok() const
+        {
+            const std::string ns = conn->header(hdr::server_nonce);
+            return ns.size() == 32 && conn->header(hdr::server_signature) == req.expected_proof(ns);
+        }
     };
 
     TunnelRequest request(const std::string &method, const std::string &path) const
@@ -399,6 +408,7 @@ public:
         r.secret = secret_;
         r.session = session_;
         r.lan = lan_;
+        r.extra = extra_headers;
         return r;
     }
     void open_down()
@@ -406,7 +416,9 @@ public:
         down_req_ = request("GET", "/sofw/v1/down");
         down = send_request(port_, down_req_, tls_);
     }
-    void open_up() { up = send_request(port_, request("POST", "/sofw/v1/up"), tls_); }
+    // As HRAC does: the POST goes out once the keys exist (the GET's 200);
+    // what is sent before waits.
+    void open_up() { want_up_ = true; }
     void open()
     {
         open_down();
@@ -432,17 +444,37 @@ public:
         p.conn = send_request(port_, p.req, tls_);
         return p;
     }
+    // The frames as one record.
     Short &send_frames(const std::vector<Frame> &fs)
     {
-        std::string body;
+        std::string frames;
         for (auto &f : fs)
-            body += bytes(encode_frame(f));
-        return send_batch(body);
+            frames += bytes(encode_frame(f));
+        return send_batch(seal(frames));
     }
 
-    // One frame as one HTTP chunk; send_raw cuts the stream anywhere.
-    void send_frame(const Frame &f) { up->write(chunk(bytes(encode_frame(f)))); }
-    void send_raw(const std::string &data) { up->write(chunk(data)); }
+    // The next up record holding these frame bytes (needs the keys).
+    std::string seal(const std::string &frames)
+    {
+        if (!keyed())
+            throw std::logic_error("seal() before the session has keys");
+        std::vector<uint8_t> out;
+        if (sealer_.seal(reinterpret_cast<const uint8_t *>(frames.data()), frames.size(), out) != RecordError::none)
+            throw std::logic_error("seal() failed");
+        return bytes(out);
+    }
+    // One frame as one record in one HTTP chunk; send_raw sends any bytes
+    // (records cut anywhere, or forged ones) as one chunk.
+    void send_frame(const Frame &f) { send_raw(seal(bytes(encode_frame(f)))); }
+    void send_raw(const std::string &data)
+    {
+        if (up)
+            up->write(chunk(data));
+        else
+            pending_up_ += chunk(data);
+    }
+    bool keyed() const { return !server_nonce_.empty(); }
+    const std::string &server_nonce() const { return server_nonce_; }
 
     void poll() override
     {
@@ -457,17 +489,24 @@ public:
                 p->done = true;
                 if (list != &polls || p->status() != 200)
                     continue;
-                FrameDecoder d;
-                d.feed(p->conn->body());
+                key_from(p->req, *p->conn);
+                decoder_.feed(reinterpret_cast<const uint8_t *>(p->conn->body().data()), p->conn->body().size());
                 Frame f;
-                while (d.next(f) == FrameDecoder::Result::frame) {
+                while (decoder_.next(f) == RecordFrameDecoder::Result::frame) {
                     p->frames.push_back(f);
                     frames.push_back(f);
                 }
-                p->decode_error = d.error() != DecodeError::none || d.buffered() != 0;
+                p->decode_error = decoder_.end_of_body() != RecordError::none;
             }
         if (!down || down->status() != 200)
             return;
+        if (!keyed())  // a later poll of the same id may have re-keyed (a switch to polling)
+            key_from(down_req_, *down);
+        if (want_up_ && !up && keyed()) {
+            up = send_request(port_, request("POST", "/sofw/v1/up"), tls_);
+            up->write(pending_up_);
+            pending_up_.clear();
+        }
         const std::string &b = down->body();
         if (b.size() > fed_) {
             decoder_.feed(reinterpret_cast<const uint8_t *>(b.data()) + fed_, b.size() - fed_);
@@ -476,7 +515,7 @@ public:
         Frame f;
         for (;;) {
             auto r = decoder_.next(f);
-            if (r != FrameDecoder::Result::frame)
+            if (r != RecordFrameDecoder::Result::frame)
                 break;
             frames.push_back(f);
         }
@@ -485,10 +524,12 @@ public:
     // The downstream is open and HRAS proved it holds the site secret.
     bool down_ok() const
     {
-        return down && down->status() == 200 && down->header(hdr::server_signature) == down_req_.expected_proof();
+        const std::string ns = down ? down->header(hdr::server_nonce) : "";
+        return down && down->status() == 200 && ns.size() == 32 &&
+               down->header(hdr::server_signature) == down_req_.expected_proof(ns);
     }
     bool both_closed() const { return down && up && down->closed() && up->closed(); }
-    bool decode_error() const { return decoder_.error() != DecodeError::none; }
+    bool decode_error() const { return decoder_.error() != RecordError::none; }
     size_t count(FrameType t) const
     {
         size_t n = 0;
@@ -499,17 +540,39 @@ public:
     const std::string &session() const { return session_; }
     const TunnelRequest &down_request() const { return down_req_; }
 
+    std::string extra_headers;  // on every request, e.g. X-SoFW-Media-Ports
     std::unique_ptr<HttpConn> down, up;
     std::vector<std::unique_ptr<Short>> polls, sends;
     std::vector<Frame> frames;  // decoded from the downstream (or poll answers), in order
 
 private:
+    // A 200 whose server nonce is new to this client opened a session
+    // (the first GET or poll, or one that replaced the session): keys
+    // from its request's nonce. A test tool may follow; HRAC would end
+    // its session instead.
+    void key_from(const TunnelRequest &r, const HttpConn &c)
+    {
+        const std::string ns = c.header(hdr::server_nonce);
+        if (ns.empty() || ns == server_nonce_)
+            return;
+        SessionKeys keys;
+        if (!derive_session_keys(secret_, session_, r.nonce, ns, keys))
+            return;
+        sealer_.reset(keys.up);
+        decoder_.reset(keys.down);
+        server_nonce_ = ns;
+    }
+
     uint16_t port_;
     std::string site_, secret_, lan_, session_;
     const TlsOptions *tls_;
     TunnelRequest down_req_;
-    FrameDecoder decoder_;
+    std::string server_nonce_;
+    RecordSealer sealer_;
+    RecordFrameDecoder decoder_;
     size_t fed_ = 0;
+    bool want_up_ = false;
+    std::string pending_up_;  // chunks sent before the POST could open
 };
 
 // A UDP socket on 127.0.0.1:<ephemeral>, e.g. standing for Kamailio's

@@ -119,12 +119,17 @@ protected:
                    << "session did not come up (down status " << (c.down ? c.down->status() : -1) << ")";
         return ::testing::AssertionSuccess();
     }
-    // Starts polling and waits until the server calls the site up.
+    // Starts polling as HRAC does and waits until the server calls the
+    // site up: the first poll (answered at once, with the keys), then the
+    // long poll, which is c.polls.back() afterwards.
     ::testing::AssertionResult start_polling(TunnelClient &c, size_t site = 0)
     {
-        c.start_poll();
-        if (!soon([&] { return server->is_up(site); }))
+        auto &first = c.start_poll();
+        if (!soon([&] { return server->is_up(site) && first.done; }))
             return ::testing::AssertionFailure() << "polling session did not come up";
+        if (first.status() != 200 || !first.proof_ok() || !c.keyed())
+            return ::testing::AssertionFailure() << "first poll: " << first.status() << ", proof " << first.proof_ok();
+        c.start_poll();
         return ::testing::AssertionSuccess();
     }
     // A refused request: its status and the reason line in the body.
@@ -190,7 +195,8 @@ TEST_F(TunnelServerTest, ReplayedRequestIsRefused)
     HttpConn &first = request(r);
     ASSERT_TRUE(soon([&] { return first.status() != 0; }));
     EXPECT_EQ(200, first.status());
-    EXPECT_EQ(r.expected_proof(), first.header(hdr::server_signature));
+    EXPECT_EQ(r.expected_proof(first.header(hdr::server_nonce)), first.header(hdr::server_signature));
+    EXPECT_EQ(32u, first.header(hdr::server_nonce).size());
     // The same bytes again: the nonce was seen (not "channel already open").
     expect_refused(r, 401, "replay");
     EXPECT_EQ(1u, stats.get(HRAS_CNT_AUTH_FAILURES));
@@ -245,7 +251,8 @@ TEST_F(TunnelServerTest, GetAndPostOfOneSessionAreUp)
     TunnelClient &c = client("acme", acme_secret, "10.0.0.2:5070");
     ASSERT_TRUE(open(c));
     EXPECT_EQ(200, c.down->status());
-    EXPECT_EQ(c.down_request().expected_proof(), c.down->header(hdr::server_signature));
+    EXPECT_TRUE(c.down_ok()) << "the proof covers the server nonce";
+    EXPECT_NE(c.down_request().expected_proof(std::string(32, '0')), c.down->header(hdr::server_signature));
     EXPECT_EQ("application/x-sofw-frames", c.down->header("Content-Type"));
     EXPECT_EQ("chunked", c.down->header("Transfer-Encoding"));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_OPENED));
@@ -256,15 +263,87 @@ TEST_F(TunnelServerTest, GetAndPostOfOneSessionAreUp)
     EXPECT_FALSE(server->is_up(1));
 }
 
-TEST_F(TunnelServerTest, PostBeforeGetIsUpToo)
+TEST_F(TunnelServerTest, PostBeforeGetIsRefused)
+{
+    // Only the GET opens a session: its 200 brings the server nonce the
+    // first up record needs (docs/protocol.md "Handshake").
+    TunnelClient &c = client();
+    expect_refused(c.request("POST", "/sofw/v1/up"), 409, "session not open");
+    EXPECT_FALSE(server->is_up(0));
+    ASSERT_TRUE(open(c));
+    EXPECT_EQ((Changes{{0, true}}), rec.changes);
+}
+
+TEST_F(TunnelServerTest, EachSessionHasItsOwnServerNonce)
+{
+    TunnelClient &a = client();
+    ASSERT_TRUE(open(a));
+    const std::string ns = a.down->header(hdr::server_nonce);
+    TunnelClient &b = client();
+    ASSERT_TRUE(open(b));
+    EXPECT_EQ(32u, b.down->header(hdr::server_nonce).size());
+    EXPECT_NE(ns, b.down->header(hdr::server_nonce));
+}
+
+TEST_F(TunnelServerTest, FramesQueuedTogetherGoDownInOneRecord)
 {
     TunnelClient &c = client();
-    c.open_up();
-    drive.run_for(100);
+    ASSERT_TRUE(open(c));
+    const size_t before = c.down->body().size();
+    size_t frames = 0;
+    for (int i = 0; i < 3; i++) {
+        Frame f = sip_frame("192.168.1.10:5060", options);
+        frames += encode_frame(f).size();
+        ASSERT_TRUE(server->send(0, f));
+    }
+    ASSERT_TRUE(soon([&] { return c.count(FrameType::sip) == 3; }));
+    EXPECT_EQ(frames + record_overhead, c.down->body().size() - before) << "19 bytes for the three";
+}
+
+TEST_F(TunnelServerTest, TamperedRecordUpDropsTheSessionAndDeliversNothing)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    std::string record = c.seal(bytes(encode_frame(sip_frame("192.168.1.10:5060", options))));
+    record[record.size() / 2] ^= 0x20;
+    c.send_raw(record);
+    ASSERT_TRUE(soon([&] { return c.both_closed(); })) << "channels still open";
     EXPECT_FALSE(server->is_up(0));
-    c.open_down();
-    ASSERT_TRUE(soon([&] { return server->is_up(0) && c.down_ok(); }));
-    EXPECT_EQ((Changes{{0, true}}), rec.changes);
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_RECORD_ERRORS));
+    EXPECT_TRUE(rec.frames.empty());
+    ASSERT_TRUE(open(client()));
+}
+
+TEST_F(TunnelServerTest, ClearFramesUpAreNotRecords)
+{
+    // What a proxy without the keys could inject: a clear frame.
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    // Its first bytes read as a record length (0x01010a: version, type,
+    // flags): HRAS waits for that many bytes, and they fail the tag.
+    c.send_raw(bytes(encode_frame(sip_frame("192.168.1.10:5060", options))));
+    drive.run_for(100);
+    EXPECT_TRUE(server->is_up(0));
+    Frame big = sip_frame("192.168.1.10:5060", "");
+    big.payload.assign(frame_max_payload, 'x');
+    const std::string record = c.seal(bytes(encode_frame(big)));
+    for (size_t at = 0; at < record.size(); at += 8192)  // in chunks of the size HRAC's curl writes
+        c.send_raw(record.substr(at, 8192));
+    c.send_frame(sip_frame("192.168.1.10:5060", options));  // 65811 bytes in all, at last
+    ASSERT_TRUE(soon([&] { return c.both_closed(); })) << "channels still open";
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_RECORD_ERRORS));
+    EXPECT_TRUE(rec.frames.empty());
+}
+
+TEST_F(TunnelServerTest, ReplayedRecordUpDropsTheSession)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    const std::string record = c.seal(bytes(encode_frame(sip_frame("192.168.1.10:5060", options))));
+    c.send_raw(record + record);
+    ASSERT_TRUE(soon([&] { return c.both_closed(); })) << "channels still open";
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_RECORD_ERRORS));
+    EXPECT_EQ(1u, rec.frames.size()) << "the first copy was authentic, the replay is not";
 }
 
 TEST_F(TunnelServerTest, SecondGetOfTheSameSessionIsAConflict)
@@ -289,20 +368,11 @@ TEST_F(TunnelServerTest, HalfOpenGetIsForgotten)
     EXPECT_EQ(200, c.down->status());
     EXPECT_FALSE(server->is_up(0));
     EXPECT_TRUE(rec.changes.empty());
-    // The session is gone: a POST of it now is half-open again, not up.
+    // The session is gone: a POST of it now is refused.
     c.open_up();
     drive.run_for(200);
     EXPECT_FALSE(server->is_up(0));
     EXPECT_EQ(0u, stats.get(HRAS_CNT_SESSIONS_OPENED));
-}
-
-TEST_F(TunnelServerTest, HalfOpenPostIsForgotten)
-{
-    TunnelClient &c = client();
-    c.open_up();
-    ASSERT_TRUE(drive.until([&] { return c.up->closed(); }, 4000)) << "server kept the half-open POST";
-    EXPECT_FALSE(server->is_up(0));
-    EXPECT_TRUE(rec.changes.empty());
 }
 
 TEST_F(TunnelServerTest, NewSessionReplacesTheOld)
@@ -368,12 +438,13 @@ TEST_F(TunnelServerTest, SipFrameUpReachesTheListenerWithItsRaHeader)
     Frame f = sip_frame("192.168.1.10:5062", options);
     f.ra->relay_port = 20000;
     std::string wire = bytes(encode_frame(f));
-    // One frame cut across two chunks, then a keep-alive and a second frame
-    // in one chunk.
-    c.send_raw(wire.substr(0, 5));
-    c.send_raw(wire.substr(5));
+    // One record cut across two chunks, then a keep-alive and a second
+    // frame in one record of one chunk.
+    const std::string first = c.seal(wire);
+    c.send_raw(first.substr(0, 5));
+    c.send_raw(first.substr(5));
     Frame ka;
-    c.send_raw(bytes(encode_frame(ka)) + wire);
+    c.send_raw(c.seal(bytes(encode_frame(ka)) + wire));
     ASSERT_TRUE(soon([&] { return rec.frames.size() == 2; }));
     for (auto &[site, got] : rec.frames) {
         EXPECT_EQ(0u, site);
@@ -440,7 +511,8 @@ TEST_F(TunnelServerTest, MalformedFrameUpDropsTheSession)
     std::string good = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
     std::string bad = "\x02\x04\x00\x00\x00\x00\x00\x00";  // version 2
     bad.resize(8);
-    c.send_raw(good + bad);
+    const std::string first = c.seal(good);  // sealed in this order: sequence 0, then 1
+    c.send_raw(first + c.seal(bad));
     ASSERT_TRUE(soon([&] { return c.both_closed(); })) << "channels still open";
     EXPECT_FALSE(server->is_up(0));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAME_ERRORS));
@@ -455,10 +527,12 @@ TEST_F(TunnelServerTest, KeepalivesFlowAndKeepTheSessionUp)
     TunnelClient &c = client();
     ASSERT_TRUE(open(c));
     int64_t start = now_ms(), last_ka = start;
+    uint64_t sent = 0;
     // 3.5 intervals with no traffic but keep-alives from HRAC every half interval.
     drive.run_for(3500, [&] {
         if (now_ms() - last_ka >= 500) {
             c.send_frame(Frame{});
+            ++sent;
             last_ka = now_ms();
         }
     });
@@ -475,7 +549,11 @@ TEST_F(TunnelServerTest, KeepalivesFlowAndKeepTheSessionUp)
         EXPECT_EQ(8u, f.payload.size());  // the sender's monotonic milliseconds
     }
     EXPECT_EQ(c.count(FrameType::keepalive), stats.get(HRAS_CNT_KEEPALIVES_SENT));
-    EXPECT_GE(stats.get(HRAS_CNT_KEEPALIVES_RECEIVED), 6u);
+    // Every keep-alive HRAC sent arrived (how many fit in 3.5 s depends on
+    // the machine's load, so the count is the client's, not the clock's).
+    EXPECT_GE(sent, 2u);
+    EXPECT_TRUE(soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == sent; }))
+        << stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) << " of " << sent;
     EXPECT_EQ((Changes{{0, true}}), rec.changes);
 }
 
@@ -546,19 +624,6 @@ TEST_F(TunnelServerTest, StreamOkFollowsTheFirstUpstreamFrameOnce)
     EXPECT_FALSE(c.decode_error());
 }
 
-TEST_F(TunnelServerTest, StreamOkWaitsForTheDownstream)
-{
-    // The upstream (and its first frame) may arrive before the GET.
-    TunnelClient &c = client();
-    c.open_up();
-    c.send_frame(Frame{});
-    ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == 1; }));
-    c.open_down();
-    ASSERT_TRUE(soon([&] { return server->is_up(0) && c.count(FrameType::control) == 1; }));
-    EXPECT_TRUE(is_exact_stream_ok(c.frames.front()));
-    EXPECT_TRUE(c.down_ok());
-}
-
 TEST_F(TunnelServerTest, EachStreamingSessionGetsItsOwnStreamOk)
 {
     TunnelClient &a = client();
@@ -587,10 +652,16 @@ TEST_F(TunnelServerTest, PollingSessionIsUpAfterTheFirstPoll)
     EXPECT_TRUE(g_published.states[0].up);
     EXPECT_STREQ("poll", g_published.states[0].mode);
     EXPECT_EQ(c.session(), g_published.states[0].session);
-    // Nothing queued: the poll waits.
+    // The first poll is answered at once, empty, with the server nonce.
+    ASSERT_TRUE(soon([&] { return p.done; }));
+    EXPECT_EQ(200, p.status());
+    EXPECT_TRUE(p.proof_ok());
+    EXPECT_EQ("", p.conn->body());
+    // The next waits: nothing is queued.
+    auto &q = c.start_poll();
     drive.run_for(200);
-    EXPECT_EQ(0, p.status());
-    EXPECT_FALSE(p.conn->closed());
+    EXPECT_EQ(0, q.status());
+    EXPECT_FALSE(q.conn->closed());
     EXPECT_FALSE(server->is_up(1));
 }
 
@@ -604,20 +675,32 @@ TEST_F(TunnelServerTest, StreamingSessionPublishesItsMode)
     EXPECT_STREQ("", g_published.states[0].mode);
 }
 
-TEST_F(TunnelServerTest, SendAloneIsNotUp)
+TEST_F(TunnelServerTest, SendWithoutAPollIsRefused)
 {
     TunnelClient &c = client();
-    auto &s = c.send_frames({sip_frame("192.168.1.10:5060", options)});
+    auto &s = c.send_batch(bytes(encode_frame(Frame{})));
     ASSERT_TRUE(soon([&] { return s.done; }));
-    EXPECT_EQ(200, s.status());
-    EXPECT_TRUE(s.proof_ok());
+    EXPECT_EQ(409, s.status());
+    EXPECT_EQ("session not open\n", s.conn->body());
     EXPECT_FALSE(server->is_up(0));
-    EXPECT_FALSE(server->send(0, sip_frame("192.168.1.10:5060", options)));
-    EXPECT_EQ(1u, rec.frames.size());  // the frame was taken all the same
-    // A poll of the same session makes it up.
-    c.start_poll();
-    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
+    EXPECT_TRUE(rec.frames.empty());
+    ASSERT_TRUE(start_polling(c));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+}
+
+TEST_F(TunnelServerTest, EveryAnswerOfAPollingSessionRepeatsItsServerNonce)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(start_polling(c));
+    auto &s = c.send_frames({Frame{}});
+    ASSERT_TRUE(soon([&] { return s.done; }));
+    EXPECT_TRUE(s.proof_ok());
+    EXPECT_EQ(c.server_nonce(), s.conn->header(hdr::server_nonce));
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    auto &p = *c.polls.back();
+    ASSERT_TRUE(soon([&] { return p.done; }));
+    EXPECT_TRUE(p.proof_ok());
+    EXPECT_EQ(c.server_nonce(), p.conn->header(hdr::server_nonce));
 }
 
 TEST_F(TunnelServerTest, SuspendedPollIsAnsweredPromptlyBySend)
@@ -635,7 +718,7 @@ TEST_F(TunnelServerTest, SuspendedPollIsAnsweredPromptlyBySend)
     EXPECT_EQ(200, p.status());
     EXPECT_TRUE(p.proof_ok());
     EXPECT_EQ("application/x-sofw-frames", p.conn->header("Content-Type"));
-    EXPECT_EQ(std::to_string(encode_frame(f).size()), p.conn->header("Content-Length"));
+    EXPECT_EQ(std::to_string(encode_frame(f).size() + record_overhead), p.conn->header("Content-Length"));
     EXPECT_FALSE(p.conn->has_header("Transfer-Encoding"));
     ASSERT_EQ(1u, p.frames.size());
     EXPECT_EQ(encode_frame(f), encode_frame(p.frames[0]));
@@ -689,7 +772,7 @@ TEST_F(TunnelServerTest, PollAnswerIsCappedAtWholeFrames)
     }
     auto &p1 = c.start_poll();
     ASSERT_TRUE(soon([&] { return p1.done; }));
-    EXPECT_LE(p1.conn->body().size(), cfg.poll_max_body);
+    EXPECT_LE(p1.conn->body().size(), cfg.poll_max_body + 2 * record_overhead);
     EXPECT_EQ(cfg.poll_max_body / size, p1.frames.size());
     EXPECT_FALSE(p1.decode_error);
     auto &p2 = c.start_poll();
@@ -800,15 +883,15 @@ TEST_F(TunnelServerTest, SendBodyInPiecesIsReassembled)
 {
     TunnelClient &c = client();
     ASSERT_TRUE(start_polling(c));
-    std::string wire = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
+    const std::string wire = c.seal(bytes(encode_frame(sip_frame("192.168.1.10:5060", options))));
     TunnelRequest r = c.request("POST", "/sofw/v1/send");
-    r.body = wire + wire;
+    r.body = wire + c.seal(bytes(encode_frame(sip_frame("192.168.1.10:5060", options))));
     std::string http = r.http();
     size_t head = http.size() - r.body->size();
     conns.push_back(std::make_unique<HttpConn>(server->port()));
     HttpConn &s = *conns.back();
     drive.watch(&s);
-    // Headers, then the body cut inside each frame.
+    // Headers, then the body cut inside each record.
     s.write(http.substr(0, head + 5));
     drive.run_for(50);
     s.write(http.substr(head + 5, wire.size()));
@@ -828,9 +911,11 @@ TEST_F(TunnelServerTest, MalformedSendDropsTheSession)
     std::string good = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
     std::string bad = "\x02\x04\x00\x00\x00\x00\x00\x00";  // version 2
     bad.resize(8);
-    auto &s = c.send_batch(good + bad);
+    const std::string first = c.seal(good);
+    auto &s = c.send_batch(first + c.seal(bad));
     ASSERT_TRUE(soon([&] { return !server->is_up(0); }));
     EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAME_ERRORS));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_RECORD_ERRORS));
     EXPECT_EQ(1u, rec.frames.size());
     EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
     ASSERT_TRUE(soon([&] { return s.conn->closed() && p.conn->closed(); }));
@@ -838,14 +923,16 @@ TEST_F(TunnelServerTest, MalformedSendDropsTheSession)
     EXPECT_NE(200, p.status());
 }
 
-TEST_F(TunnelServerTest, SendEndingInsideAFrameDropsTheSession)
+TEST_F(TunnelServerTest, SendEndingInsideARecordDropsTheSession)
 {
     TunnelClient &c = client();
     ASSERT_TRUE(start_polling(c));
     std::string good = bytes(encode_frame(sip_frame("192.168.1.10:5060", options)));
-    auto &s = c.send_batch(good + good.substr(0, 10));
+    const std::string first = c.seal(good);
+    auto &s = c.send_batch(first + c.seal(good).substr(0, 10));
     ASSERT_TRUE(soon([&] { return !server->is_up(0); }));
-    EXPECT_EQ(1u, stats.get(HRAS_CNT_FRAME_ERRORS));
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_FRAME_ERRORS));
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_RECORD_ERRORS));
     EXPECT_EQ(1u, rec.frames.size());
     ASSERT_TRUE(soon([&] { return s.conn->closed(); }));
     EXPECT_NE(200, s.status());
@@ -883,9 +970,9 @@ TEST_F(TunnelServerTest, StreamingSessionIsReplacedByAPollingOne)
     TunnelClient &a = client();
     ASSERT_TRUE(open(a));
     TunnelClient &b = client();
-    auto &p = b.start_poll();
+    ASSERT_TRUE(start_polling(b));
+    auto &p = *b.polls.back();
     ASSERT_TRUE(soon([&] { return a.both_closed(); })) << "streaming channels still open";
-    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
     EXPECT_EQ((Changes{{0, true}, {0, false}, {0, true}}), rec.changes);
     EXPECT_STREQ("poll", g_published.states[0].mode);
     ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
@@ -918,7 +1005,8 @@ TEST_F(TunnelServerTest, NewPollingSessionReplacesTheOld)
     ASSERT_TRUE(start_polling(a));
     auto &p = *a.polls.back();
     TunnelClient &b = client();
-    auto &q = b.start_poll();
+    ASSERT_TRUE(start_polling(b));
+    auto &q = *b.polls.back();
     ASSERT_TRUE(soon([&] { return p.conn->closed(); }));
     EXPECT_EQ((Changes{{0, true}, {0, false}, {0, true}}), rec.changes);
     ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
@@ -931,9 +1019,9 @@ TEST_F(TunnelServerTest, SameSessionIdSwitchingToPollingIsANewSession)
     // HRAC's fallback may keep its session id: the streaming channels go.
     TunnelClient &c = client();
     ASSERT_TRUE(open(c));
-    auto &p = c.start_poll();
+    ASSERT_TRUE(start_polling(c));  // a new session: new server nonce, new keys
+    auto &p = *c.polls.back();
     ASSERT_TRUE(soon([&] { return c.both_closed(); }));
-    ASSERT_TRUE(soon([&] { return server->is_up(0); }));
     EXPECT_EQ((Changes{{0, true}, {0, false}, {0, true}}), rec.changes);
     ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
     ASSERT_TRUE(soon([&] { return p.done; }));

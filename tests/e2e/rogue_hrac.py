@@ -3,9 +3,9 @@ compromised LAN box) and sends whatever it likes up a real, authenticated
 streaming session, on a socket in a namespace of the test's choice.
 
 Everything that depends on how frames travel inside the channel bodies is
-in `wire` below: today the bodies carry frames as they are; when the tunnel
-protects them with records, only `wire` changes (the handshake headers and
-the framing of each body)."""
+in `wire` below: the signed requests, the session keys from the opening
+GET's answer (docs/protocol.md "Records", Handshake) and the sealing of
+frames into records for the upstream body (records.py)."""
 
 import hashlib
 import hmac
@@ -14,6 +14,8 @@ import socket
 import struct
 import threading
 import time
+
+import records
 
 SIP, MEDIA, CONTROL, KEEPALIVE = 1, 2, 3, 4
 
@@ -36,6 +38,7 @@ class wire:
 
     @staticmethod
     def request(method, path, site, secret, session, lan, extra=""):
+        """(the request's bytes, its nonce)"""
         t, nonce = str(int(time.time())), secrets.token_hex(16)
         canon = f"SOFW1\n{method}\n{path}\n{site}\n{session}\n{lan}\n{t}\n{nonce}"
         sig = hmac.new(secret.encode(), canon.encode(), hashlib.sha256).hexdigest()
@@ -44,11 +47,23 @@ class wire:
                 f"X-SoFW-Nonce: {nonce}\r\nX-SoFW-Signature: {sig}\r\n{extra}")
         if method == "POST":
             head += "Content-Type: application/x-sofw-frames\r\nTransfer-Encoding: chunked\r\n"
-        return (head + "\r\n").encode()
+        return (head + "\r\n").encode(), nonce
 
     @staticmethod
-    def up_chunk(data):
-        """Bytes of frames as one piece of the endless upstream body."""
+    def up_sealer(secret, session, nonce, response_head):
+        """The upstream's record sealer, keyed from the opening GET's nonce
+        and the server nonce its 200 carries (None without one)."""
+        hdrs = {k.strip().lower(): v.strip() for k, v in
+                (l.split(":", 1) for l in response_head.decode(errors="replace").split("\r\n")[1:] if ":" in l)}
+        ns = hdrs.get("x-sofw-server-nonce")
+        if not ns:
+            return None
+        return records.Sealer(records.derive_keys(secret.encode(), session, nonce, ns)["up"])
+
+    @staticmethod
+    def up_chunk(sealer, frames):
+        """Frames as one piece of the endless upstream body: a record each."""
+        data = b"".join(sealer.seal(f) for f in frames)
         return b"%x\r\n%s\r\n" % (len(data), data)
 
 
@@ -71,7 +86,8 @@ class RogueHrac:
     def open(self):
         """GET down and POST up of a new session; returns the GET's status line."""
         self.down = self._connect()
-        self.down.sendall(wire.request("GET", "/sofw/v1/down", self.site, self.secret, self.session, self.lan))
+        req, nonce = wire.request("GET", "/sofw/v1/down", self.site, self.secret, self.session, self.lan)
+        self.down.sendall(req)
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.down.recv(4096)
@@ -79,9 +95,12 @@ class RogueHrac:
                 break
             head += chunk
         status = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        self.sealer = wire.up_sealer(self.secret, self.session, nonce, head.split(b"\r\n\r\n", 1)[0])
+        if self.sealer is None:
+            return status + " (no server nonce)"
         threading.Thread(target=self._read_down, daemon=True).start()
         self.up = self._connect()
-        self.up.sendall(wire.request("POST", "/sofw/v1/up", self.site, self.secret, self.session, self.lan))
+        self.up.sendall(wire.request("POST", "/sofw/v1/up", self.site, self.secret, self.session, self.lan)[0])
         return status
 
     def _read_down(self):
@@ -99,9 +118,10 @@ class RogueHrac:
         self.down_closed.set()
 
     def send(self, *frames):
-        """Frames up, as one piece of the body. False if HRAS closed."""
+        """Frames up (a record each), as one piece of the body. False if
+        HRAS closed."""
         try:
-            self.up.sendall(wire.up_chunk(b"".join(frames)))
+            self.up.sendall(wire.up_chunk(self.sealer, frames))
             return True
         except OSError:
             return False

@@ -1,13 +1,15 @@
 """A rogue HRAS for one test only: it holds the site's secret (as a
 compromised server or a man in the middle with the secret would) and asks
 HRAC to deliver SIP and media into the LAN where it must not. It speaks the
-real wire protocol (docs/protocol.md) on a socket in the WAN namespace."""
+real wire protocol (docs/protocol.md), records included, on a socket in the
+WAN namespace."""
 
-import hashlib
-import hmac
+import os
 import socket
 import struct
 import threading
+
+import records
 
 SIP, MEDIA, CONTROL, KEEPALIVE = 1, 2, 3, 4
 OPEN_MEDIA = 1
@@ -38,6 +40,8 @@ class RogueHras:
         self.sock = sock
         self.secret = secret.encode()
         self.down = None            # the GET's connection, frames go here
+        self.sealer = None          # down records of the GET's session
+        self.sessions = {}          # session id -> keys, from its GET
         self.up_frames = []         # (type, ra, payload) received from HRAC
         self.cond = threading.Condition()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -62,27 +66,41 @@ class RogueHras:
         lines = head.decode().split("\r\n")
         method, path, _ = lines[0].split(" ", 2)
         hdrs = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:] if ":" in l)}
-        proof = hmac.new(self.secret, f"SOFW1-SERVER\n{hdrs['x-sofw-nonce']}\n{hdrs['x-sofw-session']}".encode(),
-                         hashlib.sha256).hexdigest()
+        session = hdrs["x-sofw-session"]
+        if path.endswith("/down"):
+            # The GET opens the session: a server nonce, and the keys.
+            ns = os.urandom(16).hex()
+            keys = records.derive_keys(self.secret, session, hdrs["x-sofw-nonce"], ns)
+            with self.cond:
+                self.sessions[session] = (ns, keys)
+        elif session not in self.sessions:
+            conn.sendall(b"HTTP/1.1 409 Conflict\r\nContent-Length: 17\r\n\r\nsession not open\n")
+            return
+        ns, keys = self.sessions[session]
+        proof = records.server_proof(self.secret, hdrs["x-sofw-nonce"], session, ns)
         if path.endswith("/down"):
             conn.sendall(("HTTP/1.1 200 OK\r\nContent-Type: application/x-sofw-frames\r\n"
-                          f"Transfer-Encoding: chunked\r\nX-SoFW-Server-Signature: {proof}\r\n\r\n").encode())
+                          f"Transfer-Encoding: chunked\r\nX-SoFW-Server-Nonce: {ns}\r\n"
+                          f"X-SoFW-Server-Signature: {proof}\r\n\r\n").encode())
             with self.cond:
                 self.down = conn
+                self.sealer = records.Sealer(keys["down"])
                 self.cond.notify_all()
             self.send(frame(CONTROL, struct.pack("!BBH", 4, 0, 0)))  # STREAM_OK
             return
-        # upstream: a chunked body of frames
-        buf, body = rest, b""
+        # upstream: a chunked body of records
+        opener = records.Opener(keys["up"])
+        buf = rest
         while True:
             while b"\r\n" in buf:
                 size_line, after = buf.split(b"\r\n", 1)
                 size = int(size_line.split(b";")[0], 16)
                 if len(after) < size + 2:
                     break
-                body += after[:size]
+                plain = opener.feed(after[:size])  # a failing record raises: the session ends
                 buf = after[size + 2:]
-                frames, body = parse_frames(body)
+                frames, rest_of_record = parse_frames(b"".join(plain))
+                assert not rest_of_record, "a record not holding whole frames"
                 with self.cond:
                     self.up_frames += frames
                     self.cond.notify_all()
@@ -92,8 +110,10 @@ class RogueHras:
             buf += chunk
 
     def send(self, data):
+        """Frames down, as one record."""
         with self.cond:
-            self.down.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+            record = self.sealer.seal(data)
+            self.down.sendall(b"%x\r\n%s\r\n" % (len(record), record))
 
     def wait(self, pred, timeout):
         with self.cond:

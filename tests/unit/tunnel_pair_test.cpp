@@ -18,6 +18,8 @@
 // HRAS
 #include "core/tunnel_server.hpp"
 
+#include "tamper_relay.hpp"
+
 #include <sofw/control.hpp>
 #include <sofw/frame.hpp>
 
@@ -87,8 +89,10 @@ std::string rtp_payload(unsigned seq)
     return p;
 }
 
-class TunnelPairTest : public ::testing::TestWithParam<hrac::TunnelMode> {
+class TunnelPairBase : public ::testing::Test {
 protected:
+    virtual hrac::TunnelMode mode() const = 0;
+
     void SetUp() override
     {
         ASSERT_EQ(0, libre_.error());
@@ -111,9 +115,9 @@ protected:
         hrac_cfg_.sip_port = 5060;
         hrac_cfg_.keepalive_interval = 1;
         hrac_cfg_.proxy_from_environment = false;  // straight to 127.0.0.1, whatever the environment says
-        hrac_cfg_.tunnel_mode = GetParam();
+        hrac_cfg_.tunnel_mode = mode();
         configure_hrac(hrac_cfg_);
-        hrac_cfg_.server = scheme() + "://127.0.0.1:" + std::to_string(port_);
+        hrac_cfg_.server = scheme() + "://127.0.0.1:" + std::to_string(hrac_port());
 
         curl_loop_ = std::make_unique<hrac::CurlLoop>();
         tunnel_ = std::make_unique<hrac::Tunnel>(hrac_cfg_, *curl_loop_, counters_, proxy_);
@@ -133,6 +137,8 @@ protected:
     virtual void configure_server(sofw::hras::TunnelConfig &) {}
     virtual void configure_hrac(hrac::Config &) {}
     virtual std::string scheme() const { return "http"; }
+    // Where HRAC connects: HRAS itself, or a relay in between.
+    virtual uint16_t hrac_port() { return port_; }
 
     bool start_server()
     {
@@ -178,7 +184,7 @@ protected:
         auto it = g_published.states.find(0);
         return it == g_published.states.end() ? "" : it->second.mode;
     }
-    bool polling() const { return GetParam() == hrac::TunnelMode::poll; }
+    bool polling() const { return mode() == hrac::TunnelMode::poll; }
 
     // A SIP frame HRAC sends reaches HRAS's listener byte for byte.
     ::testing::AssertionResult sip_crosses_up()
@@ -226,6 +232,11 @@ protected:
     std::unique_ptr<hrac::CurlLoop> curl_loop_;
     std::unique_ptr<hrac::Tunnel> tunnel_;
     std::vector<Frame> hrac_frames_;  // what HRAC's handlers got, in order
+};
+
+class TunnelPairTest : public TunnelPairBase, public ::testing::WithParamInterface<hrac::TunnelMode> {
+protected:
+    hrac::TunnelMode mode() const override { return GetParam(); }
 };
 
 std::string mode_name(const ::testing::TestParamInfo<hrac::TunnelMode> &info)
@@ -348,11 +359,159 @@ TEST_P(TunnelPairAuto, StreamsWhenTheProbePasses)
 {
     tunnel_->start();
     ASSERT_TRUE(both_up());
+    // Frames may flow once the GET's 200 is proven; "up" waits for STREAM_OK too.
+    ASSERT_TRUE(until([&] { return counters_.sessions_up == 1; }));
     EXPECT_EQ("stream", server_mode());
     EXPECT_EQ(0u, counters_.polling);
     EXPECT_EQ(0u, counters_.stream_fallbacks);
     EXPECT_EQ(1u, counters_.sessions_up);
     EXPECT_TRUE(sip_crosses_down()) << "STREAM_OK must not reach a handler";
+}
+
+// --- a proxy in the path tampering with records ---------------------------
+// Over plain HTTP, a relay between the halves changes one record of one
+// direction. Each time: the session ends, nothing of that record reaches
+// the receiving side, the receiver counts a record error, and the tunnel
+// comes back and carries a frame again.
+
+using TamperCase = std::tuple<hrac::TunnelMode, sofw::test::Direction, sofw::test::Tamper>;
+
+class TunnelPairTamper : public TunnelPairBase, public ::testing::WithParamInterface<TamperCase> {
+protected:
+    hrac::TunnelMode mode() const override { return std::get<0>(GetParam()); }
+    sofw::test::Direction direction() const { return std::get<1>(GetParam()); }
+    sofw::test::Tamper tamper() const { return std::get<2>(GetParam()); }
+    bool up() const { return direction() == sofw::test::Direction::up; }
+    uint16_t hrac_port() override
+    {
+        relay_ = std::make_unique<sofw::test::TamperRelay>(port_);
+        return relay_->port();
+    }
+    void TearDown() override
+    {
+        TunnelPairBase::TearDown();
+        relay_.reset();
+    }
+
+    // A SIP frame whose payload names it, sent from the side the relay tampers with.
+    bool send_marked(const std::string &marker)
+    {
+        const std::string sip = "MESSAGE sip:x SIP/2.0\r\nCall-ID: " + marker + "\r\nContent-Length: 0\r\n\r\n";
+        const Frame f = frame(FrameType::sip, "192.168.1.10:5060", sip);
+        return up() ? tunnel_->send(f) : server_->send(0, f);
+    }
+    // How many frames the receiving side got that carry marker.
+    size_t received(const std::string &marker) const
+    {
+        size_t n = 0;
+        for (const Frame &f : up() ? hras_.frames : hrac_frames_)
+            n += f.payload_string().find(marker) != std::string::npos;
+        return n;
+    }
+    uint64_t record_errors() const { return up() ? stats_.get(HRAS_CNT_RECORD_ERRORS) : counters_.record_errors; }
+
+    std::unique_ptr<sofw::test::TamperRelay> relay_;
+};
+
+std::string tamper_case_name(const ::testing::TestParamInfo<TamperCase> &info)
+{
+    return std::string(std::get<0>(info.param) == hrac::TunnelMode::poll ? "polling" : "streaming") + "_" +
+           (std::get<1>(info.param) == sofw::test::Direction::up ? "up" : "down") + "_" +
+           sofw::test::tamper_name(std::get<2>(info.param));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, TunnelPairTamper,
+    ::testing::Combine(::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll),
+                       ::testing::Values(sofw::test::Direction::up, sofw::test::Direction::down),
+                       ::testing::Values(sofw::test::Tamper::flip, sofw::test::Tamper::inject,
+                                         sofw::test::Tamper::replay, sofw::test::Tamper::reorder,
+                                         sofw::test::Tamper::truncate)),
+    tamper_case_name);
+
+TEST_P(TunnelPairTamper, SessionEndsNothingOfTheRecordIsDeliveredAndTheTunnelComesBack)
+{
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    ASSERT_TRUE(sip_crosses_up()) << "through the relay, untouched";
+    ASSERT_TRUE(sip_crosses_down()) << "through the relay, untouched";
+    ASSERT_EQ(0u, record_errors());
+    const uint64_t sessions = counters_.sessions_up;
+
+    relay_->arm(direction(), tamper());
+    ASSERT_TRUE(send_marked("TAMPERED-1"));
+    if (tamper() == sofw::test::Tamper::reorder) {
+        // The relay holds the record; the next one (this frame, or a
+        // keep-alive) is sent before it.
+        ASSERT_TRUE(until([&] { return relay_->holding() || relay_->done(); }, 5000));
+        send_marked("TAMPERED-2");
+    }
+    ASSERT_TRUE(until([&] { return relay_->done(); }, 5000)) << "the relay never saw a record to tamper with";
+    ASSERT_TRUE(until([&] { return record_errors() >= 1; }, 5000)) << "the receiver counted no record error";
+
+    // The session that carried the tampered record ended on both sides,
+    // and a new one came up.
+    ASSERT_TRUE(until([&] { return counters_.sessions_up > sessions && tunnel_->is_up() && server_->is_up(0); },
+                      10000))
+        << "no new session: HRAC sessions " << counters_.sessions_up;
+    EXPECT_GE(stats_.get(HRAS_CNT_SESSIONS_CLOSED), 1u);
+    EXPECT_EQ(1u, record_errors()) << "one record error, one session";
+
+    // Nothing of the tampered record got through. A replayed record's
+    // first (authentic) copy was delivered; its replay was not.
+    const size_t allowed = tamper() == sofw::test::Tamper::replay ? 1 : 0;
+    EXPECT_EQ(allowed, received("TAMPERED-1"));
+    EXPECT_EQ(0u, received("TAMPERED-2"));
+    EXPECT_EQ(0u, received("INJECTED"));
+    EXPECT_EQ(0u, stats_.get(HRAS_CNT_AUTH_FAILURES)) << "a cut request resent and refused as a replay";
+
+    // The new session carries frames both ways.
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
+}
+
+// A server nonce changed or dropped on the way: the proof does not verify,
+// HRAC never calls the tunnel up and retries with its backoff; once the
+// path stops meddling, the tunnel comes up.
+using NonceCase = std::tuple<hrac::TunnelMode, sofw::test::TamperRelay::Nonce>;
+
+class TunnelPairServerNonce : public TunnelPairBase, public ::testing::WithParamInterface<NonceCase> {
+protected:
+    hrac::TunnelMode mode() const override { return std::get<0>(GetParam()); }
+    uint16_t hrac_port() override
+    {
+        relay_ = std::make_unique<sofw::test::TamperRelay>(port_);
+        relay_->set_nonce(std::get<1>(GetParam()));
+        return relay_->port();
+    }
+    void TearDown() override
+    {
+        TunnelPairBase::TearDown();
+        relay_.reset();
+    }
+    std::unique_ptr<sofw::test::TamperRelay> relay_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, TunnelPairServerNonce,
+    ::testing::Combine(::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll),
+                       ::testing::Values(sofw::test::TamperRelay::Nonce::change, sofw::test::TamperRelay::Nonce::drop)),
+    [](const ::testing::TestParamInfo<NonceCase> &info) {
+        return std::string(std::get<0>(info.param) == hrac::TunnelMode::poll ? "polling" : "streaming") +
+               (std::get<1>(info.param) == sofw::test::TamperRelay::Nonce::drop ? "_dropped" : "_changed");
+    });
+
+TEST_P(TunnelPairServerNonce, ProofFailsAndHracRetriesWithBackoff)
+{
+    tunnel_->start();
+    ASSERT_TRUE(until([&] { return counters_.reconnects >= 1; }, 5000)) << "HRAC did not retry";
+    EXPECT_FALSE(tunnel_->is_up());
+    EXPECT_EQ(0u, counters_.sessions_up);
+    EXPECT_EQ(0u, stats_.get(HRAS_CNT_FRAMES_UP)) << "a frame went up without keys";
+    EXPECT_TRUE(hrac_frames_.empty());
+    relay_->set_nonce(sofw::test::TamperRelay::Nonce::keep);
+    ASSERT_TRUE(both_up(10000));
+    EXPECT_TRUE(sip_crosses_up());
 }
 
 // --- what HRAS refuses ----------------------------------------------------
