@@ -66,19 +66,24 @@ std::optional<SipMessage> SipMessage::parse(std::string text)
     SipMessage m;
     m.text_ = std::move(text);
     std::string_view t = m.text_;
-    size_t hdr_end = t.find("\r\n\r\n");
-    if (hdr_end != std::string_view::npos) {
-        m.body_offset_ = hdr_end + 4;
-        m.eol_ = "\r\n";
-    } else if ((hdr_end = t.find("\n\n")) != std::string_view::npos) {
-        m.body_offset_ = hdr_end + 2;
-        m.eol_ = "\n";
-    } else {
-        return std::nullopt;
+    // The head ends at its first empty line, whatever mix of CRLF and LF
+    // the lines before it use: searching for "\r\n\r\n" before "\n\n"
+    // would find a later boundary than a line-by-line reader (and than this
+    // parser after a header was rewritten), and the body would change.
+    size_t head_limit = 0;  // where the empty line starts
+    for (size_t pos = 0, next = 0;; pos = next) {
+        std::string_view line = line_at(t, pos, t.size(), next);
+        if (next == t.size() && (t.empty() || t.back() != '\n'))
+            return std::nullopt;  // the last line is unterminated: no empty line
+        if (line.empty() && pos > 0) {
+            head_limit = pos;
+            m.body_offset_ = next;
+            m.eol_ = next - pos == 2 ? "\r\n" : "\n";
+            break;
+        }
+        if (next >= t.size())
+            return std::nullopt;
     }
-    // Lines of the head: up to and including the terminator of the last
-    // header line (hdr_end points at it).
-    size_t head_limit = hdr_end + m.eol_.size();
     size_t pos = 0;
     std::string_view start = line_at(t, 0, head_limit, pos);
     if (!is_start_line(start))

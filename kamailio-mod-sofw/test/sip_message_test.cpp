@@ -118,6 +118,29 @@ TEST(SipMessage, UnderstandsCompactHeadersFoldedLinesAndBareLineFeeds)
     EXPECT_EQ("bye", lower->cseq_method);
 }
 
+// Mixed line endings: the head ends at the first empty line, as a line
+// reader sees it, and rewriting a header keeps the body where it was (the
+// sip_translate fuzz target found a message whose body moved).
+TEST(SipMessage, TheHeadEndsAtTheFirstEmptyLineWhateverTheLineEndings)
+{
+    auto m = SipMessage::parse("OPTIONS sip:a@b SIP/2.0\nv: SIP/2.0/UDP 1.2.3.4\n \r\t\n\r\nbody\r\n\r\n");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->body(), "body\r\n\r\n");
+    m = SipMessage::parse("OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\nbody\r\n\r\n");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->body(), "body\r\n\r\n");
+    const std::string found = "T  SIP/2.0\nv://U \r\t;\n \r\t\n\r\n\n";
+    m = SipMessage::parse(found);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->body(), "\n");
+    auto again = SipMessage::parse(m->str());
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->body(), "\n");
+    EXPECT_FALSE(SipMessage::parse("OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n"));
+    EXPECT_FALSE(SipMessage::parse("OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x"));
+    EXPECT_FALSE(SipMessage::parse(""));
+}
+
 TEST(SipMessage, BodyLengthFollowsContentLength)
 {
     // Bytes after the declared body (UDP padding) are not body.
