@@ -923,10 +923,75 @@ static int sofw_page_head(rpc_t *rpc, void *ctx, const struct sofw_page *pg,
 	return 0;
 }
 
+/* What a list RPC needs to know of one row of its copied-out table. */
+struct sofw_row_kind {
+	int (*site)(const void *rows, int i);
+	int (*bytes)(const void *rows, int i); /* its text, for the page limit */
+	void (*add)(rpc_t *rpc, void *th, const void *rows, int i);
+};
+
+/* Answers the page pg of the n rows (those of pg->site, or all). */
+static void sofw_answer_page(rpc_t *rpc, void *ctx, const struct sofw_page *pg,
+		const void *rows, int n, const struct sofw_row_kind *kind)
+{
+	int i, matching, shown, bytes;
+	void *rh, *th;
+
+	for(matching = 0, shown = 0, bytes = 0, i = 0; i < n; i++) {
+		if(pg->site >= 0 && kind->site(rows, i) != pg->site)
+			continue;
+		if(matching++ >= pg->offset
+				&& sofw_page_takes(pg, shown, &bytes, kind->bytes(rows, i)))
+			shown++;
+	}
+	if(sofw_page_head(rpc, ctx, pg, matching, shown, &rh) < 0) {
+		rpc->fault(ctx, 500, "Internal error");
+		return;
+	}
+	for(matching = 0, i = 0; i < n && shown > 0; i++) {
+		if(pg->site >= 0 && kind->site(rows, i) != pg->site)
+			continue;
+		if(matching++ < pg->offset)
+			continue;
+		if(rpc->array_add(rh, "{", &th) < 0)
+			return;
+		shown--;
+		kind->add(rpc, th, rows, i);
+	}
+}
+
+static int sofw_rat_row_site(const void *rows, int i)
+{
+	return ((const struct hras_rat_row *)rows)[i].site;
+}
+
+static int sofw_rat_row_bytes(const void *rows, int i)
+{
+	const struct hras_rat_row *r = (const struct hras_rat_row *)rows + i;
+	return (int)(strlen(hras_site_name(r->site)) + strlen(r->call_id)
+				 + strlen(r->from) + strlen(r->to) + strlen(r->media)
+				 + strlen(r->internal) + strlen(r->external))
+		   + 16 * SOFW_FIELD_BYTES;
+}
+
+static void sofw_rat_row_add(rpc_t *rpc, void *th, const void *rows, int i)
+{
+	const struct hras_rat_row *r = (const struct hras_rat_row *)rows + i;
+	rpc->struct_add(th, "sssssdssdddddddd", "site", hras_site_name(r->site),
+			"call_id", r->call_id, "from", r->from, "to", r->to, "media",
+			r->media, "stream", r->stream, "internal", r->internal, "external",
+			r->external, "hras_port", r->hras_port, "hrac_port", r->hrac_port,
+			"bypass", r->bypass, "latched", r->latched, "packets_up",
+			(int)r->packets_up, "packets_down", (int)r->packets_down, "age",
+			(int)r->age, "idle", (int)r->idle);
+}
+
+static const struct sofw_row_kind sofw_rat_row_kind = {
+		sofw_rat_row_site, sofw_rat_row_bytes, sofw_rat_row_add};
+
 static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
 {
-	int i, n, total, matching, shown, bytes;
-	void *rh, *th;
+	int n, total;
 	struct hras_rat_row *rows;
 	struct sofw_page pg;
 
@@ -946,52 +1011,37 @@ static void sofw_rpc_rat(rpc_t *rpc, void *ctx)
 	}
 	if(total > n)
 		LM_WARN("sofw.rat: %d of %d rows kept (modparam rat_rows)\n", n, total);
-	for(matching = 0, shown = 0, bytes = 0, i = 0; i < n; i++) {
-		if(pg.site >= 0 && rows[i].site != pg.site)
-			continue;
-		if(matching++ >= pg.offset
-				&& sofw_page_takes(&pg, shown, &bytes,
-						   (int)(strlen(hras_site_name(rows[i].site))
-								   + strlen(rows[i].call_id)
-								   + strlen(rows[i].from) + strlen(rows[i].to)
-								   + strlen(rows[i].media)
-								   + strlen(rows[i].internal)
-								   + strlen(rows[i].external))
-								   + 16 * SOFW_FIELD_BYTES))
-			shown++;
-	}
-	if(sofw_page_head(rpc, ctx, &pg, matching, shown, &rh) < 0) {
-		rpc->fault(ctx, 500, "Internal error");
-		goto done;
-	}
-	for(matching = 0, i = 0; i < n && shown > 0; i++) {
-		if(pg.site >= 0 && rows[i].site != pg.site)
-			continue;
-		if(matching++ < pg.offset)
-			continue;
-		if(rpc->array_add(rh, "{", &th) < 0)
-			break;
-		shown--;
-		rpc->struct_add(th, "sssssdssdddddddd", "site",
-				hras_site_name(rows[i].site), "call_id", rows[i].call_id,
-				"from", rows[i].from, "to", rows[i].to, "media", rows[i].media,
-				"stream", rows[i].stream, "internal", rows[i].internal,
-				"external", rows[i].external, "hras_port", rows[i].hras_port,
-				"hrac_port", rows[i].hrac_port, "bypass", rows[i].bypass,
-				"latched", rows[i].latched, "packets_up",
-				(int)rows[i].packets_up, "packets_down",
-				(int)rows[i].packets_down, "age", (int)rows[i].age, "idle",
-				(int)rows[i].idle);
-	}
-done:
+	sofw_answer_page(rpc, ctx, &pg, rows, n, &sofw_rat_row_kind);
 	if(rows)
 		pkg_free(rows);
 }
 
+static int sofw_phone_row_site(const void *rows, int i)
+{
+	return ((const struct hras_phone_row *)rows)[i].site;
+}
+
+static int sofw_phone_row_bytes(const void *rows, int i)
+{
+	const struct hras_phone_row *r = (const struct hras_phone_row *)rows + i;
+	return (int)(strlen(hras_site_name(r->site)) + strlen(r->lan)
+				 + strlen(r->endpoint))
+		   + 4 * SOFW_FIELD_BYTES;
+}
+
+static void sofw_phone_row_add(rpc_t *rpc, void *th, const void *rows, int i)
+{
+	const struct hras_phone_row *r = (const struct hras_phone_row *)rows + i;
+	rpc->struct_add(th, "sssd", "site", hras_site_name(r->site), "lan", r->lan,
+			"endpoint", r->endpoint, "idle", (int)r->idle);
+}
+
+static const struct sofw_row_kind sofw_phone_row_kind = {
+		sofw_phone_row_site, sofw_phone_row_bytes, sofw_phone_row_add};
+
 static void sofw_rpc_phones(rpc_t *rpc, void *ctx)
 {
-	int i, n, total, matching, shown, bytes;
-	void *rh, *th;
+	int n, total;
 	struct hras_phone_row *rows;
 	struct sofw_page pg;
 
@@ -1012,40 +1062,11 @@ static void sofw_rpc_phones(rpc_t *rpc, void *ctx)
 	if(total > n)
 		LM_WARN("sofw.phones: %d of %d phones kept (modparam phone_rows)\n", n,
 				total);
-	for(matching = 0, shown = 0, bytes = 0, i = 0; i < n; i++) {
-		if(pg.site >= 0 && rows[i].site != pg.site)
-			continue;
-		if(matching++ >= pg.offset
-				&& sofw_page_takes(&pg, shown, &bytes,
-						   (int)(strlen(hras_site_name(rows[i].site))
-								   + strlen(rows[i].lan)
-								   + strlen(rows[i].endpoint))
-								   + 4 * SOFW_FIELD_BYTES))
-			shown++;
-	}
-	if(sofw_page_head(rpc, ctx, &pg, matching, shown, &rh) < 0) {
-		rpc->fault(ctx, 500, "Internal error");
-		goto done;
-	}
-	for(matching = 0, i = 0; i < n && shown > 0; i++) {
-		if(pg.site >= 0 && rows[i].site != pg.site)
-			continue;
-		if(matching++ < pg.offset)
-			continue;
-		if(rpc->array_add(rh, "{", &th) < 0)
-			break;
-		shown--;
-		rpc->struct_add(th, "sssd", "site", hras_site_name(rows[i].site), "lan",
-				rows[i].lan, "endpoint", rows[i].endpoint, "idle",
-				(int)rows[i].idle);
-	}
-done:
+	sofw_answer_page(rpc, ctx, &pg, rows, n, &sofw_phone_row_kind);
 	if(rows)
 		pkg_free(rows);
 }
 
-/* Asks the relay process to close the site's session and waits (up to 3 s,
- * the relay process looks every 500 ms at the latest) until it has. */
 static void sofw_rpc_kick(rpc_t *rpc, void *ctx)
 {
 	char *name = NULL;
