@@ -18,11 +18,8 @@ using namespace sofw::test;
 
 namespace {
 
-const std::string acme_secret = "acme-0123456789abcdef";
-const std::string beta_secret = "beta-0123456789abcdef";
 const HostPort acme_hrac{"10.0.0.2", 5060};
 const HostPort beta_hrac{"10.0.1.2", 5070};
-constexpr int prompt_ms = 500;  // well under the 1 s tick
 
 const std::string alice_ip = "192.168.1.10";  // phone 1 of acme
 const std::string carol_ip = "192.168.1.11";  // phone 2 of acme

@@ -17,11 +17,8 @@ using namespace sofw::test;
 
 namespace {
 
-const std::string acme_secret = "acme-0123456789abcdef";
-const std::string beta_secret = "beta-0123456789abcdef";
 const std::string acme_hrac = "10.0.0.2:5060";
 const std::string beta_hrac = "10.0.1.2:5070";
-constexpr int prompt_ms = 500;  // well under the 1 s tick
 
 Frame sip_frame(const std::string &ra, const std::string &payload)
 {

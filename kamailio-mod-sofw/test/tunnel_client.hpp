@@ -36,6 +36,12 @@
 
 namespace sofw::test {
 
+// The two sites the HRAS tests configure, and how soon "promptly" is: well
+// under the server's 1 s tick.
+const std::string acme_secret = "acme-0123456789abcdef";
+const std::string beta_secret = "beta-0123456789abcdef";
+constexpr int prompt_ms = 500;
+
 class Pollable {
 public:
     virtual ~Pollable() = default;

@@ -18,8 +18,6 @@ using namespace sofw::test;
 
 namespace {
 
-const std::string acme_secret = "acme-0123456789abcdef";
-const std::string beta_secret = "beta-0123456789abcdef";
 
 struct NoListener : TunnelListener {
     void on_frame(size_t, const Frame &) override {}

@@ -20,8 +20,6 @@ using namespace sofw::test;
 
 namespace {
 
-const std::string acme_secret = "acme-0123456789abcdef";
-const std::string beta_secret = "beta-0123456789abcdef";
 
 struct Recorder : TunnelListener {
     std::vector<std::pair<size_t, Frame>> frames;
@@ -108,7 +106,6 @@ protected:
     // For what must happen at once: well under the 1 s tick, so work left
     // for the tick fails the test.
     bool soon(const std::function<bool()> &cond) { return drive.until(cond, prompt_ms); }
-    static constexpr int prompt_ms = 500;
 
     // Opens GET + POST and waits until the server calls the site up.
     ::testing::AssertionResult open(TunnelClient &c, size_t site = 0)
