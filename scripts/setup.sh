@@ -21,6 +21,9 @@ packages=(
   # test bed: namespaces, firewall, captures, phones, proxies, audio
   iproute2 nftables tcpdump tshark baresip sip-tester
   squid tinyproxy nginx sox espeak-ng procps psmisc curl
+  # the tests' own rogue HRAS and HRAC speak tunnel records (HKDF,
+  # ChaCha20-Poly1305) with Debian's Python cryptography
+  python3-cryptography
   # the status page test looks at the page with headless Chromium
   chromium
   # the package test: hrac-agent's postinst (adduser), systemd-analyze verify
