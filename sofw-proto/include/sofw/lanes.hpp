@@ -92,6 +92,11 @@ public:
     explicit LaneSender(unsigned lanes) : LaneSender(lanes, Settings{}) {}
 
     unsigned lanes() const { return lanes_; }
+    // Lanes start closed except lane 0; a lane takes media only while open
+    // (its channel for this direction is up).
+    void set_open(unsigned lane, bool open);
+    // The lane a new frame would go to now (for an ack riding along).
+    unsigned best_lane(int64_t now_ms) const;
 
     // Numbers one media packet, queues it on the best lane and keeps a copy.
     // False: refused (counted).
@@ -121,6 +126,7 @@ private:
         std::deque<Copy> unacked;
         size_t unacked_bytes = 0;
         bool stalled = false;
+        bool open = false;
     };
     unsigned pick(int64_t now_ms) const;
     bool put(unsigned lane, const uint8_t *frame, size_t len, int64_t first_ms, int64_t now_ms, LaneOutput &out);
