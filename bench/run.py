@@ -59,6 +59,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 import sofwnet  # noqa: E402
 from sofwnet import (Kamailio, Proc, Topology, EXT_IP, HRAC_IP, HRAS_IP,  # noqa: E402
                      PHONE_IP, build_dir, log, source_dir)
+from percentiles import percentile  # noqa: E402
 from sofwparts import Hras, Hrac, WAN_DOMAIN, parse_kamcmd_structs, site_domain  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -413,10 +414,10 @@ def slow_bursts(slow):
             bursts[-1][2] += 1
         else:
             bursts.append([t, t, 1])
-    gaps = sorted((b[0] - a[0]) / 1e6 for a, b in zip(bursts, bursts[1:]))
+    gaps = [(b[0] - a[0]) / 1e6 for a, b in zip(bursts, bursts[1:])]
     return {"packets": len(times), "bursts": len(bursts),
             "largest_burst_packets": max((b[2] for b in bursts), default=0),
-            "burst_gap_ms_median": gaps[len(gaps) // 2] if gaps else None,
+            "burst_gap_ms_median": percentile(gaps, 50) if gaps else None,
             "burst_starts_ms": [round((b[0] - times[0]) / 1e6, 1) for b in bursts[:40]]}
 
 

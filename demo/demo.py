@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 import audio  # noqa: E402
 import proxies  # noqa: E402
 from calls import added_latency, rat, talk  # noqa: E402
+from percentiles import percentile  # noqa: E402
 from sofwnet import Baresip, Capture, Topology, EXT_IP, HRAC_IP, HRAS_IP, PHONE_IP  # noqa: E402
 from sofwparts import Hras, Hrac, WAN_DOMAIN, site_domain  # noqa: E402
 
@@ -89,10 +90,9 @@ def main():
             lat += d
             rtp_packets += len(d)
         if lat:
-            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
             report.append(("RTP packets relayed (both ways, matched)", str(rtp_packets)))
-            report.append(("added latency through the relay", f"p50 {lat[len(lat) // 2]:.2f} ms, "
-                                                             f"p99 {p99:.2f} ms"))
+            report.append(("added latency through the relay", f"p50 {percentile(lat, 50):.2f} ms, "
+                                                             f"p99 {percentile(lat, 99):.2f} ms"))
         conns = len({p["tcp.stream"] for p in fwcap.fields("tcp.flags.syn==1 && tcp.flags.ack==0", ["tcp.stream"])})
         total = sum(int(p["frame.len"]) for p in fwcap.fields("frame", ["frame.len"]))
         report.append(("firewall WAN side", f"{total} bytes, {conns} TCP connections (from squid)"))
