@@ -38,10 +38,9 @@ def _figure(problems, what, token, form, least):
 
 
 def _names(label, value):
-    """A comma-separated list of SIP URIs (accounts, registrations)."""
-    names = value.split(", ")
-    if not all(re.fullmatch(r"sips?:\S+@\S+", n) for n in names):
-        return [f"{label}: {value!r} is not a list of SIP URIs"]
+    """A comma-separated list of user@domain (accounts, registrations)."""
+    if not all(re.fullmatch(r"[^\s@,]+@[^\s@,]+", n) for n in value.split(", ")):
+        return [f"{label}: {value!r} is not a list of user@domain"]
     return []
 
 
