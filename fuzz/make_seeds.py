@@ -229,6 +229,30 @@ def main():
         ev(5, [0, 0, 9]), ev(0, [0, 0, 0], lan_bypass), ev(1, [0, 0, 0], lan_bypass.replace("INVITE sip:carol", "INVITE sip:carol")),
         ev(0, [0, 1, 0], answer.replace("198.51.100.20", "192.168.1.11")), ev(1, [0, 1, 0], answer)]))
 
+    # TURN (bench/loadgen/turn.hpp): what a TURN server sends down TCP
+    def stun(type_, txid, attrs):
+        body = b"".join(struct.pack(">HH", t, len(v)) + v + b"\0" * (-len(v) % 4) for t, v in attrs)
+        return struct.pack(">HHI", type_, len(body), 0x2112A442) + txid + body
+
+    def xor_addr(ip, port):
+        a = struct.unpack(">I", bytes(map(int, ip.split("."))))[0] ^ 0x2112A442
+        return struct.pack(">BBHI", 0, 1, port ^ 0x2112, a)
+
+    txid = bytes(range(12))
+    alloc_ok = stun(0x0103, txid, [(0x0016, xor_addr("198.18.0.3", 49200)), (0x0020, xor_addr("198.18.0.4", 40001)),
+                                   (0x000D, struct.pack(">I", 600)), (0x8022, b"Coturn-4.6.1")])
+    alloc_err = stun(0x0113, txid, [(0x0009, b"\0\0\x04\x25Allocation Mismatch")])
+    bind_ok = stun(0x0109, txid, [])
+    rtp = b"\x80\x00\x00\x01" + b"\0" * 8 + b"SFWB" + b"\0" * 156
+    chan = struct.pack(">HH", 0x4000, len(rtp)) + rtp
+    odd = struct.pack(">HH", 0x4000, 5) + b"abcde\0\0\0"
+    put("turn", "allocate-ok", alloc_ok)
+    put("turn", "allocate-error", alloc_err)
+    put("turn", "stream", alloc_ok + bind_ok + stun(0x0108, txid, []) + chan + odd + chan[:50])
+    put("turn", "channel-data", chan * 3)
+    put("turn", "oversized", struct.pack(">HH", 0x4000, 0xFFFF) + rtp)
+    put("turn", "bad-cookie", alloc_ok[:4] + b"\0\0\0\0" + alloc_ok[8:])
+
 
 if __name__ == "__main__":
     main()

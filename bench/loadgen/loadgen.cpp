@@ -10,14 +10,22 @@
 // does: HRAC sends media only to phones registered through it.
 // With --password, both answer a registrar's or proxy's digest challenge
 // (401/407) once per request as user <prefix>i (uas) or caller<i> (uac).
+// With --turn IP:PORT, the uac reaches the far side through a TURN relay
+// over TCP (turn.hpp): per call one connection, an allocation whose relayed
+// address its SDP offers, a permission and a channel for the address the
+// 200's SDP names, then RTP as ChannelData; the uas sends plain RTP to the
+// relayed address as to any other.
 //
 // RTP: 20 ms ptime, 172-byte packets (12-byte header + 160 bytes), one
 // socket per call at --rtp-base + 2*i, sent to the address the peer's SDP
 // named. The payload carries a magic, the call index, a 32-bit sequence
 // number and the CLOCK_REALTIME send time; the receiver takes the kernel's
 // receive time (SO_TIMESTAMPNS, also CLOCK_REALTIME) and its own, and
-// counts loss (by sequence), duplicates and reordering. Everything runs in
-// one thread: epoll, non-blocking sockets, a timerfd for the send schedule.
+// counts loss (by sequence), duplicates and reordering, and the packets
+// later than 60 and 150 ms. Over TURN/TCP a byte stream has no kernel time
+// stamp per packet: the receive time is when the bytes were read (which
+// includes TCP's wait for a lost segment). Everything runs in one thread:
+// epoll, non-blocking sockets, a timerfd for the send schedule.
 //
 // Driven over stdin by run.py, one command a line:
 //   call                 (uac) start placing the calls, --cps per second
@@ -32,6 +40,7 @@
 // BYES ok=N failed=M (uac), REPORTED.
 #include "digest.hpp"
 #include "sip.hpp"
+#include "turn.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -52,6 +61,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <queue>
 #include <random>
 #include <string>
@@ -64,6 +74,9 @@ namespace {
 constexpr int64_t ms = 1000000;
 constexpr uint32_t magic = 0x53465742;   // "SFWB"
 constexpr size_t payload_min = 12 + 20;  // RTP header + our fields
+// "Late" thresholds: 60 ms is where a jitter buffer starts to hurt, 150 ms
+// one-way is ITU-T G.114's limit for good interactive speech.
+constexpr int64_t late_a_ns = 60 * ms, late_b_ns = 150 * ms;
 
 int64_t clock_ns(clockid_t id)
 {
@@ -105,6 +118,7 @@ struct Options {
     int expires = 3600;
     std::string password;  // digest password of every user; "" = none
     bool uac_register = false;  // uac: register caller0 before calling
+    std::string turn;           // uac: ip:port of a TURN server (TCP); "" = plain RTP
 };
 
 // A request or 2xx response that is retransmitted until answered.
@@ -121,7 +135,7 @@ struct Txn {
 
 struct Call {
     int idx = 0;
-    enum class St { idle, inviting, up, failed, byeing, done } st = St::idle;
+    enum class St { idle, allocating, inviting, up, failed, byeing, done } st = St::idle;
     std::string call_id, local_tag, remote_tag;
     std::string from_hdr, to_hdr;  // with tags, as used in the dialog
     std::string invite_branch, invite_ruri, invite_route;
@@ -140,7 +154,10 @@ struct Call {
     uint16_t rtp_port = 0;
     bool media = false;
     bool media_started = false;
+    sockaddr_in media_addr{};  // what our SDP offers: our socket, or the TURN relayed address
     sockaddr_in peer{};
+    int turn_watched_fd = -1;  // the TURN socket as registered with epoll
+    uint32_t turn_events = 0;
     uint32_t ssrc = 0, seq = 0;
     // receiving
     int64_t max_seq = -1;
@@ -185,7 +202,7 @@ public:
     int run();
 
 private:
-    enum Kind : uint64_t { k_sip = 1, k_stdin, k_rtp_timer, k_tick, k_rtp };
+    enum Kind : uint64_t { k_sip = 1, k_stdin, k_rtp_timer, k_tick, k_rtp, k_turn };
     static uint64_t key(Kind k, uint32_t i) { return uint64_t(k) << 32 | i; }
 
     bool setup();
@@ -198,6 +215,11 @@ private:
     void on_response(const SipMsg &m);
     void on_rtp_timer();
     void on_rtp(Call &c);
+    void on_rtp_payload(Call &c, const uint8_t *buf, size_t len, int64_t kern_t, int64_t user_t, bool right_source);
+    void on_turn(Call &c, uint32_t events);
+    void on_turn_events(Call &c, unsigned ev);
+    void turn_watch(Call &c);
+    static void on_turn_media(void *ctx, const uint8_t *data, size_t len, int64_t read_ns);
 
     void place_call(Call &c);
     void send_bye(Call &c);
@@ -268,7 +290,13 @@ private:
     int64_t win0_ = INT64_MAX, win1_ = INT64_MAX;
     uint64_t tx_total_ = 0, tx_window_ = 0, tx_errors_ = 0;
     uint64_t rx_total_ = 0, rx_window_ = 0, rx_dup_ = 0, rx_reordered_ = 0, rx_foreign_ = 0, rx_wrong_src_ = 0;
-    uint64_t rx_kernel_ts_ = 0, rx_negative_ = 0;
+    uint64_t rx_kernel_ts_ = 0, rx_negative_ = 0, rx_late_a_ = 0, rx_late_b_ = 0;
+    uint64_t tx_queue_drops_ = 0;  // TURN: media the full TCP send queue did not take (counted as sent)
+    // TURN (uac with --turn): one link per call
+    bool turn_ = false;
+    sockaddr_in turn_server_{};
+    std::unique_ptr<turn::Link[]> links_;
+    turn::Stats turn_stats_;
     Dist lat_kernel_, lat_user_, send_lag_;
     // packets slower than 1 ms (send time, latency, call): when, not just how many
     std::vector<std::array<int64_t, 3>> slow_;
@@ -304,6 +332,16 @@ bool App::setup()
     local_port_ = ntohs(sip_local_.sin_port);
     if (o_.rtp_ip.empty())
         o_.rtp_ip = local_ip_;
+    turn_ = uac_ && !o_.turn.empty();
+    if (turn_) {
+        auto t = parse_hostport(o_.turn);
+        if (!t) {
+            fprintf(stderr, "bad --turn address\n");
+            return false;
+        }
+        turn_server_ = *t;
+        links_ = std::make_unique<turn::Link[]>(size_t(o_.calls));
+    }
     char id[16];
     snprintf(id, sizeof id, "%08x", unsigned(rng_()));
     run_id_ = id;
@@ -341,8 +379,14 @@ bool App::setup()
         c.idx = i;
         c.rtp_port = uint16_t(o_.rtp_base + 2 * i);
         c.ssrc = uint32_t(rng_());
-        c.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         auto a = make_addr(o_.rtp_ip, c.rtp_port);
+        if (turn_) {  // media over the call's TURN connection, opened with the call
+            links_[size_t(i)].set_stats(&turn_stats_);
+            continue;
+        }
+        if (a)
+            c.media_addr = *a;
+        c.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         int one = 1;
         setsockopt(c.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
         if (!a || bind(c.fd, reinterpret_cast<const sockaddr *>(&*a), sizeof *a) != 0) {
@@ -370,6 +414,7 @@ void App::loop()
             case k_rtp_timer: on_rtp_timer(); break;
             case k_tick: on_tick(); break;
             case k_rtp: on_rtp(calls_[k & 0xffffffff]); break;
+            case k_turn: on_turn(calls_[k & 0xffffffff], evs[i].events); break;
             }
         }
     }
@@ -459,6 +504,14 @@ void App::on_tick()
     for (auto &r : regs_)
         if (r.txn.on)
             txn_timeout_check(r.txn, now, [&] { r.status = 408; });
+    if (turn_)
+        for (auto &c : calls_) {
+            turn::Link &l = links_[size_t(c.idx)];
+            if (l.fd() >= 0) {
+                on_turn_events(c, l.on_tick(now / ms));
+                turn_watch(c);
+            }
+        }
     check_progress();
 }
 
@@ -478,7 +531,7 @@ void App::check_progress()
         if (calling_ && !calls_reported_ && placed_ == o_.calls) {
             int up = 0, failed = 0, pending = 0;
             for (auto &c : calls_) {
-                if (c.st == Call::St::inviting || c.st == Call::St::idle)
+                if (c.st == Call::St::inviting || c.st == Call::St::idle || c.st == Call::St::allocating)
                     pending++;
                 else if (c.st == Call::St::failed)
                     failed++;
@@ -522,8 +575,10 @@ std::string App::via(const std::string &br) const
 std::string App::sdp(const Call &c) const
 {
     std::string id = std::to_string(1000 + c.idx);
-    return "v=0\r\no=- " + id + " " + id + " IN IP4 " + o_.rtp_ip + "\r\ns=sofw-loadgen\r\nc=IN IP4 " + o_.rtp_ip +
-           "\r\nt=0 0\r\nm=audio " + std::to_string(c.rtp_port) +
+    char ip[INET_ADDRSTRLEN] = "0.0.0.0";
+    inet_ntop(AF_INET, &c.media_addr.sin_addr, ip, sizeof ip);
+    return "v=0\r\no=- " + id + " " + id + " IN IP4 " + ip + "\r\ns=sofw-loadgen\r\nc=IN IP4 " + ip +
+           "\r\nt=0 0\r\nm=audio " + std::to_string(ntohs(c.media_addr.sin_port)) +
            " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:" + std::to_string(o_.ptime_ms) + "\r\na=sendrecv\r\n";
 }
 
@@ -620,6 +675,23 @@ void App::place_call(Call &c)
     c.invite_route = "Route: <sip:" + addr_text(proxy_) + ";lr>\r\n";
     c.cseq = 1;
     by_call_id_[c.call_id] = c.idx;
+    if (turn_) {  // the INVITE follows once the relay has given us an address
+        turn::Link &l = links_[size_t(c.idx)];
+        c.st = Call::St::allocating;
+        if (!l.open(turn_server_, rng_(), mono_ns() / ms)) {
+            fprintf(stderr, "call %d: no TCP socket for TURN: %s\n", c.idx, strerror(errno));
+            c.st = Call::St::failed;
+            fail_codes_[0]++;
+            return;
+        }
+        if (l.state() == turn::Link::State::failed) {
+            c.st = Call::St::failed;
+            fail_codes_[0]++;
+            return;
+        }
+        turn_watch(c);
+        return;
+    }
     c.st = Call::St::inviting;
     send_invite(c);
 }
@@ -841,6 +913,13 @@ void App::on_response(const SipMsg &m)
             c.final_status = m.status;
             c.peer = *peer;
             c.st = Call::St::up;
+            if (turn_) {  // media once the relay has the permission and the channel
+                turn::Link &l = links_[size_t(c.idx)];
+                if (!l.bind(c.peer, mono_ns() / ms))
+                    fprintf(stderr, "call %d: TURN permission/channel could not be requested\n", c.idx);
+                turn_watch(c);
+                return;
+            }
             start_media(c);
             return;
         }
@@ -956,8 +1035,18 @@ void App::send_rtp(Call &c, int64_t due)
     put32(p + 20, c.seq);
     int64_t t = real_ns();
     put64(p + 24, uint64_t(t));
-    ssize_t n = sendto(c.fd, p, pkt_.size(), 0, reinterpret_cast<const sockaddr *>(&c.peer), sizeof c.peer);
-    if (n < 0) {
+    if (turn_) {
+        turn::Link &l = links_[size_t(c.idx)];
+        auto r = l.send_media(p, pkt_.size());
+        turn_watch(c);
+        if (r == turn::Link::Send::closed) {
+            tx_errors_++;
+            return;
+        }
+        // A full queue is a loss TCP caused: the packet counts as sent.
+        if (r == turn::Link::Send::dropped)
+            tx_queue_drops_++;
+    } else if (sendto(c.fd, p, pkt_.size(), 0, reinterpret_cast<const sockaddr *>(&c.peer), sizeof c.peer) < 0) {
         tx_errors_++;
         return;  // the sequence number stays: a failed send is not a lost packet
     }
@@ -995,11 +1084,17 @@ void App::on_rtp(Call &c)
             memcpy(&ts, CMSG_DATA(cm), sizeof ts);
             kern_t = int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
         }
-    if (size_t(len) < payload_min || get32(buf + 12) != magic) {
+    bool right_source = src.sin_addr.s_addr == c.peer.sin_addr.s_addr && src.sin_port == c.peer.sin_port;
+    on_rtp_payload(c, buf, size_t(len), kern_t, user_t, right_source);
+}
+
+void App::on_rtp_payload(Call &c, const uint8_t *buf, size_t len, int64_t kern_t, int64_t user_t, bool right_source)
+{
+    if (len < payload_min || get32(buf + 12) != magic) {
         rx_foreign_++;
         return;
     }
-    if (src.sin_addr.s_addr != c.peer.sin_addr.s_addr || src.sin_port != c.peer.sin_port)
+    if (!right_source)
         rx_wrong_src_++;
     uint32_t seq = get32(buf + 20);
     int64_t sent = int64_t(get64(buf + 24));
@@ -1028,8 +1123,75 @@ void App::on_rtp(Call &c)
             rx_negative_++;
         lat_kernel_.add(k);
         lat_user_.add(user_t - sent);
+        rx_late_a_ += k > late_a_ns;
+        rx_late_b_ += k > late_b_ns;
         if (k > ms && slow_.size() < 20000)
             slow_.push_back({sent, k, c.idx});
+    }
+}
+
+// ---------------------------------------------------------------- TURN
+
+void App::turn_watch(Call &c)
+{
+    turn::Link &l = links_[size_t(c.idx)];
+    if (l.fd() < 0) {  // closing the socket took it out of epoll
+        c.turn_watched_fd = -1;
+        return;
+    }
+    uint32_t want = EPOLLIN | (l.want_write() ? uint32_t(EPOLLOUT) : 0);
+    if (c.turn_watched_fd == l.fd() && c.turn_events == want)
+        return;
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.u64 = key(k_turn, uint32_t(c.idx));
+    if (epoll_ctl(ep_, c.turn_watched_fd == l.fd() ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, l.fd(), &ev) == 0) {
+        c.turn_watched_fd = l.fd();
+        c.turn_events = want;
+    }
+}
+
+struct TurnMediaCtx {
+    App *app;
+    Call *call;
+};
+
+void App::on_turn_media(void *ctx, const uint8_t *data, size_t len, int64_t read_ns)
+{
+    auto *m = static_cast<TurnMediaCtx *>(ctx);
+    // The relay sends only what comes from the bound peer on our channel.
+    m->app->on_rtp_payload(*m->call, data, len, 0, read_ns, true);
+}
+
+void App::on_turn(Call &c, uint32_t events)
+{
+    turn::Link &l = links_[size_t(c.idx)];
+    int64_t now = mono_ns() / ms;
+    unsigned ev = 0;
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+        ev |= l.on_writable(now);
+    if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+        TurnMediaCtx ctx{this, &c};
+        ev |= l.on_readable(now, &App::on_turn_media, &ctx);
+    }
+    on_turn_events(c, ev);
+    turn_watch(c);
+    check_progress();
+}
+
+void App::on_turn_events(Call &c, unsigned ev)
+{
+    turn::Link &l = links_[size_t(c.idx)];
+    if ((ev & turn::Link::ev_allocated) && c.st == Call::St::allocating) {
+        c.media_addr = l.relayed();
+        c.st = Call::St::inviting;
+        send_invite(c);
+    }
+    if (ev & turn::Link::ev_bound)
+        start_media(c);
+    if ((ev & turn::Link::ev_failed) && c.st == Call::St::allocating) {
+        c.st = Call::St::failed;
+        fail_codes_[0]++;  // no SIP status: the relay gave no address
     }
 }
 
@@ -1069,20 +1231,34 @@ void App::write_report(const std::string &path)
             "\"bye_failed\": %d,\n"
             "  \"window_ns\": [%" PRId64 ", %" PRId64 "], \"packet_bytes\": %zu, \"ptime_ms\": %d,\n"
             "  \"tx\": {\"total\": %" PRIu64 ", \"window\": %" PRIu64 ", \"errors\": %" PRIu64
-            ", \"send_lag_ns\": %s},\n"
+            ", \"queue_drops\": %" PRIu64 ", \"send_lag_ns\": %s},\n"
             "  \"rx\": {\"total\": %" PRIu64 ", \"window\": %" PRIu64 ", \"dup\": %" PRIu64 ", \"reordered\": %" PRIu64
             ", \"lost_by_seq\": %" PRIu64 ", \"foreign\": %" PRIu64 ", \"wrong_source\": %" PRIu64
             ", \"kernel_timestamps\": %" PRIu64 ", \"negative_latency\": %" PRIu64 ",\n"
+            "         \"late_over_60ms\": %" PRIu64 ", \"late_over_150ms\": %" PRIu64 ", \"receive_time\": \"%s\",\n"
             "         \"latency_ns\": %s,\n         \"latency_user_ns\": %s},\n"
             "  \"sip\": {\"tx\": %" PRIu64 ", \"rx\": %" PRIu64 ", \"retransmissions\": %" PRIu64
             ", \"unparsed\": %" PRIu64 ", \"unknown_call\": %" PRIu64 ",\n           \"retransmitted\": "
             "{\"REGISTER\": %" PRIu64 ", \"INVITE\": %" PRIu64 ", \"BYE\": %" PRIu64 ", \"200\": %" PRIu64 "}},\n",
             o_.role.c_str(), o_.calls, established, failed, codes.c_str(), acked, reg_ok, reg_failed, bye_sent_,
             bye_ok_, bye_failed_, win0_ == INT64_MAX ? 0 : win0_, win1_ == INT64_MAX ? 0 : win1_, pkt_.size(),
-            o_.ptime_ms, tx_total_, tx_window_, tx_errors_, send_lag_.json().c_str(), rx_total_, rx_window_, rx_dup_,
-            rx_reordered_, lost_by_seq, rx_foreign_, rx_wrong_src_, rx_kernel_ts_, rx_negative_,
-            lat_kernel_.json().c_str(), lat_user_.json().c_str(), sip_tx_, sip_rx_, sip_rtx_, sip_bad_, sip_unknown_,
+            o_.ptime_ms, tx_total_, tx_window_, tx_errors_, tx_queue_drops_, send_lag_.json().c_str(), rx_total_, rx_window_, rx_dup_,
+            rx_reordered_, lost_by_seq, rx_foreign_, rx_wrong_src_, rx_kernel_ts_, rx_negative_, rx_late_a_,
+            rx_late_b_, turn_ ? "read from TCP" : "kernel", lat_kernel_.json().c_str(), lat_user_.json().c_str(), sip_tx_, sip_rx_, sip_rtx_, sip_bad_, sip_unknown_,
             rtx_kind_[Txn::reg], rtx_kind_[Txn::invite], rtx_kind_[Txn::bye], rtx_kind_[Txn::ok2xx]);
+    if (turn_) {
+        const turn::Stats &t = turn_stats_;
+        fprintf(f,
+                "  \"turn\": {\"connects\": %" PRIu64 ", \"allocated\": %" PRIu64 ", \"bound\": %" PRIu64
+                ", \"connect_failed\": %" PRIu64 ", \"allocate_failed\": %" PRIu64 ", \"bind_failed\": %" PRIu64
+                ", \"closed_by_server\": %" PRIu64 ", \"bad_frames\": %" PRIu64 ", \"foreign_channel\": %" PRIu64
+                ", \"stray_answers\": %" PRIu64 ", \"txn_timeouts\": %" PRIu64 ", \"refreshes\": %" PRIu64
+                ", \"refresh_failed\": %" PRIu64 ", \"queue_full\": %" PRIu64 ", \"requests_dropped\": %" PRIu64
+                "},\n",
+                t.connects, t.allocated, t.bound, t.connect_failed, t.allocate_failed, t.bind_failed,
+                t.closed_by_server, t.bad_frames, t.foreign_channel, t.stray_answers, t.txn_timeouts, t.refreshes,
+                t.refresh_failed, t.queue_full, t.requests_dropped);
+    }
     // [send time ns, one-way latency ns, call] of every packet slower than 1 ms
     fprintf(f, "  \"slow\": [");
     for (size_t i = 0; i < slow_.size(); i++)
@@ -1096,6 +1272,7 @@ void usage()
     fprintf(stderr, "usage: sofw-loadgen --role uac|uas --sip IP:PORT --proxy IP:PORT --domain D\n"
                     "       [--from-domain D] [--calls N] [--cps R] [--prefix bench] [--rtp-ip IP]\n"
                     "       [--rtp-base PORT] [--ptime MS] [--packet BYTES] [--password P] [--register]\n"
+                    "       [--turn IP:PORT]\n"
                     "Commands on stdin: call | window T0 T1 | stop | bye | report PATH | quit\n");
 }
 
@@ -1120,6 +1297,7 @@ int main(int argc, char **argv)
                                 {"packet", required_argument, nullptr, 'l'},
                                 {"password", required_argument, nullptr, 'w'},
                                 {"register", no_argument, nullptr, 'g'},
+                                {"turn", required_argument, nullptr, 'T'},
                                 {"help", no_argument, nullptr, 'h'},
                                 {nullptr, 0, nullptr, 0}};
     int ch;
@@ -1139,6 +1317,7 @@ int main(int argc, char **argv)
         case 'l': o.packet = atoi(optarg); break;
         case 'w': o.password = optarg; break;
         case 'g': o.uac_register = true; break;
+        case 'T': o.turn = optarg; break;
         default: loadgen::usage(); return 2;
         }
     }
