@@ -3,6 +3,7 @@
 
     sudo python3 bench/run.py --calls 50 --seconds 20
     sudo bench/run.sh --calls 500 --seconds 20        # builds first
+    sudo bench/run.sh --calls 50 --seconds 10 --loss 2 --only sofw,coturn
 
 One run, in network namespaces of its own (tests/e2e/sofwnet.Topology):
 
@@ -24,15 +25,31 @@ One run, in network namespaces of its own (tests/e2e/sofwnet.Topology):
           media through rtpengine-daemon in userspace (--table=-1), driven
           by the same Kamailio (rtpengine_offer/answer/delete): "one good
           single UDP relay" as the reference for CPU per packet.
+  COTURN  (when /usr/bin/turnserver is installed; bench/run.sh installs
+          Debian's coturn; --no-coturn skips it) what a phone behind a
+          firewall that lets only TCP out would use instead of SoFW: TURN
+          over TCP. The UAC sits behind a NAT router of its own (t-rt, its
+          WAN side on the DIRECT bridge) and is a TURN client of coturn
+          (t-turn, 198.18.0.3, --no-auth on a private realm): per call one
+          TCP connection, Allocate, CreatePermission and ChannelBind for the
+          UAS's media address, RTP as ChannelData; its SDP offers the relayed
+          address and the UAS sends plain RTP there. SIP as in DIRECT.
 
+Every set-up has a "link" that stands for the firewall's WAN side: SOFW the
+site firewall's (a-fw, lan0 <-> wan0), COTURN its router's (t-rt), DIRECT
+and RTPENGINE the UAC's port on the bridge. Its IP bytes and packets are
+counted (nft counters, both directions, ACKs included), and --loss PCT drops
+PCT % of the packets crossing it at random in both directions (nftables
+numgen) while the calls' media flows (from when every call is up until
+just before the BYEs).
 All runs place the same N calls (--cps per second), wait until all are up,
 then measure a window of --seconds: packets sent/received per direction
 (by the send time stamped into each packet), one-way latency (sender's
 CLOCK_REALTIME in the payload vs the receiving socket's kernel time stamp),
 the CPU time of every relaying process (/proc/PID/stat: HRAC, HRAS's
-"sofw relay" process and its SIP workers, rtpengine), the bytes the
-firewall forwards (nft counters in a table of our own in a-fw) and the
-machine's busy time (/proc/stat). Before the SoFW calls, and while the
+"sofw relay" process and its SIP workers, rtpengine, coturn), the packets
+later than 60 and 150 ms, the bytes on the link (nft counters in a table of
+our own) and the machine's busy time (/proc/stat). Before the SoFW calls, and while the
 DIRECT run keeps the CPUs busy elsewhere, an idle window (--idle-seconds,
 default 2 keep-alive intervals) measures what an idle tunnel costs on the
 firewall's WAN side. Processes not ours that use CPU during a window (a
@@ -73,16 +90,80 @@ D_BRIDGE_MAC = "02:5f:00:00:d0:01"
 PACKET = 172                    # RTP bytes of one packet (12 header + 160 PCMU)
 RAW_IP = PACKET + 8 + 20        # the same packet as plain IPv4/UDP
 
-NFT_COUNT = """
-table inet sofw_bench {
-    # Counting only (policy accept; the site's own ruleset still decides).
-    chain forward_count {
-        type filter hook forward priority -10; policy accept;
-        iifname "lan0" oifname "wan0" counter comment "up"
-        iifname "wan0" oifname "lan0" counter comment "down"
-    }
-}
-"""
+# COTURN: the relay on the DIRECT bridge, the UAC behind a NAT router whose
+# WAN side is on the same bridge and whose LAN is a private net of its own.
+T_TURN, T_RT_WAN = "198.18.0.3", "198.18.0.4"
+T_LAN_GW, T_UAC = "192.168.50.1", "192.168.50.10"
+TURN_PORT = 3478
+TURNSERVER_BIN = "/usr/bin/turnserver"
+
+
+class Link:
+    """The link that stands for a set-up's "firewall WAN side": its bytes are
+    counted, and --loss drops packets on it. Forward between lan0 and wan0
+    of a firewall or router namespace (SOFW, COTURN), or the UAC's port on
+    the DIRECT bridge (DIRECT, RTPENGINE: a drop there is loss on the wire,
+    where a drop in the UAC's own output hook would fail its sendto()).
+    Counting (priority -10) comes before the loss (-5): the bytes are what
+    the senders put on the link, dropped packets and retransmissions
+    included. Tables of our own, policy accept: the namespace's own ruleset
+    still decides."""
+
+    def __init__(self, topo, ns, family, up, down, what):
+        self.topo, self.ns, self.family = topo, ns, family
+        self.up, self.down, self.what = up, down, what
+        self.counting = False
+        self.loss_pct = 0.0
+
+    @classmethod
+    def forward(cls, topo, ns, what):
+        return cls(topo, ns, "inet", 'iifname "lan0" oifname "wan0"', 'iifname "wan0" oifname "lan0"', what)
+
+    @classmethod
+    def bridge_port(cls, topo, ns, port, what):
+        return cls(topo, ns, "bridge", f'meta protocol ip iifname "{port}"',
+                   f'meta protocol ip oifname "{port}"', what)
+
+    def _table(self, name, prio, action):
+        return (f"table {self.family} {name} {{\n"
+                f"    chain forward_{name} {{\n"
+                f"        type filter hook forward priority {prio}; policy accept;\n"
+                f'        {self.up} {action} comment "up"\n'
+                f'        {self.down} {action} comment "down"\n'
+                f"    }}\n}}\n")
+
+    def count(self):
+        if not self.counting:
+            self.topo.run(self.ns, ["nft", "-f", "-"], input=self._table("sofw_bench", -10, "counter"))
+            self.counting = True
+
+    def _list(self, table):
+        r = self.topo.run(self.ns, ["nft", "list", "table", self.family, table])
+        out = {}
+        for m in re.finditer(r'counter packets (\d+) bytes (\d+)(?: drop)? comment "(\w+)"', r.stdout):
+            out[m.group(3)] = {"packets": int(m.group(1)), "bytes": int(m.group(2))}
+        return out
+
+    def counters(self):
+        return self._list("sofw_bench")
+
+    def start_loss(self, pct):
+        """Drops pct % of the packets each way, at random (per 10,000)."""
+        self.loss_pct = pct
+        n = round(pct * 100)
+        self.topo.run(self.ns, ["nft", "-f", "-"],
+                      input=self._table("sofw_loss", -5, f"numgen random mod 10000 < {n} counter drop"))
+
+    def drops(self):
+        return self._list("sofw_loss") if self.loss_pct else None
+
+    def stop_loss(self):
+        if not self.loss_pct:
+            return None
+        d = self.drops()
+        self.topo.run(self.ns, ["nft", "delete", "table", self.family, "sofw_loss"])
+        self.loss_pct = 0.0
+        return d
 
 
 # --------------------------------------------------------------------------
@@ -193,7 +274,7 @@ class Loadgen:
     """One sofw-loadgen process in a namespace, driven over its stdin."""
 
     def __init__(self, topo, ns, name, role, sip, proxy, domain, calls, cps,
-                 from_domain=None, password=None, register=False):
+                 from_domain=None, password=None, register=False, turn=None):
         self.topo, self.name = topo, name
         binary = os.path.join(build_dir(), "bench", "sofw-loadgen")
         if not os.access(binary, os.X_OK):
@@ -206,6 +287,8 @@ class Loadgen:
             argv += ["--password", password]
         if register:
             argv += ["--register"]
+        if turn:
+            argv += ["--turn", turn]
         log_path = topo.path(f"{name}.log")
         with open(log_path, "ab") as out:
             popen = subprocess.Popen(
@@ -265,14 +348,6 @@ def kamailio_procs(kam):
             if p.get("PID", "").isdigit()}
 
 
-def nft_counters(topo, ns):
-    r = topo.run(ns, ["nft", "list", "table", "inet", "sofw_bench"])
-    out = {}
-    for m in re.finditer(r'counter packets (\d+) bytes (\d+) comment "(\w+)"', r.stdout):
-        out[m.group(3)] = {"packets": int(m.group(1)), "bytes": int(m.group(2))}
-    return out
-
-
 def udp_errors(topo, namespaces):
     """{namespace: {InErrors, RcvbufErrors, SndbufErrors}} from /proc/net/snmp
     of each namespace: datagrams the kernel dropped at a full socket."""
@@ -298,10 +373,12 @@ def counter_delta(a, b):
 # --------------------------------------------------------------------------
 # one measured run
 
-def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
+def run_calls(topo, label, uac, uas, args, procs, link, relayed=None, namespaces=()):
     """Place the calls, measure a window, hang up. procs: {name: pid} whose
-    CPU time is measured; relayed(): relay packet counter (or None);
+    CPU time is measured; link: the set-up's Link (bytes counted, --loss
+    applied while media flows); relayed(): relay packet counter (or None);
     namespaces: where to count UDP datagrams dropped at full sockets."""
+    link.count()
     udp0 = udp_errors(topo, namespaces)
     log(f"{label}: placing {args.calls} calls at {args.cps}/s")
     uac.cmd("call")
@@ -311,6 +388,9 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
     log(f"{label}: {up} calls up, {failed} failed")
     if up == args.calls:
         uas.wait(r"^ACKED \d+$", 10, f"{label}: UAS saw every ACK")
+    if args.loss:
+        log(f"{label}: dropping {args.loss:g} % of the packets each way on {link.what}")
+        link.start_loss(args.loss)
     time.sleep(args.settle)
 
     t0 = time.time_ns() + 500_000_000
@@ -326,7 +406,8 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
                 "all": all_cpu(),
                 "machine": machine_ticks(),
                 "relayed": relayed() if relayed else None,
-                "fw": nft_counters(topo, "a-fw") if label == "sofw" else None,
+                "fw": link.counters(),
+                "drops": link.drops(),
                 "t": time.monotonic()}
 
     time.sleep(max(0, (t0 - time.time_ns()) / 1e9))
@@ -339,6 +420,7 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
     for lg in (uac, uas):
         lg.cmd("stop")
     time.sleep(1.0)
+    drops_total = link.stop_loss()
     uac.cmd("bye")
     m = uac.wait(r"^BYES ok=(\d+) failed=(\d+)$", 40, f"{label}: BYEs answered")
     bye_ok, bye_failed = int(m.group(1)), int(m.group(2))
@@ -356,6 +438,7 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
         "up": direction(ruac, ruas),      # UAC -> UAS (LAN -> WAN)
         "down": direction(ruas, ruac),    # UAS -> UAC (WAN -> LAN)
         "send_lag_ns": {"uac": ruac["tx"]["send_lag_ns"], "uas": ruas["tx"]["send_lag_ns"]},
+        "tx_queue_drops": {"uac": ruac["tx"].get("queue_drops", 0), "uas": ruas["tx"].get("queue_drops", 0)},
         "sip": {"uac": ruac["sip"], "uas": ruas["sip"]},
         "cpu": {},
         "other_load": other_load(s0["all"], s1["all"], ours, dt),
@@ -390,13 +473,21 @@ def run_calls(topo, label, uac, uas, args, procs, relayed=None, namespaces=()):
                            "per_1k_packets_ms": 1000.0 * rest / (res["relayed_packets"] / 1000.0)
                            if res["relayed_packets"] else None,
                            "saturated": busy > 90}
-    if s0["fw"] is not None:
-        fw = counter_delta(s0["fw"], s1["fw"])
-        pk = res.get("relay_counter_delta") or 0
-        res["fw"] = {"counters": fw,
-                     "bytes_per_rtp_packet": (fw["up"]["bytes"] + fw["down"]["bytes"]) / pk if pk else None,
-                     "ip_packets_per_rtp_packet": (fw["up"]["packets"] + fw["down"]["packets"]) / pk if pk else None,
-                     "raw_udp_bytes": RAW_IP}
+    fw = counter_delta(s0["fw"], s1["fw"])
+    # RTP packets that crossed (or were offered to) the link in the window:
+    # what HRAS relayed (SOFW, as in the first results), else what both
+    # ends sent
+    pk = res.get("relay_counter_delta") if relayed else res["relayed_packets"]
+    res["fw"] = {"counters": fw, "link": link.what,
+                 "bytes_per_rtp_packet": (fw["up"]["bytes"] + fw["down"]["bytes"]) / pk if pk else None,
+                 "ip_packets_per_rtp_packet": (fw["up"]["packets"] + fw["down"]["packets"]) / pk if pk else None,
+                 "raw_udp_bytes": RAW_IP}
+    if args.loss:
+        res["loss"] = {"pct": args.loss, "link": link.what,
+                       "dropped_window": counter_delta(s0["drops"], s1["drops"]),
+                       "dropped_total": drops_total}
+    if ruac.get("turn"):
+        res["turn_client"] = ruac["turn"]
     uac.quit()
     uas.quit()
     return res
@@ -423,8 +514,15 @@ def slow_bursts(slow):
 
 def direction(tx, rx):
     sent, got = tx["tx"]["window"], rx["rx"]["window"]
+    lost = max(0, sent - got)
+    late60, late150 = rx["rx"].get("late_over_60ms"), rx["rx"].get("late_over_150ms")
     return {"sent": sent, "received": got, "lost": sent - got,
             "loss_pct": pct(sent - got, sent),
+            # arriving later than 60 / 150 ms one-way, or never
+            "late_60ms_or_lost_pct": pct(late60 + lost, sent) if late60 is not None else None,
+            "late_150ms_or_lost_pct": pct(late150 + lost, sent) if late150 is not None else None,
+            "late_over_60ms": late60, "late_over_150ms": late150,
+            "receive_time": rx["rx"].get("receive_time", "kernel"),
             "sent_total": tx["tx"]["total"], "received_total": rx["rx"]["total"],
             "lost_by_seq_total": rx["rx"]["lost_by_seq"], "reordered": rx["rx"]["reordered"],
             "dup": rx["rx"]["dup"], "send_errors": tx["tx"]["errors"],
@@ -435,14 +533,87 @@ def direction(tx, rx):
 
 
 # --------------------------------------------------------------------------
-# the two set-ups
+# the set-ups
 
 def build_direct(topo):
+    """The DIRECT bridge; returns the Link of DIRECT and RTPENGINE."""
     topo.add_ns("d-br")
     topo.add_bridge("d-br", D_BRIDGE_MAC)
     for name, ip in (("d-kam", D_KAM), ("d-uac", D_UAC), ("d-uas", D_UAS)):
         topo.add_ns(name)
         topo.add_port(name, "eth0", f"{ip}/24", "d-br", f"p-{name}")
+    return Link.bridge_port(topo, "d-br", "p-d-uac", "the UAC's port on the bridge")
+
+
+def build_coturn(topo):
+    """coturn on the DIRECT bridge, the UAC behind a NAT router of its own
+    (a plain one: SIP over UDP passes it; the media takes TCP to the relay,
+    as a client behind a firewall that lets only TCP out would). Returns
+    the router's WAN link."""
+    topo.add_ns("t-turn")
+    topo.add_port("t-turn", "eth0", f"{T_TURN}/24", "d-br", "p-t-turn")
+    topo.add_ns("t-rt")
+    topo.add_port("t-rt", "wan0", f"{T_RT_WAN}/24", "d-br", "p-t-rt")
+    topo.add_ns("t-uac")
+    topo.ip("t-uac", ["link", "add", "eth0", "type", "veth", "peer", "name", "lan0", "netns", topo.ns("t-rt")])
+    topo.ip("t-rt", f"addr add {T_LAN_GW}/24 dev lan0")
+    topo.ip("t-rt", "link set lan0 up")
+    topo.ip("t-uac", f"addr add {T_UAC}/24 dev eth0")
+    topo.ip("t-uac", "link set eth0 up")
+    topo.ip("t-uac", f"route add default via {T_LAN_GW}")
+    topo.run("t-rt", ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+    topo.run("t-rt", ["nft", "-f", "-"], input=sofwnet.FIREWALL_POLICIES["open"])
+    return Link.forward(topo, "t-rt", "the TURN client's router, WAN side")
+
+
+def start_coturn(topo):
+    """Debian's coturn, TCP and UDP listeners on 198.18.0.3:3478, UDP relay
+    ports on the same address; no authentication on a private realm (it is
+    reachable only inside this run's namespaces)."""
+    argv = [TURNSERVER_BIN, "-n", "--no-auth", "--realm=bench.example",
+            f"--listening-ip={T_TURN}", f"--relay-ip={T_TURN}", f"--listening-port={TURN_PORT}",
+            "--min-port=49152", "--max-port=65535", "--no-tls", "--no-dtls", "--no-cli",
+            f"--userdb={topo.path('turndb')}", f"--pidfile={topo.path('turnserver.pid')}",
+            "--log-file=stdout", "--simple-log"]
+    proc = topo.spawn("t-turn", argv, name="coturn")
+    topo.wait_for(lambda: topo.listening("t-turn", "tcp", T_TURN, TURN_PORT), 10,
+                  "coturn listening on TCP", logs=[proc])
+    return proc
+
+
+def coturn_version():
+    try:
+        r = subprocess.run([TURNSERVER_BIN, "--version"], capture_output=True, text=True)
+        return (r.stdout.strip() or r.stderr.strip()).splitlines()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def run_coturn(topo, args, link):
+    label = "coturn"
+    turn = start_coturn(topo)
+    kam = Kamailio(topo, "d-kam", os.path.join(HERE, "direct-registrar.cfg"),
+                   name=f"{label}-kamailio", listen=("udp", D_KAM, 5060)).start()
+    uas = Loadgen(topo, "d-uas", f"{label}-uas", "uas", f"{D_UAS}:5060", f"{D_KAM}:5060",
+                  D_DOMAIN, args.calls, args.cps)
+    m = uas.wait(r"^REGISTERED ok=(\d+) failed=(\d+)$", args.calls / 200 + 40)
+    if int(m.group(1)) != args.calls:
+        raise RuntimeError(f"{label}: only {m.group(1)} of {args.calls} users registered")
+    uac = Loadgen(topo, "t-uac", f"{label}-uac", "uac", f"{T_UAC}:5060", f"{D_KAM}:5060",
+                  D_DOMAIN, args.calls, args.cps, from_domain=D_DOMAIN, turn=f"{T_TURN}:{TURN_PORT}")
+    procs = {"uac": uac.pid, "uas": uas.pid, "coturn": turn.pid}
+    if args.relay_nice is not None:
+        renice([turn.pid], args.relay_nice)
+    for pid, dsc in kamailio_procs(kam).items():
+        if "receiver" in dsc:
+            procs[f"kamailio-sip-{pid}"] = pid
+    res = run_calls(topo, label, uac, uas, args, procs, link,
+                    namespaces=[topo.ns(n) for n in ("d-kam", "t-uac", "d-uas", "t-turn")])
+    res["setup"] = (f"UAC behind a NAT router, TURN client over TCP of coturn {coturn_version()} "
+                    "(--no-auth, UDP relay), media as ChannelData; SIP through the DIRECT proxy")
+    turn.stop()
+    kam.stop()
+    return res
 
 
 RTPENGINE_BIN = "/usr/bin/rtpengine"
@@ -460,7 +631,7 @@ def start_rtpengine(topo):
     return proc
 
 
-def run_direct(topo, args, rtpengine=False):
+def run_direct(topo, args, link, rtpengine=False):
     """The DIRECT baseline, or with rtpengine=True the same with every call's
     media through rtpengine (the reference UDP relay)."""
     label = "rtpengine" if rtpengine else "direct"
@@ -483,7 +654,7 @@ def run_direct(topo, args, rtpengine=False):
     for pid, dsc in kamailio_procs(kam).items():
         if "receiver" in dsc:
             procs[f"kamailio-sip-{pid}"] = pid
-    res = run_calls(topo, label, uac, uas, args, procs,
+    res = run_calls(topo, label, uac, uas, args, procs, link,
                     namespaces=[topo.ns(n) for n in ("d-kam", "d-uac", "d-uas")])
     if rtpe:
         res["setup"] = ("as DIRECT, with every call's media through rtpengine "
@@ -510,7 +681,7 @@ def rtpengine_version():
 BENCH_PASSWORD = "bench-password-0123"
 
 
-def start_sofw(topo, args):
+def start_sofw(topo, args, link):
     # The UAS registers every user from one address, as a PBX or trunk
     # would: it is trusted past the flood limit (FLOOD_TRUSTED), as an admin
     # trusts a trunk; everything else of cfg/kamailio.cfg stays as shipped.
@@ -526,7 +697,7 @@ def start_sofw(topo, args):
         f.write(conf)
     hrac.start()
     topo.wait_for(lambda: hras.site_up("a"), 10, "HRAS sees site a up")
-    topo.run("a-fw", ["nft", "-f", "-"], input=NFT_COUNT)
+    link.count()
     uas = Loadgen(topo, "ext", "sofw-uas", "uas", f"{EXT_IP}:5060", f"{HRAS_IP}:5060",
                   WAN_DOMAIN, args.calls, args.cps, password=BENCH_PASSWORD)
     m = uas.wait(r"^REGISTERED ok=(\d+) failed=(\d+)$", args.calls / 200 + 40)
@@ -535,7 +706,7 @@ def start_sofw(topo, args):
     return hras, hrac, uas
 
 
-def run_sofw(topo, args, hras, hrac, uas):
+def run_sofw(topo, args, hras, hrac, uas, link):
     uac = Loadgen(topo, "a-ph1", "sofw-uac", "uac", f"{PHONE_IP['ph1']}:5060", f"{HRAC_IP}:5060",
                   WAN_DOMAIN, args.calls, args.cps, from_domain=site_domain("a"),
                   password=BENCH_PASSWORD, register=True)
@@ -559,7 +730,7 @@ def run_sofw(topo, args, hras, hrac, uas):
         s = hras.stats()
         return s["media_packets_up"] + s["media_packets_down"]
 
-    res = run_calls(topo, "sofw", uac, uas, args, procs, relayed,
+    res = run_calls(topo, "sofw", uac, uas, args, procs, link, relayed,
                     namespaces=[topo.ns(n) for n in ("a-ph1", "a-lan", "wan", "ext")])
     # the SIP workers as one figure
     ws = [res["cpu"].pop(f"hras_sip_{p}") for p in workers]
@@ -603,12 +774,12 @@ def fmt(v, spec=".3f"):
 def limits(results, args):
     """Where the machine, not SoFW, set the limit."""
     notes = []
-    for name in ("direct", "rtpengine", "sofw"):
+    for name in ("direct", "rtpengine", "sofw", "coturn"):
         r = results.get(name)
         if not r:
             continue
         for d in ("up", "down"):
-            if name == "direct" and r[d]["lost"] > 0:
+            if name == "direct" and r[d]["lost"] > 0 and not args.loss:
                 notes.append(f"direct baseline lost {r[d]['lost']} packets {d}: the machine "
                              f"(not SoFW) cannot carry this load")
         for who in ("uac", "uas"):
@@ -639,19 +810,23 @@ def cpu_ms(r, name):
     return c.get("per_1k_packets_ms") if c else None
 
 
+REPORT_RUNS = ("direct", "sofw", "rtpengine", "coturn")
+
+
 def print_report(results, args):
-    d, s, e = results.get("direct"), results.get("sofw"), results.get("rtpengine")
+    d, s, e, t = (results.get(n) for n in REPORT_RUNS)
     print()
     print(f"=== SoFW media benchmark: {args.calls} calls, {args.seconds:.0f} s window, "
-          f"{PACKET}-byte RTP every 20 ms each way (commit {results.get('commit')}) ===")
-    print(f"{'':34} {'DIRECT':>10} {'SOFW':>10} {'added':>10} {'RTPENGINE':>10}")
+          f"{PACKET}-byte RTP every 20 ms each way"
+          f"{f', {args.loss:g} % loss each way on the link' if args.loss else ''} "
+          f"(commit {results.get('commit')}) ===")
+    print(f"{'':34} {'DIRECT':>10} {'SOFW':>10} {'added':>10} {'RTPENGINE':>10} {'COTURN':>10}")
 
     def row(label, get, add=True, spec=".3f"):
-        dv, sv = (get(d) if d else None), (get(s) if s else None)
-        ev = get(e) if e else None
+        dv, sv, ev, tv = ((get(r) if r else None) for r in (d, s, e, t))
         a = (sv - dv) if add and dv is not None and sv is not None else None
         print(f"{label:34} {fmt(dv, spec):>10} {fmt(sv, spec):>10} "
-              f"{fmt(a, spec) if add else '':>10} {fmt(ev, spec):>10}")
+              f"{fmt(a, spec) if add else '':>10} {fmt(ev, spec):>10} {fmt(tv, spec):>10}")
 
     row("calls up", lambda r: r["calls_up"], False, "d")
     for dn, lbl in (("up", "UAC->UAS (LAN->WAN)"), ("down", "UAS->UAC (WAN->LAN)")):
@@ -663,7 +838,23 @@ def print_report(results, args):
             row(f"  one-way latency {q} (ms)", lambda r, q=q: lat(r[dn], q))
         row("  ... to the application p99 (ms)",
             lambda r: ms(r[dn]["latency_user_ns"]["p99"]) if r[dn]["latency_user_ns"] else None)
+        row("  lost (% of sent)", lambda r: r[dn]["loss_pct"], False, ".2f")
+        row("  > 60 ms late or lost (%)", lambda r: r[dn].get("late_60ms_or_lost_pct"), False, ".2f")
+        row("  > 150 ms late or lost (%)", lambda r: r[dn].get("late_150ms_or_lost_pct"), False, ".2f")
+    if args.loss:
+        row("loss rule drops up (window)", lambda r: (r.get("loss") or {}).get("dropped_window", {}).get(
+            "up", {}).get("packets"), False, "d")
+        row("loss rule drops down (window)", lambda r: (r.get("loss") or {}).get("dropped_window", {}).get(
+            "down", {}).get("packets"), False, "d")
+        row("loss rule drops (media phase)", lambda r: sum(v["packets"] for v in (
+            (r.get("loss") or {}).get("dropped_total") or {}).values()) if r.get("loss") else None, False, "d")
+    row("link IP bytes per RTP packet", lambda r: (r.get("fw") or {}).get("bytes_per_rtp_packet"), False, ".1f")
+    row("link IP packets per RTP packet", lambda r: (r.get("fw") or {}).get("ip_packets_per_rtp_packet"),
+        False, ".2f")
+    print(f"  (link: SOFW the site firewall's WAN side, COTURN the TURN client's router's WAN side, "
+          f"DIRECT/RTPENGINE the UAC's port; plain UDP = {RAW_IP} IP bytes)")
     print("CPU per 1,000 relayed packets (ms), over the window")
+    both = None
     if s:
         for n in ("hrac", "hras_relay", "hras_sip_workers"):
             c = s["cpu"].get(n)
@@ -672,19 +863,26 @@ def print_report(results, args):
                       f"waited for a CPU {c.get('runqueue_wait_pct', 0):.1f}% of the time)")
         both = (cpu_ms(s, "hrac") or 0) + (cpu_ms(s, "hras_relay") or 0)
         print(f"  SOFW HRAC + HRAS relay             {both:8.2f}")
-    if e and cpu_ms(e, "rtpengine"):
-        c = e["cpu"]["rtpengine"]
-        print(f"  RTPENGINE (userspace)              {c['per_1k_packets_ms']:8.2f}   ({c['pct_core']:.1f}% of a core; "
-              f"its threads together waited for a CPU {c.get('runqueue_wait_pct', 0):.0f}% of the time)")
-        if s:
-            print(f"  ratio SOFW (HRAC + HRAS relay) / RTPENGINE: {both / c['per_1k_packets_ms']:.2f}")
+    for r, n, what in ((e, "rtpengine", "RTPENGINE (userspace)"), (t, "coturn", "COTURN (turnserver)")):
+        if r and cpu_ms(r, n):
+            c = r["cpu"][n]
+            print(f"  {what:33} {c['per_1k_packets_ms']:8.2f}   ({c['pct_core']:.1f}% of a core; "
+                  f"its threads together waited for a CPU {c.get('runqueue_wait_pct', 0):.0f}% of the time)")
+            if both:
+                print(f"  ratio SOFW (HRAC + HRAS relay) / {what.split()[0]}: {both / c['per_1k_packets_ms']:.2f}")
     row("SIP retransmissions (uac+uas)",
         lambda r: r["sip"]["uac"]["retransmissions"] + r["sip"]["uas"]["retransmissions"], False, "d")
-    for name, r in (("direct", d), ("rtpengine", e), ("sofw", s)):
+    for name, r in zip(REPORT_RUNS, (d, s, e, t)):
         if r and r.get("udp_socket_drops"):
             rt = {w: {k: v for k, v in r["sip"][w].get("retransmitted", {}).items() if v} for w in ("uac", "uas")}
             print(f"  {name}: datagrams dropped at full UDP sockets {r['udp_socket_drops']}; "
                   f"retransmitted {rt}")
+    if t and t.get("turn_client"):
+        tc = t["turn_client"]
+        bad = {k: v for k, v in tc.items() if v and k not in ("connects", "allocated", "bound")}
+        print(f"COTURN client: {tc.get('connects')} connections, {tc.get('allocated')} allocations, "
+              f"{tc.get('bound')} channels bound; {'problems: ' + str(bad) if bad else 'no problem counted'}; "
+              f"media the full TCP queue did not take: {t.get('tx_queue_drops', {}).get('uac', 0)}")
     if s:
         fw = s.get("fw")
         if fw and fw["bytes_per_rtp_packet"]:
@@ -696,7 +894,7 @@ def print_report(results, args):
         print(f"Idle tunnel (keep-alive {idle['keepalive_interval_s']} s): "
               f"{idle['bytes_per_minute']:.0f} IP bytes/min per site on the firewall's WAN side "
               f"({idle['packets']} packets in {idle['window_s']:.1f} s)")
-    for name, r in (("direct", d), ("rtpengine", e), ("sofw", s)):
+    for name, r in zip(REPORT_RUNS, (d, s, e, t)):
         if r:
             lg = ", ".join(f"{w} {r['cpu'][w]['pct_core']:.0f}%" for w in ("uac", "uas") if r["cpu"].get(w))
             ol = r.get("other_load") or {}
@@ -713,6 +911,31 @@ def print_report(results, args):
 
 # --------------------------------------------------------------------------
 
+SETUPS = ("direct", "rtpengine", "sofw", "coturn")
+
+
+def choose_setups(ap, args):
+    """The set-ups of this run: --only's list, else all whose relay is
+    installed and not skipped."""
+    have = {"rtpengine": os.access(RTPENGINE_BIN, os.X_OK), "coturn": os.access(TURNSERVER_BIN, os.X_OK)}
+    if args.only:
+        want = {s.strip() for s in args.only.split(",") if s.strip()}
+        bad = want - set(SETUPS)
+        if bad or not want:
+            ap.error(f"--only: unknown set-up {', '.join(sorted(bad)) or '(none)'}; choose from {', '.join(SETUPS)}")
+        for s in want & set(have):
+            if not have[s]:
+                ap.error(f"--only {s}: {RTPENGINE_BIN if s == 'rtpengine' else TURNSERVER_BIN} is not installed "
+                         "(bench/run.sh installs it)")
+        return want
+    want = {"direct", "sofw"}
+    if have["rtpengine"] and not args.no_rtpengine:
+        want.add("rtpengine")
+    if have["coturn"] and not args.no_coturn:
+        want.add("coturn")
+    return want
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--calls", type=int, default=50)
@@ -722,21 +945,34 @@ def main():
                     help="seconds between the last call up and the window")
     ap.add_argument("--idle-seconds", type=float, default=30,
                     help="idle-tunnel window (default 2 keep-alive intervals)")
-    ap.add_argument("--only", choices=("direct", "sofw"), help="run one side only")
+    ap.add_argument("--only", metavar="SETUPS",
+                    help=f"run these set-ups only, comma-separated: {', '.join(SETUPS)} (default: all)")
     ap.add_argument("--no-rtpengine", action="store_true",
-                    help="skip the third run (rtpengine as the reference UDP relay; "
+                    help="skip RTPENGINE (rtpengine as the reference UDP relay; "
                          "it runs when /usr/bin/rtpengine is installed)")
+    ap.add_argument("--no-coturn", action="store_true",
+                    help="skip COTURN (TURN over TCP through coturn; "
+                         "it runs when /usr/bin/turnserver is installed)")
+    ap.add_argument("--loss", type=float, default=0.0, metavar="PCT",
+                    help="drop PCT %% of the packets each way at random on each set-up's link "
+                         "while media flows (default 0)")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--relay-nice", type=int, metavar="N",
                     help="diagnostic: run the relays (HRAC, HRAS relay, rtpengine) at nice N")
     args = ap.parse_args()
+    if not 0 <= args.loss < 100:
+        ap.error("--loss must be at least 0 and below 100")
+    if args.calls < 1:
+        ap.error("--calls must be at least 1")
+    want = choose_setups(ap, args)
 
     missing = sofwnet.missing_requirements()
     if missing:
         print(f"cannot run, missing: {', '.join(missing)} (scripts/setup.sh installs them)")
         return 1
-    deadline = int(2 * (args.calls / args.cps) + 2 * args.seconds + args.idle_seconds + 240)
-    results = {"params": vars(args).copy(), "packet_bytes": PACKET, "raw_udp_ip_bytes": RAW_IP,
+    deadline = int(len(want) * (args.calls / args.cps + args.seconds + 60) + args.idle_seconds + 120)
+    results = {"params": vars(args).copy(), "setups": [s for s in SETUPS if s in want],
+               "packet_bytes": PACKET, "raw_udp_ip_bytes": RAW_IP,
                "machine": {"cpus": NCPU, "kernel": platform.release()},
                "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     try:
@@ -753,32 +989,39 @@ def main():
             args.json = topo.path("results.json")
             topo.keep_rundir = True
         results["params"]["json"] = args.json
-        topo.build_standard(sites=1, policy="strict")
-        build_direct(topo)
         try:
             idle0 = None
-            if args.only != "direct":
-                hras, hrac, uas = start_sofw(topo, args)
+            if "sofw" in want:
+                topo.build_standard(sites=1, policy="strict")
+                sofw_link = Link.forward(topo, "a-fw", "the site firewall's WAN side")
+            if want & {"direct", "rtpengine", "coturn"}:
+                direct_link = build_direct(topo)
+            if "coturn" in want:
+                coturn_link = build_coturn(topo)
+            if "sofw" in want:
+                hras, hrac, uas = start_sofw(topo, args, sofw_link)
                 time.sleep(1)
-                idle0 = (nft_counters(topo, "a-fw"), time.monotonic())
-                log(f"idle tunnel window started ({args.idle_seconds:.0f} s, overlapping the direct run)")
-            if args.only != "sofw":
-                results["direct"] = run_direct(topo, args)
-            if args.only is None and not args.no_rtpengine and os.access(RTPENGINE_BIN, os.X_OK):
-                results["rtpengine"] = run_direct(topo, args, rtpengine=True)
+                idle0 = (sofw_link.counters(), time.monotonic())
+                log(f"idle tunnel window started ({args.idle_seconds:.0f} s, overlapping the other runs)")
+            if "direct" in want:
+                results["direct"] = run_direct(topo, args, direct_link)
+            if "rtpengine" in want:
+                results["rtpengine"] = run_direct(topo, args, direct_link, rtpengine=True)
+            if "coturn" in want:
+                results["coturn"] = run_coturn(topo, args, coturn_link)
             if idle0:
                 left = idle0[1] + args.idle_seconds - time.monotonic()
                 if left > 0:
                     log(f"idle window: {left:.0f} s to go")
                     time.sleep(left)
-                c1, t1 = nft_counters(topo, "a-fw"), time.monotonic()
+                c1, t1 = sofw_link.counters(), time.monotonic()
                 dlt = counter_delta(idle0[0], c1)
                 b = dlt["up"]["bytes"] + dlt["down"]["bytes"]
                 results["idle"] = {"window_s": t1 - idle0[1], "counters": dlt,
                                    "packets": dlt["up"]["packets"] + dlt["down"]["packets"],
                                    "bytes": b, "bytes_per_minute": b * 60 / (t1 - idle0[1]),
                                    "keepalive_interval_s": 15}
-                results["sofw"] = run_sofw(topo, args, hras, hrac, uas)
+                results["sofw"] = run_sofw(topo, args, hras, hrac, uas, sofw_link)
         except Exception as e:  # noqa: BLE001 -- report, clean up, fail
             topo.failed = True
             results["error"] = f"{type(e).__name__}: {e}"

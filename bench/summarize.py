@@ -4,7 +4,8 @@
     python3 bench/summarize.py bench/results/*.json
 
 One table row per file, then the median of every column for each number of
-calls. Latencies in ms, CPU in ms per 1,000 relayed packets.
+calls (and --loss). Latencies in ms, CPU in ms per 1,000 relayed packets.
+Results from before a column existed show "-" there.
 """
 
 import json
@@ -27,6 +28,20 @@ def lat(r, run, d, q):
 
 def cpu(r, run, name):
     return get(r, run, "cpu", name, "per_1k_packets_ms")
+
+
+def both_dirs(r, run, key):
+    """(up, down) of a per-direction figure, None where the run lacks it."""
+    if run not in r or get(r, run, "up", key) is None:
+        return None
+    return (get(r, run, "up", key), get(r, run, "down", key))
+
+
+def sofw_cpu(r):
+    return (cpu(r, "sofw", "hrac") or 0) + (cpu(r, "sofw", "hras_relay") or 0)
+
+
+RUNS = (("sofw", "sofw"), ("coturn", "coturn"), ("direct", "direct"), ("rtpe", "rtpengine"))
 
 
 COLUMNS = [
@@ -59,10 +74,33 @@ COLUMNS = [
     ("loadgen % (sofw uac)", lambda r: get(r, "sofw", "cpu", "uac", "pct_core"), ".0f"),
     ("relays waited for CPU %", lambda r: (get(r, "sofw", "cpu", "hrac", "runqueue_wait_pct"),
                                            get(r, "sofw", "cpu", "hras_relay", "runqueue_wait_pct")), ".0f"),
-    ("busy not ours (cores, max)", lambda r: max(unaccounted(r, n) for n in ("direct", "sofw", "rtpengine")
+    ("busy not ours (cores, max)", lambda r: max(unaccounted(r, n) for n in ("direct", "sofw", "rtpengine", "coturn")
                                                  if n in r), ".2f"),
     ("commit", lambda r: r.get("commit"), "s"),
+    # with --loss: late or lost, per set-up, up / down
+    ("loss %", lambda r: r["params"].get("loss", 0), "g"),
+] + [(f"> {ms} ms or lost {short}", lambda r, run=run, ms=ms: both_dirs(r, run, f"late_{ms}ms_or_lost_pct"), ".2f")
+     for ms in (60, 150) for short, run in RUNS] + [
+    (f"lost % {short}", lambda r, run=run: both_dirs(r, run, "loss_pct"), ".2f") for short, run in RUNS] + [
+    ("loss % ", lambda r: r["params"].get("loss", 0), "g"),
+] + [(f"link bytes/pkt {short}", lambda r, run=run: get(r, run, "fw", "bytes_per_rtp_packet"), ".0f")
+     for short, run in RUNS] + [
+    (f"link IP pkts/pkt {short}", lambda r, run=run: get(r, run, "fw", "ip_packets_per_rtp_packet"), ".2f")
+    for short, run in RUNS] + [
+    ("coturn CPU", lambda r: cpu(r, "coturn", "coturn"), ".1f"),
+    ("ratio sofw/coturn", lambda r: sofw_cpu(r) / cpu(r, "coturn", "coturn")
+     if cpu(r, "coturn", "coturn") and "sofw" in r else None, ".2f"),
 ]
+
+
+def value(fn, r):
+    """A column of one result; None where the run failed or lacks a set-up."""
+    if r.get("error"):
+        return None
+    try:
+        return fn(r)
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
 
 
 def unaccounted(r, run):
@@ -93,9 +131,14 @@ def median(vals):
     return statistics.median(vals)
 
 
-# two tables, so that each stays readable: (title, first column, end)
+# tables of a readable width: (title, first column, end)
+_LATE = [c[0] for c in COLUMNS].index("loss %")
+_LINK = [c[0] for c in COLUMNS].index("loss % ")
 TABLES = [("Loss and one-way latency (ms; up = LAN->WAN)", 1, 11),
-          ("CPU (ms per 1,000 relayed packets), firewall bytes, machine", 11, len(COLUMNS))]
+          ("CPU (ms per 1,000 relayed packets), firewall bytes, machine", 11, _LATE),
+          ("Late or lost (% of the packets sent in the window, up / down)", _LATE, _LINK),
+          ("Bytes on each set-up's link per RTP packet (SOFW: firewall WAN side; COTURN: the TURN "
+           "client's router's WAN side; DIRECT/RTPENGINE: the UAC's port), COTURN CPU", _LINK, len(COLUMNS))]
 
 
 def main(paths):
@@ -103,7 +146,7 @@ def main(paths):
     for p in paths:
         with open(p) as f:
             r = json.load(f)
-        rows.append((p, [fn(r) if not r.get("error") else None for _, fn, _ in COLUMNS]))
+        rows.append((p, [value(fn, r) for _, fn, _ in COLUMNS]))
     for title, a, b in TABLES:
         cols = [COLUMNS[0]] + COLUMNS[a:b]
         idx = [0] + list(range(a, b))
@@ -112,8 +155,8 @@ def main(paths):
         print("|---" * (len(cols) + 1) + "|")
         for p, vals in rows:
             print(f"| {p.rsplit('/', 1)[-1]} | " + " | ".join(fmt(vals[i], COLUMNS[i][2]) for i in idx) + " |")
-        for calls in sorted({v[0] for _, v in rows if v[0] is not None}):
-            sel = [v for _, v in rows if v[0] == calls]
+        for group in sorted({(v[0], v[_LATE]) for _, v in rows if v[0] is not None}):
+            sel = [v for _, v in rows if (v[0], v[_LATE]) == group]
             if len(sel) < 2:
                 continue
             med = [median([v[i] for v in sel]) for i in range(len(COLUMNS))]
