@@ -116,7 +116,7 @@ struct Options {
     int ptime_ms = 20;
     int packet = 172;
     int expires = 3600;
-    std::string password;  // digest password of every user; "" = none
+    std::string password;       // digest password of every user; "" = none
     bool uac_register = false;  // uac: register caller0 before calling
     std::string turn;           // uac: ip:port of a TURN server (TCP); "" = plain RTP
 };
@@ -651,9 +651,8 @@ void App::send_register(int i, const std::string &auth)
                       r.call_id +
                       "\r\n"
                       "CSeq: " +
-                      std::to_string(r.cseq) + " REGISTER\r\n" + auth +
-                      "Contact: <sip:" +
-                      user + "@" + local_ip_ + ":" + std::to_string(local_port_) +
+                      std::to_string(r.cseq) + " REGISTER\r\n" + auth + "Contact: <sip:" + user + "@" + local_ip_ +
+                      ":" + std::to_string(local_port_) +
                       ">\r\n"
                       "Expires: " +
                       std::to_string(o_.expires) +
@@ -702,8 +701,7 @@ void App::send_invite(Call &c)
     std::string body = sdp(c);
     std::string msg = "INVITE " + c.invite_ruri + " SIP/2.0\r\n" + via(c.invite_branch) + "Max-Forwards: 70\r\n" +
                       c.invite_route + "From: " + c.from_hdr + "\r\nTo: " + c.to_hdr + "\r\nCall-ID: " + c.call_id +
-                      "\r\nCSeq: " + std::to_string(c.cseq) + " INVITE\r\n" + c.invite_auth +
-                      "Contact: <sip:caller" +
+                      "\r\nCSeq: " + std::to_string(c.cseq) + " INVITE\r\n" + c.invite_auth + "Contact: <sip:caller" +
                       std::to_string(c.idx) + "@" + local_ip_ + ":" + std::to_string(local_port_) +
                       ">\r\n"
                       "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n"
@@ -930,8 +928,7 @@ void App::on_response(const SipMsg &m)
                           " ACK\r\nContent-Length: 0\r\n\r\n";
         send_sip(ack, proxy_);
         if (c.st == Call::St::inviting && !c.auth_sent) {
-            std::string auth =
-                answer_challenge(m, "caller" + std::to_string(c.idx), "INVITE", c.invite_ruri);
+            std::string auth = answer_challenge(m, "caller" + std::to_string(c.idx), "INVITE", c.invite_ruri);
             if (!auth.empty()) {  // the same call again, with credentials
                 c.txn.on = false;
                 c.auth_sent = true;
@@ -1242,10 +1239,11 @@ void App::write_report(const std::string &path)
             "{\"REGISTER\": %" PRIu64 ", \"INVITE\": %" PRIu64 ", \"BYE\": %" PRIu64 ", \"200\": %" PRIu64 "}},\n",
             o_.role.c_str(), o_.calls, established, failed, codes.c_str(), acked, reg_ok, reg_failed, bye_sent_,
             bye_ok_, bye_failed_, win0_ == INT64_MAX ? 0 : win0_, win1_ == INT64_MAX ? 0 : win1_, pkt_.size(),
-            o_.ptime_ms, tx_total_, tx_window_, tx_errors_, tx_queue_drops_, send_lag_.json().c_str(), rx_total_, rx_window_, rx_dup_,
-            rx_reordered_, lost_by_seq, rx_foreign_, rx_wrong_src_, rx_kernel_ts_, rx_negative_, rx_late_a_,
-            rx_late_b_, turn_ ? "read from TCP" : "kernel", lat_kernel_.json().c_str(), lat_user_.json().c_str(), sip_tx_, sip_rx_, sip_rtx_, sip_bad_, sip_unknown_,
-            rtx_kind_[Txn::reg], rtx_kind_[Txn::invite], rtx_kind_[Txn::bye], rtx_kind_[Txn::ok2xx]);
+            o_.ptime_ms, tx_total_, tx_window_, tx_errors_, tx_queue_drops_, send_lag_.json().c_str(), rx_total_,
+            rx_window_, rx_dup_, rx_reordered_, lost_by_seq, rx_foreign_, rx_wrong_src_, rx_kernel_ts_, rx_negative_,
+            rx_late_a_, rx_late_b_, turn_ ? "read from TCP" : "kernel", lat_kernel_.json().c_str(),
+            lat_user_.json().c_str(), sip_tx_, sip_rx_, sip_rtx_, sip_bad_, sip_unknown_, rtx_kind_[Txn::reg],
+            rtx_kind_[Txn::invite], rtx_kind_[Txn::bye], rtx_kind_[Txn::ok2xx]);
     if (turn_) {
         const turn::Stats &t = turn_stats_;
         fprintf(f,
@@ -1253,8 +1251,7 @@ void App::write_report(const std::string &path)
                 ", \"connect_failed\": %" PRIu64 ", \"allocate_failed\": %" PRIu64 ", \"bind_failed\": %" PRIu64
                 ", \"closed_by_server\": %" PRIu64 ", \"bad_frames\": %" PRIu64 ", \"foreign_channel\": %" PRIu64
                 ", \"stray_answers\": %" PRIu64 ", \"txn_timeouts\": %" PRIu64 ", \"refreshes\": %" PRIu64
-                ", \"refresh_failed\": %" PRIu64 ", \"queue_full\": %" PRIu64 ", \"requests_dropped\": %" PRIu64
-                "},\n",
+                ", \"refresh_failed\": %" PRIu64 ", \"queue_full\": %" PRIu64 ", \"requests_dropped\": %" PRIu64 "},\n",
                 t.connects, t.allocated, t.bound, t.connect_failed, t.allocate_failed, t.bind_failed,
                 t.closed_by_server, t.bad_frames, t.foreign_channel, t.stray_answers, t.txn_timeouts, t.refreshes,
                 t.refresh_failed, t.queue_full, t.requests_dropped);

@@ -78,11 +78,11 @@ size_t encode_channel_header(uint8_t hdr[channel_header], uint16_t channel, size
 struct Stats {
     uint64_t connects = 0, allocated = 0, bound = 0;
     uint64_t connect_failed = 0, allocate_failed = 0, bind_failed = 0;  // with an error answer or none
-    uint64_t closed_by_server = 0;                                     // EOF or a socket error
-    uint64_t bad_frames = 0;        // malformed or oversized: connection ended
-    uint64_t foreign_channel = 0;   // ChannelData on a channel we did not bind
-    uint64_t stray_answers = 0;     // STUN answers to no request of ours
-    uint64_t txn_timeouts = 0;      // no answer within txn_timeout_ms
+    uint64_t closed_by_server = 0;                                      // EOF or a socket error
+    uint64_t bad_frames = 0;                                            // malformed or oversized: connection ended
+    uint64_t foreign_channel = 0;                                       // ChannelData on a channel we did not bind
+    uint64_t stray_answers = 0;                                         // STUN answers to no request of ours
+    uint64_t txn_timeouts = 0;                                          // no answer within txn_timeout_ms
     uint64_t refreshes = 0, refresh_failed = 0;
     uint64_t queue_full = 0;        // media not queued: the send queue was at its limit
     uint64_t requests_dropped = 0;  // a request not queued (queue full, or too many outstanding)
