@@ -27,6 +27,7 @@ struct Media {
     size_t m_line = 0;   // index of the m= line
     size_t c_after = 0;  // index of the line an inserted c= follows (m= or its last i=)
     bool has_c = false;  // media-level c= present
+    int first_pt = -1;   // the m= line's first format as an RTP payload type; -1: none
     SdpStream s;
 };
 
@@ -105,6 +106,58 @@ bool is_ice_candidate_line(std::string_view text)
 
 bool is_rtcp_line(std::string_view text) { return starts_with(text, "a=rtcp:"); }
 
+// A number of up to 7 digits (payload types, clock rates), or -1.
+long small_number(std::string_view t)
+{
+    if (t.empty() || t.size() > 7)
+        return -1;
+    long n = 0;
+    for (char c : t) {
+        if (c < '0' || c > '9')
+            return -1;
+        n = n * 10 + (c - '0');
+    }
+    return n;
+}
+
+// The clock rate "a=rtpmap:<pt> <name>/<rate>[/<channels>]" gives payload
+// type pt, or 0 (another payload type, or a line that does not read so:
+// it only informs the quality figures, so it is never an error).
+uint32_t rtpmap_clock(std::string_view text, int pt)
+{
+    auto t = tokenize(text.substr(9));
+    if (t.size() < 2 || small_number(t[0].text) != pt)
+        return 0;
+    std::string_view enc = t[1].text;
+    size_t slash = enc.find('/');
+    if (slash == std::string_view::npos)
+        return 0;
+    enc = enc.substr(slash + 1);
+    long rate = small_number(enc.substr(0, enc.find('/')));
+    return rate > 0 ? uint32_t(rate) : 0;
+}
+
+// RFC 3551 tables 4 and 5: the clock rates of the static payload types.
+uint32_t static_clock(int pt)
+{
+    switch (pt) {
+    case 6: return 16000;
+    case 10:
+    case 11: return 44100;
+    case 16: return 11025;
+    case 17: return 22050;
+    case 14:
+    case 25:
+    case 26:
+    case 28:
+    case 31:
+    case 32:
+    case 33:
+    case 34: return 90000;
+    default: return pt >= 0 && pt <= 18 && pt != 1 && pt != 2 ? 8000 : 0;
+    }
+}
+
 std::optional<Parsed> parse(std::string_view body)
 {
     Parsed p;
@@ -135,6 +188,8 @@ std::optional<Parsed> parse(std::string_view body)
             nm.m_line = nm.c_after = i;
             nm.s.media = std::string(tok[0].text);
             nm.s.port = *n;
+            if (long pt = small_number(tok[3].text); pt >= 0 && pt <= 127)
+                nm.first_pt = int(pt);
             p.media.push_back(nm);
             break;
         }
@@ -176,6 +231,8 @@ std::optional<Parsed> parse(std::string_view body)
                 m->s.rtcp_port = *n;
             } else if (rtrim(t, blanks) == "a=rtcp-mux") {
                 m->s.rtcp_mux = true;
+            } else if (starts_with(t, "a=rtpmap:") && !m->s.clock_rate && m->first_pt >= 0) {
+                m->s.clock_rate = rtpmap_clock(t, m->first_pt);
             }
             break;
         default: break;
@@ -194,6 +251,8 @@ std::optional<Parsed> parse(std::string_view body)
         m.s.hold_zero = m.s.addr == kHold;
         if (!m.s.rtcp_explicit)
             m.s.rtcp_port = m.s.port == 0 ? 0 : uint16_t(m.s.port + 1);
+        if (!m.s.clock_rate)
+            m.s.clock_rate = static_clock(m.first_pt);
     }
     return p;
 }

@@ -63,6 +63,9 @@ struct SdpStream {
     bool rtcp_explicit = false;  // a=rtcp present
     bool rtcp_mux = false;       // a=rtcp-mux present
     bool hold_zero = false;      // addr is 0.0.0.0 (RFC 2543 hold)
+    // RTP clock rate of the stream's first (preferred) format: its a=rtpmap,
+    // else the static payload type's (RFC 3551); 0: not known.
+    uint32_t clock_rate = 0;
 };
 
 struct SdpInfo {

@@ -291,6 +291,42 @@ TEST(SdpParse, LfOnly)
     EXPECT_EQ("192.168.1.12", i.streams[0].addr);
 }
 
+TEST(SdpParse, ClockRateOfTheFirstFormat)
+{
+    // Its own rtpmap: Opus at 48 kHz, and for video, VP8 at 90 kHz (the
+    // other m-line's rtpmap of the same payload type does not count).
+    SdpInfo l = parse_ok(corpus_file("linphone-audio-video.in.sdp"));
+    ASSERT_EQ(2u, l.streams.size());
+    EXPECT_EQ(48000u, l.streams[0].clock_rate);
+    EXPECT_EQ(90000u, l.streams[1].clock_rate);
+    // A static payload type without rtpmap: RFC 3551's rate.
+    auto first = [](const std::string &formats, const std::string &attrs = "") {
+        return parse_ok(crlf("v=0\no=- 1 1 IN IP4 192.168.1.10\ns=-\nc=IN IP4 192.168.1.10\nt=0 0\n"
+                             "m=audio 49170 RTP/AVP " +
+                             formats + "\n" + attrs))
+            .streams[0]
+            .clock_rate;
+    };
+    EXPECT_EQ(8000u, first("0 8"));
+    EXPECT_EQ(8000u, first("9"));  // G.722's RTP clock
+    EXPECT_EQ(16000u, first("6"));
+    EXPECT_EQ(44100u, first("10"));
+    EXPECT_EQ(90000u, first("34"));
+    EXPECT_EQ(0u, first("96")) << "dynamic, no rtpmap: not known";
+    EXPECT_EQ(0u, first("19")) << "reserved";
+    EXPECT_EQ(16000u, first("96 0", "a=rtpmap:0 PCMU/8000\na=rtpmap:96 speex/16000\n"));
+    EXPECT_EQ(48000u, first("111", "a=rtpmap:111 opus/48000/2\n"));
+    // An rtpmap that does not read right informs nothing, and is no error.
+    EXPECT_EQ(0u, first("96", "a=rtpmap:96 speex\n"));
+    EXPECT_EQ(0u, first("96", "a=rtpmap:96 speex/\n"));
+    EXPECT_EQ(0u, first("96", "a=rtpmap:96 speex/-1\n"));
+    EXPECT_EQ(0u, first("96", "a=rtpmap:96 speex/99999999\n"));
+    EXPECT_EQ(0u, first("96", "a=rtpmap:96\n"));
+    EXPECT_EQ(0u, first("96", "a=rtpmap:x speex/16000\n"));
+    EXPECT_EQ(8000u, first("0", "a=rtpmap:0 PCMU/x\n")) << "then the static rate";
+    EXPECT_EQ(0u, first("webrtc-datachannel"));
+}
+
 TEST(SdpParse, MulticastTtlIsNotPartOfTheAddress)
 {
     SdpInfo i = parse_ok(crlf("v=0\no=- 1 1 IN IP4 192.168.1.10\ns=-\nc=IN IP4 224.2.1.1/127\nt=0 0\n"
