@@ -74,6 +74,24 @@ extern "C" {
 			"media frames from HRACs refused: not from the leg's phone") \
 	X(MEDIA_BIND_FAILURES, "media_bind_failures", \
 			"public media port binds that failed (the port is retried later)") \
+	X(RTP_PACKETS_UP, "rtp_packets_up", \
+			"RTP packets from internal phones measured as they came out of the tunnel") \
+	X(RTP_PACKETS_DOWN, "rtp_packets_down", \
+			"RTP packets from the far side measured as HRAS relayed them into the tunnel") \
+	X(RTP_LOST_UP, "rtp_lost_up", \
+			"RTP packets from internal phones missing (sequence gaps) as they came out of the tunnel") \
+	X(RTP_LOST_DOWN, "rtp_lost_down", \
+			"RTP packets from the far side missing (sequence gaps) in what HRAS relayed into the tunnel") \
+	X(RTP_LATE_60_UP, "rtp_late_60ms_up", \
+			"RTP packets out of the tunnel more than 60 ms behind their timestamp's schedule") \
+	X(RTP_LATE_150_UP, "rtp_late_150ms_up", \
+			"RTP packets out of the tunnel more than 150 ms behind their timestamp's schedule") \
+	X(RTP_LATE_60_DOWN, "rtp_late_60ms_down", \
+			"RTP packets from the far side more than 60 ms behind their timestamp's schedule") \
+	X(RTP_LATE_150_DOWN, "rtp_late_150ms_down", \
+			"RTP packets from the far side more than 150 ms behind their timestamp's schedule") \
+	X(MEDIA_NOT_RTP, "media_not_rtp", \
+			"packets relayed on RTP ports that are not RTP (no quality figures)") \
 	X(SITE_PHONES_REFUSED, "site_phones_refused", \
 			"SIP from a new phone dropped: its site has site_max_phones") \
 	X(TUNNEL_CONN_REFUSED, "tunnel_connections_refused", \
@@ -165,6 +183,14 @@ struct hras_rat_row {
 	unsigned long packets_down;
 	long age;                 /* seconds since the entry was created */
 	long idle;                /* seconds since the last SIP or media */
+	/* Media quality of the RTP HRAS relayed (core/rtp_quality.hpp), each
+	 * way: up = phone -> far side, as it came out of the tunnel; down = far
+	 * side -> phone, as it went into the tunnel. Percentages 0..100,
+	 * rounded to 0.01. */
+	double loss_up, loss_down;       /* % of the expected packets missing */
+	double jitter_up, jitter_down;   /* interarrival jitter, ms (RFC 3550) */
+	double late60_up, late60_down;   /* % of packets > 60 ms behind schedule */
+	double late150_up, late150_down; /* % of packets > 150 ms behind schedule */
 };
 
 /* One internal phone with a loopback endpoint, as published for

@@ -3,6 +3,7 @@
 #include "sofw/control.hpp"
 #include "sofw/text.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace sofw::hras {
@@ -245,6 +246,7 @@ MediaPlan MediaPlanner::plan(Dir dir, size_t site, uint64_t phone, const HostPor
         }
         RatStream &st = e.streams[i];
         st.media = s.media;
+        st.set_clock(s.clock_rate);  // for the quality figures: the latest SDP's codec
         st.bypass = false;
         if (!s.hold_zero) {
             if (dir == Dir::up) {  // the phone's own media address: IIP/IPort
@@ -421,7 +423,27 @@ void MediaPlanner::publish_soon()
     loop_.defer([this] { publish(); });
 }
 
-std::vector<hras_rat_row> MediaPlanner::rows() const
+namespace {
+
+// A published figure: finite, rounded to 0.01.
+double figure(double v) { return std::isfinite(v) ? std::round(v * 100.0) / 100.0 : 0.0; }
+
+void quality_fields(const RatStream &st, hras_rat_row &r)
+{
+    const RtpQualityFigures up = st.quality_up.figures(), down = st.quality_down.figures();
+    r.loss_up = figure(up.loss_percent());
+    r.loss_down = figure(down.loss_percent());
+    r.jitter_up = figure(up.jitter_ms);
+    r.jitter_down = figure(down.jitter_ms);
+    r.late60_up = figure(up.late_percent(0));
+    r.late60_down = figure(down.late_percent(0));
+    r.late150_up = figure(up.late_percent(1));
+    r.late150_down = figure(down.late_percent(1));
+}
+
+}  // namespace
+
+std::vector<hras_rat_row> MediaPlanner::rows(std::vector<RtpQualityHistory> *history) const
 {
     std::vector<hras_rat_row> rows;
     int64_t now = now_ms();
@@ -446,7 +468,10 @@ std::vector<hras_rat_row> MediaPlanner::rows() const
             r.packets_down = st.packets_down;
             r.age = long((now - e.created_ms) / 1000);
             r.idle = long((now - e.last_activity_ms) / 1000);
+            quality_fields(st, r);
             rows.push_back(r);
+            if (history)
+                history->push_back({st.quality_up.history_points(), st.quality_down.history_points()});
         }
     }
     return rows;

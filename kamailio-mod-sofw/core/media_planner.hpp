@@ -61,8 +61,9 @@ public:
     void on_session_up(size_t site, uint16_t hrac_port_min, uint16_t hrac_port_max);
 
     const Rat &rat() const { return rat_; }
-    // The RAT as status views show it; reading it changes nothing.
-    std::vector<hras_rat_row> rows() const;
+    // The RAT as status views show it; reading it changes nothing. history:
+    // if given, gets each row's quality chart, in the same order.
+    std::vector<hras_rat_row> rows(std::vector<RtpQualityHistory> *history = nullptr) const;
     // Hands rows() to the glue (shared memory for the RPCs).
     void publish();
 

@@ -6,12 +6,27 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace sofw::hras {
 
+namespace {
+
+// Arrival times for the quality figures: finer than now_ms(), same clock.
+int64_t now_us()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+}  // namespace
+
 MediaRelay::MediaRelay(EventLoop &loop, TunnelServer &tunnel, Stats &stats, Rat &rat, in_addr_t public_ip)
     : loop_(loop), tunnel_(tunnel), stats_(stats), rat_(rat), public_ip_(public_ip)
-{}
+{
+    loop_.every(1000, [this] { tick_quality(); });
+}
 
 MediaRelay::~MediaRelay()
 {
@@ -67,6 +82,7 @@ bool MediaRelay::open(RatEntry &e, size_t i)
 
 void MediaRelay::close(RatEntry &e, size_t i)
 {
+    report_quality(e.streams[i]);
     uint16_t port = e.streams[i].hras_port;
     auto it = sockets_.find(port);
     if (it != sockets_.end()) {
@@ -92,6 +108,7 @@ void MediaRelay::on_public_packet(uint16_t hras_port, int comp)
         ssize_t len = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr *>(&from), &flen);
         if (len < 0)
             return;
+        const int64_t arrival_us = now_us();
         auto [e, i] = rat_.by_hras_port(hras_port);
         if (!e) {
             stats_.add(HRAS_CNT_MEDIA_DROPPED);
@@ -115,6 +132,8 @@ void MediaRelay::on_public_packet(uint16_t hras_port, int comp)
             stats_.add(HRAS_CNT_MEDIA_DROPPED);
             continue;
         }
+        if (comp == 0)
+            measure(st.quality_down, buf, size_t(len), arrival_us);
         st.packets_down++;
         st.bytes_down += size_t(len);
         stats_.add(HRAS_CNT_MEDIA_PACKETS_DOWN);
@@ -151,6 +170,7 @@ void MediaRelay::on_media(size_t site, const Frame &f)
         stats_.add(HRAS_CNT_MEDIA_DROPPED);
         return;
     }
+    const int64_t arrival_us = now_us();
     uint16_t relay = f.ra->relay_port;
     int comp = relay & 1;
     auto [e, i] = rat_.by_hrac_port(site, uint16_t(relay & ~1u));
@@ -174,10 +194,48 @@ void MediaRelay::on_media(size_t site, const Frame &f)
         stats_.add(HRAS_CNT_MEDIA_DROPPED);
         return;
     }
+    if (comp == 0)
+        measure(st.quality_up, f.payload.data(), f.payload.size(), arrival_us);
     st.packets_up++;
     st.bytes_up += f.payload.size();
     stats_.add(HRAS_CNT_MEDIA_PACKETS_UP);
     stats_.add(HRAS_CNT_MEDIA_BYTES_UP, f.payload.size());
+}
+
+void MediaRelay::measure(RtpQuality &q, const uint8_t *data, size_t len, int64_t arrival_us)
+{
+    // RTCP multiplexed on the RTP port (rtcp-mux) and whatever else is not
+    // RTP is relayed all the same, but not measured.
+    if (!q.on_packet(data, len, arrival_us))
+        stats_.add(HRAS_CNT_MEDIA_NOT_RTP);
+}
+
+void MediaRelay::tick_quality()
+{
+    for (auto &kv : rat_.entries())
+        for (RatStream &st : kv.second->streams) {
+            st.quality_down.tick();
+            st.quality_up.tick();
+            report_quality(st);
+        }
+}
+
+void MediaRelay::report_quality(RatStream &st)
+{
+    auto add = [this](hras_counter c, uint64_t n) {
+        if (n)
+            stats_.add(c, n);
+    };
+    const RtpQualityCounts down = st.quality_down.take_unreported();
+    const RtpQualityCounts up = st.quality_up.take_unreported();
+    add(HRAS_CNT_RTP_PACKETS_DOWN, down.packets);
+    add(HRAS_CNT_RTP_LOST_DOWN, down.lost);
+    add(HRAS_CNT_RTP_LATE_60_DOWN, down.late[0]);
+    add(HRAS_CNT_RTP_LATE_150_DOWN, down.late[1]);
+    add(HRAS_CNT_RTP_PACKETS_UP, up.packets);
+    add(HRAS_CNT_RTP_LOST_UP, up.lost);
+    add(HRAS_CNT_RTP_LATE_60_UP, up.late[0]);
+    add(HRAS_CNT_RTP_LATE_150_UP, up.late[1]);
 }
 
 }  // namespace sofw::hras

@@ -13,6 +13,13 @@
 // that only it is heard, until the next SDP of the far side opens the latch
 // again, to that SDP's IPs only. Anyone else is dropped and counted
 // (media_foreign_source), so spraying the port range takes nothing.
+//
+// Every RTP packet relayed is measured on the way (RatStream::quality_down
+// as it goes into the tunnel, quality_up as it comes out): the stream's
+// state is found by the lookup the relay does anyway, the header is read
+// in place. Once a second each stream keeps a point of its history and
+// what grew goes to the rtp_* counters; a stream that closes reports the
+// rest.
 #pragma once
 #include "event_loop.hpp"
 #include "rat.hpp"
@@ -47,6 +54,12 @@ public:
 
 private:
     void on_public_packet(uint16_t hras_port, int comp);
+    // An RTP packet relayed on the RTP component: into q.
+    void measure(RtpQuality &q, const uint8_t *data, size_t len, int64_t arrival_us);
+    // Once a second: every stream's history point and counters.
+    void tick_quality();
+    // What st's figures grew by since they were last reported, to the counters.
+    void report_quality(RatStream &st);
     // Whether a packet from src may feed component comp of st (and latch it).
     bool heard(RatStream &st, int comp, const MediaEndpoint &src);
 

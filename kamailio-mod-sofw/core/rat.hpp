@@ -6,6 +6,7 @@
 // here: the media relay binds what the table allocates.
 #pragma once
 #include "port_pool.hpp"
+#include "rtp_quality.hpp"
 #include "sofw/ra_header.hpp"
 
 #include <arpa/inet.h>
@@ -58,6 +59,16 @@ struct RatStream {
     bool bypass = false;                        // both ends in one site: media stays in the LAN
     uint64_t packets_up = 0, packets_down = 0;  // up = from the phone
     uint64_t bytes_up = 0, bytes_down = 0;
+    // Media quality of the RTP relayed (rtp_quality.hpp): down = far side ->
+    // phone, as it arrives at the public port, before the tunnel; up = phone
+    // -> far side, as it comes out of the tunnel.
+    RtpQuality quality_down, quality_up;
+    // The RTP clock both directions count in (SDP rtpmap); 0: 8000 Hz.
+    void set_clock(uint32_t hz)
+    {
+        quality_down.set_clock(hz);
+        quality_up.set_clock(hz);
+    }
 };
 
 struct RatEntry {
