@@ -144,7 +144,7 @@ StatusSnapshot status_snapshot()
     // Fresh packet counts from the relay itself, when the page is served
     // there; the published copy otherwise. Reading publishes nothing.
     const MediaPlanner *media = g_relay && g_relay->process ? g_relay->process->media() : nullptr;
-    s.calls = media ? media->rows() : g_rat_rows;
+    s.calls = media ? media->rows(&s.call_history) : g_rat_rows;
     for (int c = 0; c < HRAS_CNT_COUNT; c++)
         s.counters.emplace_back(counter_names[c], g_stats.get(hras_counter(c)));
     unsigned long gauges[HRAS_GAUGE_COUNT] = {};

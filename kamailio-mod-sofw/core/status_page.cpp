@@ -3,6 +3,8 @@
 #include "sofw/auth.hpp"
 #include "sofw/text.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace sofw::hras {
@@ -69,6 +71,27 @@ public:
         out_ += std::to_string(v);
         return *this;
     }
+    Json &fig(std::string_view k, double v)
+    {
+        key(k);
+        out_ += json_figure(v);
+        return *this;
+    }
+    // "k":[...] of one field of each point
+    template <class Point, class Field>
+    Json &figs(std::string_view k, const std::vector<Point> &points, Field field)
+    {
+        key(k);
+        out_ += '[';
+        for (size_t i = 0; i < points.size(); i++) {
+            if (i)
+                out_ += ',';
+            out_ += json_figure(double(points[i].*field));
+        }
+        out_ += ']';
+        first_ = false;
+        return *this;
+    }
     Json &open(char c)
     {
         out_ += c;
@@ -119,6 +142,10 @@ td.up { color: #070; font-weight: 600; }
 td.down { color: #b00; font-weight: 600; }
 td.none { color: #888; font-style: italic; }
 #error { color: #b00; }
+td.chart { line-height: 1; }
+td.chart div { display: flex; align-items: center; gap: .3em; }
+td.chart span { width: 2.6em; font-size: .8em; color: #555; }
+svg.spark { background: #f6f6f6; border: 1px solid #ddd; margin: 1px 0; }
 </style>
 </head>
 <body>
@@ -129,7 +156,9 @@ td.none { color: #888; font-style: italic; }
 <h2>Phones</h2>
 <table id="phones"><thead><tr><th>site</th><th>LAN address</th><th>loopback endpoint</th><th>idle s</th></tr></thead><tbody></tbody></table>
 <h2>Calls</h2>
-<table id="calls"><thead><tr><th>site</th><th>from</th><th>to</th><th>media</th><th>packets up</th><th>packets down</th><th>HRAS port</th><th>HRAC port</th><th>phone (internal)</th><th>far side (external)</th><th>LAN bypass</th><th>age s</th><th>idle s</th><th>Call-ID</th></tr></thead><tbody></tbody></table>
+<p>Media quality of the RTP HRAS relays: <em>up</em> (phone to far side) as it comes out of the tunnel, <em>down</em> (far side to phone) as it goes in. Late: behind the schedule of the packet's timestamp by more than 60 or 150 ms. Charts: the last 60 s, a point a second; red the loss of that second (full height 1 % or the highest), blue the jitter (full height 10 ms or the highest).</p>
+<table id="calls"><thead><tr><th>site</th><th>from</th><th>to</th><th>media</th><th>packets up</th><th>packets down</th><th>quality up</th><th>quality down</th><th>last 60 s</th><th>HRAS port</th><th>HRAC port</th><th>phone (internal)</th><th>far side (external)</th><th>LAN bypass</th><th>age s</th><th>idle s</th><th>Call-ID</th></tr></thead><tbody></tbody></table>
+<template id="spark"><svg class="spark" viewBox="0 0 120 24" width="120" height="24" preserveAspectRatio="none"><title></title><polyline class="loss" fill="none" stroke="#c00" stroke-width="1.5" points=""></polyline><polyline class="jitter" fill="none" stroke="#06c" stroke-width="1.5" points=""></polyline></svg></template>
 <h2>Counters</h2>
 <table id="counters"><thead><tr><th>counter</th><th>value</th></tr></thead><tbody></tbody></table>
 )HTML";
@@ -142,18 +171,55 @@ const char *const page_script = R"JS(<script>
 const source = new URL("status.json", location.origin + location.pathname).href;
 const when = (t) => t ? new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "";
 const yes = (v) => v ? "yes" : "no";
+// Numbers from the JSON are used only as numbers: anything else counts as 0.
+const num = (v) => {
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+};
+const quality = (c, way) => "loss " + num(c["loss_" + way]) + " %, jitter " + num(c["jitter_" + way]) +
+  " ms, late >60 ms " + num(c["late60_" + way]) + " %, >150 ms " + num(c["late150_" + way]) + " %";
+// One sparkline: x a point a second, the newest at the right; y from 0 at
+// the bottom to the scale at the top.
+const seconds = 60;
+function line(values, scale) {
+  const first = seconds - values.length;
+  return values.map((v, i) => ((first + i) * 2 + 1) + "," + (23 - Math.min(v / scale, 1) * 22).toFixed(1)).join(" ");
+}
+function spark(h, way) {
+  const series = (a) => Array.isArray(a) ? a.slice(-seconds).map(num) : [];
+  const loss = series(h && h.loss), jitter = series(h && h.jitter);
+  const lossScale = Math.max(1, ...loss), jitterScale = Math.max(10, ...jitter);
+  const svg = document.getElementById("spark").content.firstElementChild.cloneNode(true);
+  svg.querySelector(".loss").setAttribute("points", line(loss, lossScale));
+  svg.querySelector(".jitter").setAttribute("points", line(jitter, jitterScale));
+  svg.querySelector("title").textContent = way + ", last " + loss.length + " s: loss up to " +
+    Math.max(0, ...loss) + " %, jitter up to " + Math.max(0, ...jitter) + " ms";
+  return svg;
+}
+function chart(c) {
+  const box = document.createDocumentFragment();
+  for (const way of ["up", "down"]) {
+    const div = document.createElement("div");
+    const label = document.createElement("span");
+    label.textContent = way;
+    div.append(label, spark(c.history && c.history[way], way));
+    box.appendChild(div);
+  }
+  return box;
+}
 const cols = {
   sites: [["name"], ["domain"], [(s) => s.state, (s) => s.state === "up" ? "up" : "down"], ["mode"],
           ["hrac"], ["peer"], [(s) => when(s.since)], ["phones", "n"]],
   phones: [["site"], ["lan"], ["endpoint"], ["idle", "n"]],
   calls: [["site"], ["from"], ["to"], [(c) => c.media + " #" + c.stream], ["packets_up", "n"], ["packets_down", "n"],
+          [(c) => quality(c, "up")], [(c) => quality(c, "down")], [null, "chart", chart],
           ["hras_port", "n"], ["hrac_port", "n"], ["internal"], [(c) => c.external + (c.latched ? " (latched)" : "")],
           [(c) => yes(c.bypass)], ["age", "n"], ["idle", "n"], ["call_id"]],
   counters: [["name"], ["value", "n"]],
 };
 function cellClass(col, row) {
   const c = typeof col[1] === "function" ? col[1](row) : col[1];
-  return ["n", "up", "down"].includes(c) ? c : "";
+  return ["n", "up", "down", "chart"].includes(c) ? c : "";
 }
 function fill(id, rows) {
   const spec = cols[id];
@@ -161,8 +227,12 @@ function fill(id, rows) {
     const tr = document.createElement("tr");
     for (const col of spec) {
       const td = document.createElement("td");
-      const v = typeof col[0] === "function" ? col[0](row) : row[col[0]];
-      td.textContent = v === undefined || v === null ? "" : String(v);
+      if (typeof col[2] === "function") {  // a cell made of elements (the charts)
+        td.appendChild(col[2](row));
+      } else {
+        const v = typeof col[0] === "function" ? col[0](row) : row[col[0]];
+        td.textContent = v === undefined || v === null ? "" : String(v);
+      }
       const cls = cellClass(col, row);
       if (cls)
         td.className = cls;
@@ -278,6 +348,21 @@ std::string json_string(std::string_view s)
     return o;
 }
 
+std::string json_figure(double v)
+{
+    if (!std::isfinite(v) || v <= 0)
+        return "0";
+    const long long hundredths = std::llround(std::min(v, 1e9) * 100.0);
+    std::string out = std::to_string(hundredths / 100);
+    if (const long long frac = hundredths % 100) {
+        out += '.';
+        out += char('0' + frac / 10);
+        if (frac % 10)
+            out += char('0' + frac % 10);
+    }
+    return out;
+}
+
 std::string status_json(const StatusSnapshot &s)
 {
     Json j;
@@ -312,6 +397,22 @@ std::string status_json(const StatusSnapshot &s)
         j.num("bypass", c.bypass ? 1 : 0).num("latched", c.latched ? 1 : 0);
         j.unum("packets_up", c.packets_up).unum("packets_down", c.packets_down);
         j.num("age", c.age).num("idle", c.idle);
+        j.fig("loss_up", c.loss_up).fig("loss_down", c.loss_down);
+        j.fig("jitter_up", c.jitter_up).fig("jitter_down", c.jitter_down);
+        j.fig("late60_up", c.late60_up).fig("late60_down", c.late60_down);
+        j.fig("late150_up", c.late150_up).fig("late150_down", c.late150_down);
+        // the chart: the last minute, one point a second, oldest first
+        const size_t i = size_t(&c - s.calls.data());
+        const RtpQualityHistory none;
+        const RtpQualityHistory &h = i < s.call_history.size() ? s.call_history[i] : none;
+        j.key("history").open('{');
+        for (auto [name, points] : {std::pair{"up", &h.up}, std::pair{"down", &h.down}}) {
+            j.key(name).open('{');
+            j.figs("loss", *points, &RtpQuality::Point::loss_percent);
+            j.figs("jitter", *points, &RtpQuality::Point::jitter_ms);
+            j.close('}');
+        }
+        j.close('}');
         j.close('}');
     }
     j.close(']');

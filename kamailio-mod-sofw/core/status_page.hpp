@@ -1,13 +1,15 @@
 // The HRAS status page for admins, served by the tunnel server (the relay
 // process has the live data): GET /sofw/status is a small self-contained
 // HTML page whose script fetches GET /sofw/status.json every second and
-// renders it (sites and their tunnels, phones, calls = RAT rows, counters).
+// renders it (sites and their tunnels, phones, calls = RAT rows with their
+// media quality and a chart of its last minute, counters).
 // Both need HTTP Basic credentials (modparams status_user and
 // status_password), checked in constant time; without them configured the
 // paths do not exist. Nothing here touches sockets: the server hands in the
 // request and sends back the answer.
 #pragma once
 #include "../hras.h"
+#include "rtp_quality.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -28,6 +30,9 @@ struct StatusSnapshot {
     std::vector<SiteView> sites;
     std::vector<hras_phone_row> phones;
     std::vector<hras_rat_row> calls;
+    // calls[i]'s quality over the last minute, one point a second, where
+    // the snapshot has it (the relay process); else none.
+    std::vector<RtpQualityHistory> call_history;
     std::vector<std::pair<std::string, uint64_t>> counters;  // in display order
 };
 
@@ -35,6 +40,9 @@ struct StatusSnapshot {
 // backslash, <, >, & and the JS line separators are escaped; bytes that are
 // not valid UTF-8 become U+FFFD, so the result is always valid UTF-8 JSON.
 std::string json_string(std::string_view s);
+// v as a JSON number with at most two decimals ("0", "12.5", "0.04");
+// anything not finite or below 0 is 0, anything above 1e9 is 1e9.
+std::string json_figure(double v);
 std::string status_json(const StatusSnapshot &s);
 // The page itself: static, no external resources, renders only through
 // textContent (never as markup).

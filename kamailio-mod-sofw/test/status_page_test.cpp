@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 using namespace sofw;
@@ -129,7 +130,17 @@ StatusSnapshot sample()
     r.packets_down = 249;
     r.age = 5;
     r.idle = 0;
+    r.loss_up = 0;
+    r.loss_down = 1.25;
+    r.jitter_up = 3.5;
+    r.jitter_down = 0.04;
+    r.late60_up = 12.5;
+    r.late150_up = 2;
     s.calls.push_back(r);
+    RtpQualityHistory h;
+    h.up = {{0, 1.5f}, {2.5f, 3}};
+    h.down = {{0, 0.25f}, {0, 0.5f}};
+    s.call_history.push_back(h);
     s.counters = {{"media_packets_up", 250}, {"active_calls", 1}};
     return s;
 }
@@ -199,10 +210,53 @@ TEST(StatusJson, SnapshotIsRenderedWithEveryFieldEscaped)
               j.find(R"("from":"\"Mallory \\\" \u003cb\u003e\" \u003csip:m@x\u003e;tag=\u0001\u007f")"))
         << j;
     EXPECT_NE(std::string::npos, j.find(R"("hras_port":30000,"hrac_port":20000,"bypass":0,"latched":1,)"
-                                        R"("packets_up":250,"packets_down":249,"age":5,"idle":0})"))
+                                        R"("packets_up":250,"packets_down":249,"age":5,"idle":0,)"))
         << j;
     EXPECT_NE(std::string::npos, j.find(R"("counters":{"media_packets_up":250,"active_calls":1}})")) << j;
     EXPECT_EQ(0u, j.find(R"({"now":1700000000,"sites":)")) << j;
+}
+
+TEST(StatusJson, CallsCarryTheirQualityAndItsLastMinute)
+{
+    std::string j = status_json(sample());
+    EXPECT_NE(std::string::npos,
+              j.find(R"("idle":0,"loss_up":0,"loss_down":1.25,"jitter_up":3.5,"jitter_down":0.04,)"
+                     R"("late60_up":12.5,"late60_down":0,"late150_up":2,"late150_down":0,)"
+                     R"("history":{"up":{"loss":[0,2.5],"jitter":[1.5,3]},)"
+                     R"("down":{"loss":[0,0],"jitter":[0.25,0.5]}}}])"))
+        << j;
+}
+
+TEST(StatusJson, FiguresAreAlwaysPlainNonNegativeNumbers)
+{
+    EXPECT_EQ("0", json_figure(0));
+    EXPECT_EQ("12.5", json_figure(12.5));
+    EXPECT_EQ("0.04", json_figure(0.04));
+    EXPECT_EQ("33.33", json_figure(100.0 / 3));
+    EXPECT_EQ("100", json_figure(100));
+    EXPECT_EQ("1.1", json_figure(1.099));
+    EXPECT_EQ("0", json_figure(0.004));
+    EXPECT_EQ("1000000000", json_figure(1e12));
+    EXPECT_EQ("0", json_figure(-3));
+    EXPECT_EQ("0", json_figure(std::nan("")));
+    EXPECT_EQ("0", json_figure(HUGE_VAL));
+    EXPECT_EQ("0", json_figure(-HUGE_VAL));
+
+    // Whatever a row or a history holds, the JSON has numbers there.
+    StatusSnapshot s;
+    hras_rat_row r{};
+    r.loss_up = std::nan("");
+    r.jitter_down = -HUGE_VAL;
+    s.calls.push_back(r);
+    RtpQualityHistory h;
+    h.up = {{std::nanf(""), HUGE_VALF}};
+    s.call_history.push_back(h);
+    std::string j = status_json(s);
+    EXPECT_NE(std::string::npos, j.find(R"("loss_up":0,)")) << j;
+    EXPECT_NE(std::string::npos, j.find(R"("jitter_down":0,)")) << j;
+    EXPECT_NE(std::string::npos, j.find(R"("up":{"loss":[0],"jitter":[0]})")) << j;
+    EXPECT_EQ(std::string::npos, j.find("nan")) << j;
+    EXPECT_EQ(std::string::npos, j.find("inf")) << j;
 }
 
 TEST(StatusJson, EmptySnapshotAndUnterminatedFields)
@@ -215,6 +269,8 @@ TEST(StatusJson, EmptySnapshotAndUnterminatedFields)
     s.calls.push_back(r);
     std::string j = status_json(s);
     EXPECT_NE(std::string::npos, j.find(R"("site":"?","call_id":")" + std::string(sizeof r.call_id, 'x') + "\"")) << j;
+    EXPECT_NE(std::string::npos, j.find(R"("history":{"up":{"loss":[],"jitter":[]},"down":{"loss":[],"jitter":[]}})"))
+        << "a call without history has empty series: " << j;
 }
 
 TEST(StatusHtml, SelfContainedAndRendersOnlyText)
@@ -232,6 +288,24 @@ TEST(StatusHtml, SelfContainedAndRendersOnlyText)
     EXPECT_NE(std::string::npos, h.find("status.json"));
     for (const char *id : {"id=\"sites\"", "id=\"phones\"", "id=\"calls\"", "id=\"counters\""})
         EXPECT_NE(std::string::npos, h.find(id)) << id;
+}
+
+TEST(StatusHtml, CallsShowQualityAndAChartDrawnFromNumbersOnly)
+{
+    const std::string &h = status_html();
+    for (const char *head : {"<th>quality up</th>", "<th>quality down</th>", "<th>last 60 s</th>"})
+        EXPECT_NE(std::string::npos, h.find(head)) << head;
+    // The chart is an inline SVG cloned from the page's own template (no
+    // namespace URL, no markup from data); only its points are set, from
+    // numbers the script checked (num()).
+    EXPECT_NE(std::string::npos, h.find("<template id=\"spark\"><svg class=\"spark\""));
+    EXPECT_NE(std::string::npos, h.find("getElementById(\"spark\").content.firstElementChild.cloneNode(true)"));
+    EXPECT_NE(std::string::npos, h.find("setAttribute(\"points\", line(loss, lossScale))"));
+    EXPECT_NE(std::string::npos, h.find("Number.isFinite(n) && n > 0 ? n : 0"));
+    EXPECT_NE(std::string::npos, h.find("c.history && c.history[way]"));
+    EXPECT_EQ(std::string::npos, h.find("createElementNS"));
+    EXPECT_EQ(std::string::npos, h.find("DOMParser"));
+    EXPECT_EQ(std::string::npos, h.find("<script src"));
 }
 
 // --- credentials ----------------------------------------------------------
