@@ -181,9 +181,10 @@ static const char *sofw_rpc_stats_doc[2] = {
 	"Show the sofw counters.", 0};
 static const char *sofw_rpc_rat_doc[2] = {
 	"List the Relay Agent Table: one row per media stream of each call leg, "
-	"a page at a time. Optional parameters: site name (or \"all\"), offset, "
-	"rows (default modparam rpc_page_rows). Answers total, offset, next "
-	"(-1 on the last page) and rows.",
+	"with its media quality each way (loss %, jitter ms, % of packets late "
+	"by more than 60 and 150 ms), a page at a time. Optional parameters: "
+	"site name (or \"all\"), offset, rows (default modparam rpc_page_rows). "
+	"Answers total, offset, next (-1 on the last page) and rows.",
 	0};
 static const char *sofw_rpc_phones_doc[2] = {
 	"List the internal phones that have a loopback endpoint: site, LAN "
@@ -893,6 +894,8 @@ static int sofw_page_args(rpc_t *rpc, void *ctx, struct sofw_page *pg)
 #define SOFW_PAGE_BYTES (24 * 1024)
 /* what a field costs beside its text: its name and binrpc's framing */
 #define SOFW_FIELD_BYTES 16
+/* a quality figure of a RAT row: a name of up to 12 and a double */
+#define SOFW_QUALITY_FIELD_BYTES 24
 
 /* Whether one more row of row_bytes still goes into a page that holds
  * shown rows of *bytes so far (the first row always does). */
@@ -971,7 +974,8 @@ static int sofw_rat_row_bytes(const void *rows, int i)
 	return (int)(strlen(hras_site_name(r->site)) + strlen(r->call_id)
 				 + strlen(r->from) + strlen(r->to) + strlen(r->media)
 				 + strlen(r->internal) + strlen(r->external))
-		   + 16 * SOFW_FIELD_BYTES;
+		   + 16 * SOFW_FIELD_BYTES
+		   + 8 * SOFW_QUALITY_FIELD_BYTES;
 }
 
 static void sofw_rat_row_add(rpc_t *rpc, void *th, const void *rows, int i)
@@ -984,6 +988,12 @@ static void sofw_rat_row_add(rpc_t *rpc, void *th, const void *rows, int i)
 			"bypass", r->bypass, "latched", r->latched, "packets_up",
 			(int)r->packets_up, "packets_down", (int)r->packets_down, "age",
 			(int)r->age, "idle", (int)r->idle);
+	/* media quality, each way (percent, ms) */
+	rpc->struct_add(th, "ffffffff", "loss_up", r->loss_up, "loss_down",
+			r->loss_down, "jitter_up", r->jitter_up, "jitter_down",
+			r->jitter_down, "late60_up", r->late60_up, "late60_down",
+			r->late60_down, "late150_up", r->late150_up, "late150_down",
+			r->late150_down);
 }
 
 static const struct sofw_row_kind sofw_rat_row_kind = {
