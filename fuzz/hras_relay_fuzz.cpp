@@ -21,7 +21,9 @@
 //     media ports 20000 + 256 * p1 .. + 2 * p2 + 1
 //   6 a pass of the event loop
 // After every event the RAT must agree with itself: every stream's HRAS
-// port is taken in the pool and maps back to that stream.
+// port is taken in the pool and maps back to that stream; its quality
+// figures (what media frames and public packets fed) stay figures, and
+// the published rows carry them as plain percentages and milliseconds.
 #include "core/hras_process.hpp"
 #include "fuzz_check.hpp"
 #include "fuzz_events.hpp"
@@ -34,6 +36,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -142,6 +145,28 @@ void check_rat(Rat &rat)
         FUZZ_CHECK(rat.hras_pool().in_use(p));
         auto [back, j] = rat.by_hras_port(p);
         FUZZ_CHECK(back == e && j == i);
+    }
+    for (auto [e, i] : streams(rat))
+        for (const RtpQuality *q : {&e->streams[i].quality_up, &e->streams[i].quality_down}) {
+            const RtpQualityFigures f = q->figures();
+            FUZZ_CHECK(f.lost <= f.expected && f.late[1] <= f.late[0] && f.late[0] <= f.packets);
+            FUZZ_CHECK(std::isfinite(f.jitter_ms) && f.jitter_ms >= 0);
+        }
+}
+
+bool percent(double v) { return std::isfinite(v) && v >= 0 && v <= 100; }
+
+void check_rows(const MediaPlanner &planner)
+{
+    std::vector<RtpQualityHistory> history;
+    const auto rows = planner.rows(&history);
+    FUZZ_CHECK(history.size() == rows.size());
+    for (const auto &r : rows) {
+        FUZZ_CHECK(percent(r.loss_up) && percent(r.loss_down));
+        FUZZ_CHECK(percent(r.late60_up) && percent(r.late60_down));
+        FUZZ_CHECK(percent(r.late150_up) && percent(r.late150_down));
+        FUZZ_CHECK(std::isfinite(r.jitter_up) && r.jitter_up >= 0);
+        FUZZ_CHECK(std::isfinite(r.jitter_down) && r.jitter_down >= 0);
     }
 }
 
@@ -262,7 +287,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         check_rat(rat);
     }
-    (void)planner->rows();
+    check_rows(*planner);
     clients.clear();
     process.reset();
     return 0;

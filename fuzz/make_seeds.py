@@ -253,6 +253,30 @@ def main():
     put("turn", "oversized", struct.pack(">HH", 0x4000, 0xFFFF) + rtp)
     put("turn", "bad-cookie", alloc_ok[:4] + b"\0\0\0\0" + alloc_ok[8:])
 
+    # RTP quality: clock byte, then records: flags (1 tick, 2 clock byte
+    # follows, 4 take counters), arrival delta (2 bytes, 100 us), length, packet
+    def rtp_packet(seq, ts, ssrc=0x12345678, pt=0, first=0x80):
+        return struct.pack(">BBHII", first, pt, seq & 0xffff, ts & 0xffffffff, ssrc) + b"\xd5" * 20
+
+    def rtp_rec(packet, delta_100us=200, flags=0):
+        return bytes([flags]) + struct.pack(">H", delta_100us) + bytes([len(packet)]) + packet
+
+    put("rtp_quality", "clean", b"\x01" + b"".join(
+        rtp_rec(rtp_packet(s, s * 160), flags=5 if s % 50 == 0 else 0) for s in range(120)))
+    put("rtp_quality", "gaps-wrap", b"\x01" + b"".join(
+        rtp_rec(rtp_packet(s, s * 160), flags=5 if s % 7 == 0 else 0) for s in range(65520, 65560) if s % 9))
+    burst = [rtp_rec(rtp_packet(s, s * 160), delta_100us=0 if 5 < s < 15 else 200) for s in range(30)]
+    burst[6] = rtp_rec(rtp_packet(6, 960), delta_100us=2700)
+    put("rtp_quality", "late-burst", b"\x01" + b"".join(burst))
+    rtcp = struct.pack(">BBHI", 0x80, 200, 6, 0x12345678) + b"\0" * 20
+    put("rtp_quality", "reorder-rtcp-ssrc", b"\x03" + b"".join([
+        rtp_rec(rtp_packet(1, 0)), rtp_rec(rtp_packet(3, 1920)), rtp_rec(rtp_packet(2, 960)),
+        rtp_rec(rtcp), rtp_rec(rtp_packet(2, 960)), rtp_rec(rtp_packet(40000, 5)),
+        rtp_rec(rtp_packet(9000, 77, ssrc=0x9abcdef0), flags=5), rtp_rec(rtp_packet(9001, 1037, ssrc=0x9abcdef0)),
+        bytes([2, 3]) + struct.pack(">H", 200) + bytes([12]) + rtp_packet(9002, 1997, ssrc=0x9abcdef0)[:12]]))
+    ext = struct.pack(">BBHII", 0x92, 101, 7, 1000, 1) + b"\0\0\0\0" + b"\xbe\xde\x00\x01" + b"abcd" + b"pay\x03"
+    put("rtp_quality", "csrc-ext-padding", b"\x02" + rtp_rec(ext) + rtp_rec(ext[:-1] + b"\x40") + rtp_rec(b"x" * 11))
+
 
 if __name__ == "__main__":
     main()

@@ -4,12 +4,14 @@
 // status.json); the snapshot it renders carries text from the input too,
 // as site names, phone addresses, From and To of calls come from outside.
 // status.json must always be valid UTF-8 with no raw control character and
-// no '<' (it may end up in a page); the right credentials must be accepted,
-// and anything else refused with 401.
+// no '<' (it may end up in a page), and the calls' quality figures and
+// chart series plain non-negative numbers whatever bits the rows held; the
+// right credentials must be accepted, and anything else refused with 401.
 #include "core/status_page.hpp"
 #include "fuzz_check.hpp"
 
 #include <cstring>
+#include <functional>
 #include <string>
 
 using namespace sofw::hras;
@@ -90,7 +92,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r.hrac_port = in.ConsumeIntegral<int>();
         r.packets_up = in.ConsumeIntegral<unsigned long>();
         r.age = in.ConsumeIntegral<long>();
+        // quality figures and their history: any bit pattern (NaN, infinities)
+        for (double *v : {&r.loss_up, &r.loss_down, &r.jitter_up, &r.jitter_down, &r.late60_up, &r.late60_down,
+                          &r.late150_up, &r.late150_down}) {
+            const uint64_t bits = in.ConsumeIntegral<uint64_t>();
+            std::memcpy(v, &bits, sizeof *v);
+        }
         snap.calls.push_back(r);
+        RtpQualityHistory h;
+        for (int k = in.ConsumeIntegralInRange(0, 70); k > 0; --k) {
+            RtpQuality::Point p;
+            const uint32_t a = in.ConsumeIntegral<uint32_t>(), b = in.ConsumeIntegral<uint32_t>();
+            std::memcpy(&p.loss_percent, &a, sizeof a);
+            std::memcpy(&p.jitter_ms, &b, sizeof b);
+            (k & 1 ? h.up : h.down).push_back(p);
+        }
+        if (in.ConsumeBool())  // a snapshot may have rows without history
+            snap.call_history.push_back(h);
     }
     snap.counters.emplace_back(in.ConsumeRandomLengthString(30), in.ConsumeIntegral<uint64_t>());
     const std::string rest = in.ConsumeRemainingBytesAsString();
@@ -110,11 +128,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(valid_utf8(ok.body));
     for (char c : ok.body)
         FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != '<');
+    // Figures are plain non-negative numbers, whatever the rows held. (A
+    // key's quotes cannot come from a value, where they are escaped; a
+    // counter's name is a key, but its value a number too.)
+    for (const char *k : {"\"loss_up\":", "\"loss_down\":", "\"jitter_up\":", "\"jitter_down\":",
+                          "\"late60_up\":", "\"late60_down\":", "\"late150_up\":", "\"late150_down\":"}) {
+        size_t n = 0;
+        for (size_t at = ok.body.find(k); at != std::string::npos; at = ok.body.find(k, at + 1), n++) {
+            const char c = ok.body[at + std::strlen(k)];
+            FUZZ_CHECK(c >= '0' && c <= '9');
+        }
+        FUZZ_CHECK(n >= snap.calls.size());
+    }
+    for (const char *k : {"\"loss\":[", "\"jitter\":["})
+        for (size_t at = ok.body.find(k); at != std::string::npos; at = ok.body.find(k, at + 1))
+            for (size_t i = at + std::strlen(k); ok.body[i] != ']'; i++)
+                FUZZ_CHECK((ok.body[i] >= '0' && ok.body[i] <= '9') || ok.body[i] == '.' || ok.body[i] == ',');
 
     const std::string j = json_string(rest);
     FUZZ_CHECK(valid_utf8(j) && j.size() >= 2 && j.front() == '"' && j.back() == '"');
     std::string decoded;
     (void)base64_decode(rest, decoded);
     (void)check_status_credentials(rest, authorization);
+
+    double d;
+    const uint64_t bits = std::hash<std::string>{}(rest);
+    std::memcpy(&d, &bits, sizeof d);
+    for (double v : {d, -d, d * 1e300, double(snap.now)}) {
+        const std::string f = json_figure(v);
+        FUZZ_CHECK(!f.empty() && f.size() <= 13);
+        for (char c : f)
+            FUZZ_CHECK((c >= '0' && c <= '9') || c == '.');
+    }
     return 0;
 }

@@ -17,5 +17,6 @@ set(SOFW_FUZZ_TARGETS
   hrac_sdp_scan
   hrac_lan_policy
   hras_relay
+  rtp_quality
   record
   turn)
