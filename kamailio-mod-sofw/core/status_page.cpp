@@ -142,6 +142,7 @@ td.up { color: #070; font-weight: 600; }
 td.down { color: #b00; font-weight: 600; }
 td.none { color: #888; font-style: italic; }
 #error { color: #b00; }
+td.q { white-space: pre; }
 td.chart { line-height: 1; }
 td.chart div { display: flex; align-items: center; gap: .3em; }
 td.chart span { width: 2.6em; font-size: .8em; color: #555; }
@@ -157,7 +158,7 @@ svg.spark { background: #f6f6f6; border: 1px solid #ddd; margin: 1px 0; }
 <table id="phones"><thead><tr><th>site</th><th>LAN address</th><th>loopback endpoint</th><th>idle s</th></tr></thead><tbody></tbody></table>
 <h2>Calls</h2>
 <p>Media quality of the RTP HRAS relays: <em>up</em> (phone to far side) as it comes out of the tunnel, <em>down</em> (far side to phone) as it goes in. Late: behind the schedule of the packet's timestamp by more than 60 or 150 ms. Charts: the last 60 s, a point a second; red the loss of that second (full height 1 % or the highest), blue the jitter (full height 10 ms or the highest).</p>
-<table id="calls"><thead><tr><th>site</th><th>from</th><th>to</th><th>media</th><th>packets up</th><th>packets down</th><th>quality up</th><th>quality down</th><th>last 60 s</th><th>HRAS port</th><th>HRAC port</th><th>phone (internal)</th><th>far side (external)</th><th>LAN bypass</th><th>age s</th><th>idle s</th><th>Call-ID</th></tr></thead><tbody></tbody></table>
+<table id="calls"><thead><tr><th>site</th><th>from</th><th>to</th><th>media</th><th>last 60 s</th><th>quality up</th><th>quality down</th><th>packets up</th><th>packets down</th><th>HRAS port</th><th>HRAC port</th><th>phone (internal)</th><th>far side (external)</th><th>LAN bypass</th><th>age s</th><th>idle s</th><th>Call-ID</th></tr></thead><tbody></tbody></table>
 <template id="spark"><svg class="spark" viewBox="0 0 120 24" width="120" height="24" preserveAspectRatio="none"><title></title><polyline class="loss" fill="none" stroke="#c00" stroke-width="1.5" points=""></polyline><polyline class="jitter" fill="none" stroke="#06c" stroke-width="1.5" points=""></polyline></svg></template>
 <h2>Counters</h2>
 <table id="counters"><thead><tr><th>counter</th><th>value</th></tr></thead><tbody></tbody></table>
@@ -177,7 +178,7 @@ const num = (v) => {
   return Number.isFinite(n) && n > 0 ? n : 0;
 };
 const quality = (c, way) => "loss " + num(c["loss_" + way]) + " %, jitter " + num(c["jitter_" + way]) +
-  " ms, late >60 ms " + num(c["late60_" + way]) + " %, >150 ms " + num(c["late150_" + way]) + " %";
+  " ms\nlate >60 ms " + num(c["late60_" + way]) + " %, >150 ms " + num(c["late150_" + way]) + " %";
 // One sparkline: x a point a second, the newest at the right; y from 0 at
 // the bottom to the scale at the top.
 const seconds = 60;
@@ -211,15 +212,15 @@ const cols = {
   sites: [["name"], ["domain"], [(s) => s.state, (s) => s.state === "up" ? "up" : "down"], ["mode"],
           ["hrac"], ["peer"], [(s) => when(s.since)], ["phones", "n"]],
   phones: [["site"], ["lan"], ["endpoint"], ["idle", "n"]],
-  calls: [["site"], ["from"], ["to"], [(c) => c.media + " #" + c.stream], ["packets_up", "n"], ["packets_down", "n"],
-          [(c) => quality(c, "up")], [(c) => quality(c, "down")], [null, "chart", chart],
+  calls: [["site"], ["from"], ["to"], [(c) => c.media + " #" + c.stream], [null, "chart", chart],
+          [(c) => quality(c, "up"), "q"], [(c) => quality(c, "down"), "q"], ["packets_up", "n"], ["packets_down", "n"],
           ["hras_port", "n"], ["hrac_port", "n"], ["internal"], [(c) => c.external + (c.latched ? " (latched)" : "")],
           [(c) => yes(c.bypass)], ["age", "n"], ["idle", "n"], ["call_id"]],
   counters: [["name"], ["value", "n"]],
 };
 function cellClass(col, row) {
   const c = typeof col[1] === "function" ? col[1](row) : col[1];
-  return ["n", "up", "down", "chart"].includes(c) ? c : "";
+  return ["n", "up", "down", "q", "chart"].includes(c) ? c : "";
 }
 function fill(id, rows) {
   const spec = cols[id];
