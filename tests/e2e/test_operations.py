@@ -12,20 +12,24 @@ looks at the status page with headless Chromium.
      but /metrics, and the SIP TCP socket does not serve /metrics;
   2. alice calls carol; during the call sofw.sites shows site-a up and
      sofw.rat the call with its packet counters moving, also page by page
-     (site, offset, rows; total and next);
+     (site, offset, rows; total and next), and its media quality each way
+     (no loss on this clean call, jitter and late shares sane);
   3. sofw.phones lists alice's loopback endpoint (all sites, and site-a
      only); an unknown site is refused;
   4. the status page in headless Chromium (credentials in the URL) renders
      site-a up, alice's phone and the call with non-zero packet counters,
-     matching sofw.rat; a screenshot is saved in the run directory;
+     matching sofw.rat, its quality each way and a chart of each way (inline
+     SVG with a point a second); a screenshot is saved in the run directory;
   5. the page and its JSON are refused (401 + WWW-Authenticate) without
      credentials and with a wrong password, by curl and Chromium alike;
      after four wrong passwords the address is backed off (429 with
      Retry-After, even for the right password) until Retry-After passed;
-     then status.json is valid JSON showing the call;
+     then status.json is valid JSON showing the call with its quality and
+     the per-second series of its chart;
   6. after hang-up sofw.rat is empty;
   7. a second scrape shows the counters moved by the call (media packets
-     both ways, SIP from the site, SDP rewritten, RAT entries);
+     both ways, RTP measured both ways with none lost, SIP from the site,
+     SDP rewritten, RAT entries);
   8. sofw.kick site-a closes the tunnel: HRAC logs a second "tunnel up",
      sessions_opened and sessions_closed grow, a new session is up; an
      unknown site is refused;
@@ -159,6 +163,24 @@ def phones(hras, *site):
     return kamcmd_pages(hras, "sofw.phones", *site)[0]
 
 
+QUALITY = ("loss_up", "loss_down", "jitter_up", "jitter_down",
+           "late60_up", "late60_down", "late150_up", "late150_down")
+
+
+def assert_clean_quality(row, what):
+    """The media quality figures of a sofw.rat row or status.json call on a
+    clean call: every field there, no loss, jitter 0..1000 ms, late shares
+    0..100 % (the >150 ms share no bigger than the >60 ms one)."""
+    missing = [k for k in QUALITY if k not in row]
+    assert not missing, f"{what}: no {missing} in {row}"
+    q = {k: float(row[k]) for k in QUALITY}
+    assert q["loss_up"] == 0 and q["loss_down"] == 0, f"{what}: loss on a clean call: {q}"
+    for way in ("up", "down"):
+        assert 0 <= q["jitter_" + way] < 1000, f"{what}: jitter {way}: {q}"
+        assert 0 <= q["late150_" + way] <= q["late60_" + way] <= 100, f"{what}: late shares {way}: {q}"
+    return q
+
+
 def main():
     if require_parts():
         return 1
@@ -244,8 +266,10 @@ def main():
 
             def moved():
                 r = [x for x in rat(hras) if x["call_id"] == row["call_id"] and x["stream"] == row["stream"]]
-                return r and int(r[0]["packets_up"]) > up0 + 10 and int(r[0]["packets_down"]) > down0 + 10
-            topo.wait_for(moved, 5, "sofw.rat packet counters moving both ways")
+                return r and int(r[0]["packets_up"]) > up0 + 10 and int(r[0]["packets_down"]) > down0 + 10 and r[0]
+            now = topo.wait_for(moved, 5, "sofw.rat packet counters moving both ways")
+            q = assert_clean_quality(now, "sofw.rat")
+            print(f"    sofw.rat quality: {q}", flush=True)
         check("during a call: sofw.sites shows site-a up, sofw.rat the call with packets moving", during_call)
 
         def phone_list():
@@ -283,6 +307,23 @@ def main():
             assert c["from"] == row["from"] and c["to"] == row["to"], (c, row)
             assert "<sip:" in c["from"], c
             assert int(c["packets up"]) > 0 and int(c["packets down"]) > 0, f"no packets on the page: {c}"
+            for way in ("up", "down"):
+                m = re.fullmatch(r"loss ([\d.]+) %, jitter ([\d.]+) ms\s+late >60 ms ([\d.]+) %, >150 ms ([\d.]+) %",
+                                 c.get(f"quality {way}", ""))
+                assert m and float(m.group(1)) == 0, f"quality {way} on the page: {c}"
+            # the chart: two sparklines (up, down) in the call's row, each
+            # with its loss and jitter lines drawn through at least one point
+            call_row = re.search(r"<tr>(?:(?!</tr>).)*" + re.escape(html.escape(row["call_id"], quote=False)) +
+                                 r"(?:(?!</tr>).)*</tr>", dom, re.S)
+            assert call_row, "the call's row is not in the DOM"
+            svgs = re.findall(r'<svg class="spark".*?</svg>', call_row.group(0), re.S)
+            assert len(svgs) == 2, f"{len(svgs)} sparklines in the call's row"
+            for svg in svgs:
+                points = re.findall(r'<polyline class="(loss|jitter)"[^>]*points="([^"]*)"', svg)
+                assert [k for k, _ in points] == ["loss", "jitter"], svg
+                for kind, pts in points:
+                    assert re.fullmatch(r"(\d+(\.\d+)?,\d+(\.\d+)?)( \d+(\.\d+)?,\d+(\.\d+)?)*", pts), \
+                        f"{kind} line without points: {svg}"
             counters = {r["counter"]: r["value"] for r in t.get("counters", []) if "value" in r}
             assert int(counters.get("media_packets_up", 0)) > 0 and counters.get("active_calls") == "1", counters
             shot = topo.path("status-page.png")
@@ -316,6 +357,13 @@ def main():
             assert status == 200 and re.search(r"^Content-Type: application/json", hdrs, re.M | re.I), (status, hdrs)
             j = json.loads(body)
             assert any(c["call_id"] == state["call"]["call_id"] and c["packets_up"] > 0 for c in j["calls"]), j
+            call = [c for c in j["calls"] if c["call_id"] == state["call"]["call_id"]][0]
+            assert_clean_quality(call, "status.json")
+            for way in ("up", "down"):
+                series = call["history"][way]
+                assert 1 <= len(series["loss"]) == len(series["jitter"]) <= 60, series
+                assert all(v == 0 for v in series["loss"]), f"loss {way} in the chart: {series}"
+                assert all(isinstance(v, (int, float)) and 0 <= v < 1000 for v in series["jitter"]), series
             assert [s["state"] for s in j["sites"] if s["name"] == SITE] == ["up"], j["sites"]
             dom = admin.chromium(status_url(password=STATUS_PASSWORD + "x"), "--dump-dom")
             assert SITE not in dom and "<table" not in dom, f"Chromium got the page with a wrong password: {dom[:300]}"
@@ -335,6 +383,11 @@ def main():
                       "sdp_rewritten", "rat_created", "rat_removed"):
                 assert m[k] > b[k], f"kamailio_sofw_{k} did not move: {b[k]} -> {m[k]}"
             assert m["media_packets_up"] > b["media_packets_up"] + 100, (b["media_packets_up"], m["media_packets_up"])
+            for way in ("up", "down"):
+                assert m[f"rtp_packets_{way}"] > b[f"rtp_packets_{way}"] + 100, (way, b, m)
+                assert m[f"rtp_lost_{way}"] == b[f"rtp_lost_{way}"], f"RTP lost {way} on a clean call: {b} -> {m}"
+                assert m[f"rtp_late_150ms_{way}"] <= m[f"rtp_late_60ms_{way}"] <= m[f"rtp_packets_{way}"], (way, m)
+                assert f"rtp_late_60ms_{way}" in b and f"rtp_late_150ms_{way}" in b, sorted(b)
             assert m["active_calls"] == 0, m
             stats = hras.stats()
             assert m["media_packets_up"] == stats["media_packets_up"], (m["media_packets_up"], stats)
