@@ -48,6 +48,21 @@ void EventLoop::every(int interval_ms, Timer t)
     periodic_.push_back({interval_ms, now_ms() + interval_ms, std::move(t)});
 }
 
+size_t EventLoop::idle_timer(int interval_ms, Timer t)
+{
+    periodic_.push_back({interval_ms, 0, std::move(t), false});
+    return periodic_.size() - 1;
+}
+
+void EventLoop::run_timer(size_t id, bool running)
+{
+    if (id >= periodic_.size() || periodic_[id].running == running)
+        return;
+    periodic_[id].running = running;
+    if (running)
+        periodic_[id].next_ms = now_ms() + periodic_[id].interval_ms;
+}
+
 template <class F>
 void EventLoop::guarded(F &&f)
 {
@@ -62,16 +77,19 @@ void EventLoop::guarded(F &&f)
     }
 }
 
-void EventLoop::run_once(int max_ms)
+int EventLoop::wait_ms(int max_ms) const
 {
     int64_t now = now_ms();
     for (auto &p : periodic_)
-        max_ms = int(std::min<int64_t>(max_ms, std::max<int64_t>(0, p.next_ms - now)));
-    if (!deferred_.empty())
-        max_ms = 0;
+        if (p.running)
+            max_ms = int(std::min<int64_t>(max_ms, std::max<int64_t>(0, p.next_ms - now)));
+    return deferred_.empty() ? max_ms : 0;
+}
 
+void EventLoop::run_once(int max_ms)
+{
     epoll_event evs[64];
-    int n = epoll_wait(epfd_, evs, 64, max_ms);
+    int n = epoll_wait(epfd_, evs, 64, wait_ms(max_ms));
     for (int i = 0; i < n; i++) {
         auto it = handlers_.find(evs[i].data.fd);
         if (it == handlers_.end())
@@ -80,9 +98,9 @@ void EventLoop::run_once(int max_ms)
         FdHandler h = it->second;
         guarded([&] { h(evs[i].events); });
     }
-    now = now_ms();
+    int64_t now = now_ms();
     for (size_t i = 0; i < periodic_.size(); i++) {
-        if (periodic_[i].next_ms <= now) {
+        if (periodic_[i].running && periodic_[i].next_ms <= now) {
             periodic_[i].next_ms = now + periodic_[i].interval_ms;
             guarded([&] { periodic_[i].fn(); });
         }
