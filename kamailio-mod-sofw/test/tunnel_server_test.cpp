@@ -132,6 +132,22 @@ protected:
         c.start_poll();
         return ::testing::AssertionSuccess();
     }
+    // Opens a session asking for n lanes and waits until every lane's GET
+    // and POST are open on both ends (a keep-alive up each lane arrived).
+    ::testing::AssertionResult open_lanes(TunnelClient &c, unsigned n, size_t site = 0)
+    {
+        c.lanes_asked = n;
+        if (auto r = open(c, site); !r)
+            return r;
+        if (!soon([&] { return c.lanes_ok(); }))
+            return ::testing::AssertionFailure() << "lanes did not open (" << c.lane_count() << " given)";
+        const uint64_t before = stats.get(HRAS_CNT_KEEPALIVES_RECEIVED);
+        for (unsigned lane = 1; lane < c.lane_count(); lane++)
+            c.send_frame_on(lane, Frame{});
+        if (!soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == before + c.lane_count() - 1; }))
+            return ::testing::AssertionFailure() << "lane upstreams not open at the server";
+        return ::testing::AssertionSuccess();
+    }
     // A refused request: its status and the reason line in the body.
     void expect_refused(const TunnelRequest &r, int status, const std::string &reason, const TlsOptions *tls = nullptr)
     {
@@ -1146,9 +1162,7 @@ TEST_F(TunnelServerTest, LaneRequestsOutsideTheSessionsLanesAreConflicts)
     // A session of three lanes: lane 3 is not one of them, and each lane
     // has one channel of each kind.
     TunnelClient &l = client();
-    l.lanes_asked = 3;
-    ASSERT_TRUE(open(l));
-    ASSERT_TRUE(soon([&] { return l.lanes_ok(); }));
+    ASSERT_TRUE(open_lanes(l, 3));
     expect_refused(l.request("GET", "/sofw/v1/down/3"), 409, "no such lane");
     expect_refused(l.request("GET", "/sofw/v1/down/1"), 409, "no such lane");
     expect_refused(l.request("POST", "/sofw/v1/up/2"), 409, "no such lane");
@@ -1186,9 +1200,7 @@ TEST_F(TunnelServerTest, MalformedLanePathsAreNotTunnelEndpoints)
 TEST_F(TunnelServerTest, MediaSpreadOverLanesReachesTheListenerOnceAndIsAcked)
 {
     TunnelClient &c = client();
-    c.lanes_asked = 3;
-    ASSERT_TRUE(open(c));
-    ASSERT_TRUE(soon([&] { return c.lanes_ok(); }));
+    ASSERT_TRUE(open_lanes(c, 3));
     // Nine packets over the three lanes, then each again on the next lane
     // (as a hedging sender does).
     for (uint32_t m = 0; m < 9; m++)
@@ -1222,9 +1234,7 @@ TEST_F(TunnelServerTest, MediaSpreadOverLanesReachesTheListenerOnceAndIsAcked)
 TEST_F(TunnelServerTest, MediaDownIsNumberedAndSpreadWhileSipStaysOnLaneZero)
 {
     TunnelClient &c = client();
-    c.lanes_asked = 3;
-    ASSERT_TRUE(open(c));
-    ASSERT_TRUE(soon([&] { return c.lanes_ok(); }));
+    ASSERT_TRUE(open_lanes(c, 3));
     // A burst, no acks in between: the sender spreads it over the lanes
     // with the fewest unacknowledged bytes.
     for (uint8_t i = 0; i < 12; i++)
@@ -1265,9 +1275,7 @@ TEST_F(TunnelServerTest, MediaDownIsNumberedAndSpreadWhileSipStaysOnLaneZero)
 TEST_F(TunnelServerTest, AStalledLanesMediaIsSentAgainOnAnother)
 {
     TunnelClient &c = client();
-    c.lanes_asked = 3;
-    ASSERT_TRUE(open(c));
-    ASSERT_TRUE(soon([&] { return c.lanes_ok(); }));
+    ASSERT_TRUE(open_lanes(c, 3));
     // HRAC acknowledges what lanes 0 and 2 bring, never lane 1's.
     auto counts = [&](unsigned lane) {
         uint32_t n = 0;
@@ -1321,9 +1329,7 @@ TEST_F(TunnelServerTest, LaneFramesTheSessionDoesNotAllowAreCountedNotFatal)
     EXPECT_EQ(0u, stats.get(HRAS_CNT_RECORD_ERRORS));
 
     TunnelClient &b = client("beta", beta_secret, "10.0.1.2:5060");
-    b.lanes_asked = 2;
-    ASSERT_TRUE(open(b, 1));
-    ASSERT_TRUE(soon([&] { return b.lanes_ok(); }));
+    ASSERT_TRUE(open_lanes(b, 2, 1));
     b.send_frame_on(0, lane_ack_frame({0, 0, 0}));               // names three lanes of two
     b.send_frame_on(1, sip_frame("192.168.1.10:5060", options));  // SIP keeps to lane 0
     b.send_frame_on(1, lane_media_frame("192.168.1.11:4000", 0, {0x80}));
@@ -1338,9 +1344,7 @@ TEST_F(TunnelServerTest, LaneFramesTheSessionDoesNotAllowAreCountedNotFatal)
 TEST_F(TunnelServerTest, LosingAnyChannelOfAnyLaneEndsTheSession)
 {
     TunnelClient &c = client();
-    c.lanes_asked = 3;
-    ASSERT_TRUE(open(c));
-    ASSERT_TRUE(soon([&] { return c.lanes_ok(); }));
+    ASSERT_TRUE(open_lanes(c, 3));
     c.lanes[1]->up->close();  // lane 2's upstream
     ASSERT_TRUE(soon([&] { return !server->is_up(0); }));
     ASSERT_TRUE(soon([&] {
@@ -1350,19 +1354,16 @@ TEST_F(TunnelServerTest, LosingAnyChannelOfAnyLaneEndsTheSession)
     EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
     // HRAC comes back with a new session.
     TunnelClient &again = client();
-    again.lanes_asked = 3;
-    ASSERT_TRUE(open(again));
-    ASSERT_TRUE(soon([&] { return again.lanes_ok(); }));
+    ASSERT_TRUE(open_lanes(again, 3));
 }
 
 TEST_F(TunnelServerTest, EveryLaneGetsKeepalivesAndAnyLaneKeepsTheSessionAlive)
 {
     TunnelClient &c = client();
-    c.lanes_asked = 3;
-    ASSERT_TRUE(open(c));
-    ASSERT_TRUE(soon([&] { return c.lanes_ok(); }));
+    ASSERT_TRUE(open_lanes(c, 3));
     // 3.5 intervals in which HRAC says something on lane 2 only.
     int64_t last = 0;
+    const uint64_t before = stats.get(HRAS_CNT_KEEPALIVES_RECEIVED);
     uint64_t sent = 0;
     drive.run_for(3500, [&] {
         if (now_ms() - last >= 500) {
@@ -1378,7 +1379,7 @@ TEST_F(TunnelServerTest, EveryLaneGetsKeepalivesAndAnyLaneKeepsTheSessionAlive)
             ka += f.type == FrameType::keepalive;
         EXPECT_GE(ka, 2u) << "lane " << lane;
     }
-    EXPECT_TRUE(soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == sent; }));
+    EXPECT_TRUE(soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == before + sent; }));
     EXPECT_EQ(0u, c.count(FrameType::control)) << "STREAM_OK answers lane 0's upstream only";
 }
 
