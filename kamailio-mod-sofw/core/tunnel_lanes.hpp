@@ -91,4 +91,39 @@ private:
     std::vector<uint8_t> ack_wire_;
 };
 
+// The sites whose session needs the lane timer now, each listed once;
+// sized for every site up front, so listing allocates nothing.
+class LaneTimerSites {
+public:
+    explicit LaneTimerSites(size_t sites) : listed_(sites, 0) { sites_.reserve(sites); }
+    // Lists site unless it is; true if it was not.
+    bool add(size_t site)
+    {
+        if (site >= listed_.size() || listed_[site])
+            return false;
+        listed_[site] = 1;
+        sites_.push_back(site);
+        return true;
+    }
+    // Calls busy(site) for each listed site and keeps those it says are.
+    template <class Busy>
+    void sweep(Busy &&busy)
+    {
+        size_t keep = 0;
+        for (size_t i = 0; i < sites_.size(); i++) {
+            size_t site = sites_[i];
+            if (busy(site))
+                sites_[keep++] = site;
+            else
+                listed_[site] = 0;
+        }
+        sites_.resize(keep);
+    }
+    bool empty() const { return sites_.empty(); }
+
+private:
+    std::vector<uint8_t> listed_;  // by site
+    std::vector<size_t> sites_;
+};
+
 }  // namespace sofw::hras

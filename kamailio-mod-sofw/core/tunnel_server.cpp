@@ -368,8 +368,7 @@ TunnelServer::TunnelServer(EventLoop &loop, const SiteTable &sites, TunnelConfig
       status_backoff_(AuthBackoff::Config{cfg_.status_backoff_size})
 {
     sessions_.resize(sites.size());
-    lane_listed_.assign(sites.size(), 0);
-    lane_busy_.reserve(sites.size());
+    lane_timer_sites_ = std::make_unique<LaneTimerSites>(sites.size());
 }
 
 TunnelServer::~TunnelServer()
@@ -1061,34 +1060,24 @@ bool TunnelServer::send(size_t site, const Frame &f)
 }
 
 // The lane timer runs while some session has media waiting for acks or
-// owes an ack (lane_busy_ lists their sites), and idles otherwise.
+// owes an ack, and idles otherwise.
 void TunnelServer::wants_lane_timer(Session &s)
 {
-    if (!s.lanes || lane_listed_[s.site] || !s.lanes->busy(now_ms()))
-        return;
-    lane_listed_[s.site] = 1;
-    lane_busy_.push_back(s.site);
-    loop_.run_timer(lane_timer_, true);
+    if (s.lanes && s.lanes->busy(now_ms()) && lane_timer_sites_->add(s.site))
+        loop_.run_timer(lane_timer_, true);
 }
 
 void TunnelServer::lane_tick()
 {
     int64_t now = now_ms();
-    size_t keep = 0;
-    for (size_t site : lane_busy_) {
+    lane_timer_sites_->sweep([&](size_t site) {
         Session *s = sessions_[site].get();
-        bool busy = false;
-        if (s && s->lanes && !s->overflowed) {
-            LaneQueue out(*this, *s);
-            busy = s->lanes->tick(now, out);
-        }
-        if (busy)
-            lane_busy_[keep++] = site;
-        else
-            lane_listed_[site] = 0;
-    }
-    lane_busy_.resize(keep);
-    if (lane_busy_.empty())
+        if (!s || !s->lanes || s->overflowed)
+            return false;
+        LaneQueue out(*this, *s);
+        return s->lanes->tick(now, out);
+    });
+    if (lane_timer_sites_->empty())
         loop_.run_timer(lane_timer_, false);
 }
 

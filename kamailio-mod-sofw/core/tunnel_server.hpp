@@ -34,6 +34,7 @@ struct MHD_Connection;
 namespace sofw::hras {
 
 struct LaneRecords;
+class LaneTimerSites;
 
 // tunnel_lanes: the most lanes (docs/protocol.md "Lanes") HRAS gives a
 // streaming session; HRAC asks for its own number, the smaller one counts.
@@ -149,9 +150,8 @@ private:
     LogLimiter refused_log_{1000}, conn_log_{1000}, timeout_log_{1000}, queue_log_{1000}, backoff_log_{10000};
     Frame up_frame_;                                  // the frame being delivered, reused
     LogLimiter record_log_{1000}, lane_log_{1000};
-    size_t lane_timer_ = 0;            // EventLoop::idle_timer of lane_tick()
-    std::vector<size_t> lane_busy_;    // sites whose session needs the lane timer
-    std::vector<uint8_t> lane_listed_;  // by site: in lane_busy_
+    size_t lane_timer_ = 0;                              // EventLoop::idle_timer of lane_tick()
+    std::unique_ptr<LaneTimerSites> lane_timer_sites_;  // whose session needs it now
 };
 
 }  // namespace sofw::hras

@@ -197,3 +197,24 @@ TEST(SessionLanes, OnlyLaneMediaAndLaneAcksAreLaneFrames)
     EXPECT_FALSE(is_lane_frame(make_control_frame({ControlOp::stream_ok, 0})));
     EXPECT_FALSE(is_lane_frame(keepalive_frame()));
 }
+
+TEST(LaneTimerSites, ListsEachSiteOnceUntilItIsNoLongerBusy)
+{
+    LaneTimerSites sites(4);
+    EXPECT_TRUE(sites.empty());
+    EXPECT_TRUE(sites.add(2));
+    EXPECT_FALSE(sites.add(2)) << "listed once";
+    EXPECT_TRUE(sites.add(0));
+    EXPECT_FALSE(sites.add(4)) << "no such site";
+    std::vector<size_t> asked;
+    sites.sweep([&](size_t site) {
+        asked.push_back(site);
+        return site == 0;
+    });
+    EXPECT_EQ((std::vector<size_t>{2, 0}), asked);
+    EXPECT_FALSE(sites.empty());
+    EXPECT_TRUE(sites.add(2)) << "dropped by the sweep, so listed again";
+    EXPECT_FALSE(sites.add(0));
+    sites.sweep([](size_t) { return false; });
+    EXPECT_TRUE(sites.empty());
+}
