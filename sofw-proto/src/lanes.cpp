@@ -489,15 +489,16 @@ LaneReceiver::Verdict LaneReceiver::on_frame(unsigned lane, Frame &f)
     // frame it put on the lane, and waits for exactly that count.
     ++received_[lane];
     owed_ = true;
-    uint32_t mseq = 0;
-    if (!unwrap_lane_media(f, mseq)) {
+    if (!f.ra || f.payload.size() < media_seq_size) {
         ++stats_.malformed;
         return Verdict::invalid;
     }
-    if (!fresh(mseq)) {
+    if (!fresh(get_u32(f.payload.data()))) {
         ++stats_.duplicates;
         return Verdict::duplicate;
     }
+    uint32_t mseq = 0;
+    unwrap_lane_media(f, mseq);
     ++stats_.delivered;
     return Verdict::deliver;
 }

@@ -313,6 +313,7 @@ TEST(LaneReceiver, DropsSecondCopies)
     EXPECT_EQ(rx.on_frame(0, a), LaneReceiver::Verdict::deliver);
     EXPECT_EQ(a.type, FrameType::media);
     EXPECT_EQ(rx.on_frame(1, again), LaneReceiver::Verdict::duplicate);
+    EXPECT_EQ(again.type, FrameType::lane_media);  // left as it came
     EXPECT_EQ(rx.on_frame(1, b), LaneReceiver::Verdict::deliver);
     EXPECT_EQ(rx.stats().delivered, 2u);
     EXPECT_EQ(rx.stats().duplicates, 1u);
