@@ -199,7 +199,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 5:
             if (rx.ack_due(now, true)) {
                 const LaneAck a = rx.take_ack(now);
-                const auto back = decode_lane_ack(make_lane_ack_frame(a));
+                const Frame f = make_lane_ack_frame(a);
+                std::vector<uint8_t> bytes;
+                encode_lane_ack(a, bytes);
+                FUZZ_CHECK(bytes == encode_frame(f));
+                const auto back = decode_lane_ack(f);
                 FUZZ_CHECK(back && back->lanes == lanes);
                 tx.on_ack(*back, now);
             }

@@ -83,6 +83,27 @@ Frame make_lane_ack_frame(const LaneAck &a)
     return f;
 }
 
+void encode_lane_ack(const LaneAck &a, std::vector<uint8_t> &out)
+{
+    const unsigned n = std::min(a.lanes, lanes_max);
+    const size_t len = control_size + 4 * n;
+    const size_t start = out.size();
+    out.resize(start + frame_header_size + len);
+    uint8_t *p = out.data() + start;
+    p[0] = frame_version;
+    p[1] = static_cast<uint8_t>(FrameType::control);
+    p[2] = 0;
+    p[3] = 0;  // no RA header
+    put_u32(p + 4, static_cast<uint32_t>(len));
+    p += frame_header_size;
+    p[0] = static_cast<uint8_t>(ControlOp::lane_ack);
+    p[1] = 0;
+    p[2] = 0;
+    p[3] = static_cast<uint8_t>(n);
+    for (unsigned i = 0; i < n; ++i)
+        put_u32(p + control_size + 4 * i, a.received[i]);
+}
+
 std::optional<LaneAck> decode_lane_ack(const Frame &f)
 {
     if (f.type != FrameType::control || f.payload.size() < control_size ||

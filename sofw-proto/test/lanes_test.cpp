@@ -265,6 +265,11 @@ TEST(LaneAckCodec, EveryLaneCountRoundTrips)
         for (unsigned i = 0; i < n; ++i)
             a.received[i] = 0x01000000u * i + n;
         const Frame f = make_lane_ack_frame(a);
+        std::vector<uint8_t> appended = {0xaa};
+        encode_lane_ack(a, appended);
+        const auto whole = encode_frame(f);
+        ASSERT_EQ(appended.size(), 1 + whole.size());
+        EXPECT_EQ(std::vector<uint8_t>(appended.begin() + 1, appended.end()), whole);
         EXPECT_EQ(f.type, FrameType::control);
         EXPECT_FALSE(f.ra);
         EXPECT_EQ(f.payload.size(), control_size + 4 * n);

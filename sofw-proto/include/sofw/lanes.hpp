@@ -57,6 +57,9 @@ struct LaneAck {
     uint32_t received[lanes_max] = {};
 };
 Frame make_lane_ack_frame(const LaneAck &a);
+// The same frame, encoded and appended to out: no allocation once out has
+// room (an ack goes out every few milliseconds).
+void encode_lane_ack(const LaneAck &a, std::vector<uint8_t> &out);
 // nullopt unless f is a control frame with op LANE_ACK, 1..lanes_max lanes
 // and a payload of exactly control_size + 4 * lanes bytes.
 std::optional<LaneAck> decode_lane_ack(const Frame &f);
