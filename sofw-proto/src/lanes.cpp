@@ -174,11 +174,20 @@ size_t LaneSender::stored_bytes() const
     return wrapped_ ? size_t(end_ - tail_) + head_ : size_t(head_ - tail_);
 }
 
-// The open lane, not in skip, that is neither stalled nor behind, with the
-// fewest unacknowledged bytes. Unless healthy_only, when there is none:
+// The lane media is on, while it is open, not in skip and neither stalled
+// nor behind; else such a lane with the fewest unacknowledged bytes. Unless healthy_only, when there is none:
 // the open lane acked most recently. lanes_ when no lane qualifies.
 unsigned LaneSender::pick(int64_t now_ms, unsigned skip, bool healthy_only) const
 {
+    // Media stays on the lane it is on while that lane is healthy: one busy
+    // connection coalesces frames into fewer segments and ACKs, and its
+    // steady flow lets TCP repair a lost segment by SACK within a round
+    // trip; the other lanes wait as spares for when it stalls.
+    if (current_ < lanes_) {
+        const Lane &c = lane_[current_];
+        if (c.open && !(skip >> current_ & 1) && !c.stalled && !late(c, now_ms))
+            return current_;
+    }
     unsigned best = lanes_;
     for (unsigned i = 0; i < lanes_; ++i) {
         const Lane &l = lane_[i];
@@ -361,6 +370,7 @@ bool LaneSender::send(const RaHeader &ra, const uint8_t *packet, size_t len, int
     Copy &c = at(off);
     c.first_ms = c.sent_ms = now_ms;
     link(lane, off);
+    current_ = lane;
     ++next_mseq_;
     ++stats_.sent;
     return true;

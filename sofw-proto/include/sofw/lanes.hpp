@@ -171,6 +171,7 @@ private:
     Settings settings_;
     Lane lane_[lanes_max];
     uint32_t next_mseq_ = 0;
+    unsigned current_ = 0;     // the lane new media goes to while it stays healthy
     double ack_delay_ms_ = 0;  // smoothed time from sending to acknowledgement
     bool have_ack_delay_ = false;
     // A ring of slots in sending order: head_ is where the next one goes,
