@@ -4,32 +4,6 @@
 
 namespace sofw::hras {
 
-namespace {
-
-// LANE_ACK (docs/protocol.md "Lanes") into a frame whose payload buffer is
-// reused: make_lane_ack_frame() would allocate one per ack.
-void fill_lane_ack(const LaneAck &a, Frame &f)
-{
-    f.type = FrameType::control;
-    f.ra.reset();
-    f.payload.resize(control_size + 4 * size_t(a.lanes));
-    uint8_t *p = f.payload.data();
-    p[0] = uint8_t(ControlOp::lane_ack);
-    p[1] = 0;
-    p[2] = uint8_t(a.lanes >> 8);
-    p[3] = uint8_t(a.lanes);
-    for (unsigned i = 0; i < a.lanes; i++) {
-        uint32_t n = a.received[i];
-        uint8_t *q = p + control_size + 4 * i;
-        q[0] = uint8_t(n >> 24);
-        q[1] = uint8_t(n >> 16);
-        q[2] = uint8_t(n >> 8);
-        q[3] = uint8_t(n);
-    }
-}
-
-}  // namespace
-
 LaneRecords::~LaneRecords()
 {
     sealer.reset(DirectionKey{});
@@ -111,10 +85,9 @@ bool SessionLanes::busy(int64_t now_ms) const { return sender_.pending() || rece
 // would wait behind what stalled it.
 void SessionLanes::send_ack(int64_t now_ms, LaneOutput &out)
 {
-    fill_lane_ack(receiver_.take_ack(now_ms), ack_);
     ack_wire_.clear();
-    if (encode_frame(ack_, ack_wire_))
-        out.queue(sender_.best_lane(now_ms), ack_wire_.data(), ack_wire_.size());
+    encode_lane_ack(receiver_.take_ack(now_ms), ack_wire_);
+    out.queue(sender_.best_lane(now_ms), ack_wire_.data(), ack_wire_.size());
 }
 
 void SessionLanes::report()

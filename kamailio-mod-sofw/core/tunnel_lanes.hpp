@@ -87,8 +87,7 @@ private:
     Stats &stats_;
     LaneSenderStats sent_reported_;
     LaneReceiverStats received_reported_;
-    Frame ack_;                     // reused: no allocation per ack
-    std::vector<uint8_t> ack_wire_;
+    std::vector<uint8_t> ack_wire_;  // reused: no allocation per ack
 };
 
 // The sites whose session needs the lane timer now, each listed once;
