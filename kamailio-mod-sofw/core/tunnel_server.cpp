@@ -367,6 +367,7 @@ TunnelServer::TunnelServer(EventLoop &loop, const SiteTable &sites, TunnelConfig
       verifier_(cfg_.auth_window_s, cfg_.replay_cache_size), limits_(cfg_.connections),
       status_backoff_(AuthBackoff::Config{cfg_.status_backoff_size})
 {
+    cfg_.lanes = std::clamp(cfg_.lanes, 1u, lanes_max);
     sessions_.resize(sites.size());
     lane_timer_sites_ = std::make_unique<LaneTimerSites>(sites.size());
 }
