@@ -1376,6 +1376,29 @@ TEST_F(TunnelServerTest, EveryLaneGetsKeepalivesAndAnyLaneKeepsTheSessionAlive)
     EXPECT_EQ(0u, c.count(FrameType::control)) << "STREAM_OK answers lane 0's upstream only";
 }
 
+namespace {
+
+class TunnelServerOneLaneTest : public TunnelServerTest {
+protected:
+    void configure() override { cfg.lanes = 1; }  // modparam tunnel_lanes 1
+};
+
+}  // namespace
+
+TEST_F(TunnelServerOneLaneTest, TunnelLanesOneGivesEveryoneTheProtocolWithoutLanes)
+{
+    TunnelClient &c = client();
+    c.lanes_asked = 3;
+    ASSERT_TRUE(open(c));
+    EXPECT_EQ("1", c.down->header(hdr::lanes));
+    EXPECT_EQ(1u, c.lane_count());
+    expect_refused(c.request("GET", "/sofw/v1/down/1"), 409, "no such lane");
+    ASSERT_TRUE(server->send(0, media_frame("192.168.1.11:4000", {0x80, 1})));
+    ASSERT_TRUE(soon([&] { return c.count(FrameType::media) == 1; }));
+    EXPECT_EQ(0u, c.count(FrameType::lane_media)) << "plain media, as without lanes";
+    EXPECT_EQ(1, g_published.states[0].lanes);
+}
+
 // --- TLS ------------------------------------------------------------------
 
 namespace {
