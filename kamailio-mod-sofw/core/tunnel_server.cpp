@@ -376,6 +376,11 @@ TunnelServer::~TunnelServer()
 {
     for (size_t i = 0; i < sessions_.size(); i++)
         close_session(i, "server stopping");
+    // The loop may outlive this server (a restart in the tests): nothing of
+    // it may run there any more.
+    if (epfd_ >= 0)
+        loop_.remove(epfd_);
+    loop_.forget(this);
     if (daemon_) {
         MHD_stop_daemon(daemon_);
     }
@@ -432,12 +437,12 @@ std::string TunnelServer::start()
         return "cannot listen for tunnels on " + cfg_.listen +
                (tls ? " (in use, no permission, or TLS setup failed?)" : " (in use or no permission?)");
     port_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port;
-    int epfd = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
-    loop_.add(epfd, EPOLLIN, [this](uint32_t) { run_mhd(); });
-    loop_.every(1000, [this] { tick(); });
-    lane_timer_ = loop_.idle_timer(lane_timer_ms, [this] { lane_tick(); });
+    epfd_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
+    loop_.add(epfd_, EPOLLIN, [this](uint32_t) { run_mhd(); });
+    loop_.every(1000, [this] { tick(); }, this);
+    lane_timer_ = loop_.idle_timer(lane_timer_ms, [this] { lane_tick(); }, this);
     // Long polls are answered on their deadline, not on the next 1 s tick.
-    loop_.every(std::clamp(cfg_.poll_wait_ms / 20, 20, 500), [this] { expire_polls(); });
+    loop_.every(std::clamp(cfg_.poll_wait_ms / 20, 20, 500), [this] { expire_polls(); }, this);
     stats_.info("tunnel: listening on " + hp->host + ":" + std::to_string(port_) + (tls ? " (https)" : " (http)") +
                 (tls && !cfg_.tls_client_ca.empty() ? ", client certificates required" : ""));
     return "";
@@ -942,7 +947,7 @@ void TunnelServer::wake(Channel *ch)
     }
     if (!run_pending_) {
         run_pending_ = true;
-        loop_.defer([this] { run_mhd(); });
+        loop_.defer([this] { run_mhd(); }, this);
     }
 }
 
@@ -1292,7 +1297,7 @@ void TunnelServer::drop_slow_reader(Session &s)
     loop_.defer([this, site, id] {
         if (sessions_[site] && sessions_[site]->id == id && sessions_[site]->overflowed)
             close_session(site, "its HRAC does not read fast enough (tunnel_queue_limit)");
-    });
+    }, this);
 }
 
 }  // namespace sofw::hras

@@ -143,6 +143,7 @@ private:
     AuthVerifier verifier_;
     MHD_Daemon *daemon_ = nullptr;
     uint16_t port_ = 0;
+    int epfd_ = -1;  // libmicrohttpd's, watched by the loop
     bool run_pending_ = false;
     std::vector<std::unique_ptr<Session>> sessions_;  // by site index
     ConnectionLimits limits_;

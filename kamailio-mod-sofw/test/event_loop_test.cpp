@@ -73,3 +73,22 @@ TEST(EventLoop, AnIdleTimerRunsOnlyWhileItIsWanted)
     loop.run_once(20);
     EXPECT_EQ(1, calls);
 }
+
+TEST(EventLoop, NothingOfAForgottenOwnerRunsAgain)
+{
+    EventLoop loop;
+    int gone = 0, kept = 0;
+    int owner, other;
+    loop.every(0, [&] { gone++; }, &owner);
+    size_t idle = loop.idle_timer(0, [&] { gone++; }, &owner);
+    loop.run_timer(idle, true);
+    loop.every(0, [&] { kept++; }, &other);
+    loop.defer([&] { gone++; }, &owner);
+    loop.defer([&] { kept++; }, &other);
+    loop.forget(&owner);
+    loop.run_timer(idle, true);  // a forgotten timer cannot be started again
+    loop.run_once(0);
+    loop.run_once(0);
+    EXPECT_EQ(0, gone);
+    EXPECT_EQ(3, kept) << "the other owner's timer twice, its deferred work once";
+}
