@@ -3,7 +3,8 @@
 // plain HTTP or HTTPS. Each site has at most one session, in one of two
 // modes: streaming = one downstream GET (endless response) and one upstream
 // POST (endless request body), confirmed with STREAM_OK on the first
-// upstream frame; polling = long-poll GETs and Content-Length POSTs, all
+// upstream frame, and as many more pairs as the session has lanes
+// (tunnel_lanes.hpp); polling = long-poll GETs and Content-Length POSTs, all
 // carrying the session id. Authenticates sites (and optionally their client
 // certificates), sends and checks keep-alives, forgets half-open and silent
 // sessions.
