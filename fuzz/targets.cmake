@@ -19,4 +19,5 @@ set(SOFW_FUZZ_TARGETS
   hras_relay
   rtp_quality
   record
-  turn)
+  turn
+  lanes)

@@ -127,7 +127,17 @@ extern "C" {
 	X(SDP_FOREIGN_DIALOG, "sdp_foreign_dialog", \
 			"SDP (or BYE, CANCEL) with a live call's Call-ID from another dialog: refused") \
 	X(RECORD_ERRORS, "record_errors", \
-			"tunnel records from HRACs that failed (tampered, injected, replayed, reordered, cut; the session is dropped)")
+			"tunnel records from HRACs that failed (tampered, injected, replayed, reordered, cut; the session is dropped)") \
+	X(LANE_RESENT, "lane_resent", \
+			"media frames sent again to HRACs on another lane (their lane stalled)") \
+	X(LANE_STALLS, "lane_stalls", \
+			"times a lane to an HRAC was found stalled (unacknowledged media older than the hedge delay)") \
+	X(LANE_LATE_DROPPED, "lane_late_dropped", \
+			"media frames to HRACs not sent again: past the media deadline when their lane stalled") \
+	X(LANE_DUPLICATES, "lane_duplicates", \
+			"media frames from HRACs dropped as second copies (or older than the duplicates window)") \
+	X(LANE_INVALID, "lane_invalid", \
+			"lane frames from HRACs dropped: sequenced media or LANE_ACK the session's lanes do not allow")
 
 /* The values of the `sofw` group that say how things are now, declared here
  * once like the counters, which they follow in the group and on the status
@@ -161,6 +171,7 @@ struct hras_site_state {
 	char session[40];
 	char hrac_lan[64];   /* HRAC's LAN SIP address */
 	char peer[64];       /* where the tunnel comes from (proxy or NAT) */
+	int lanes;           /* the session's lanes while up (1..8; polling: 1), else 0 */
 	long since;          /* unix time of the last state change */
 	unsigned long phones;
 };
@@ -249,6 +260,7 @@ struct hras_config {
 	int tunnel_queue_limit;         /* KiB waiting down per session */
 	int replay_cache_size;          /* nonces per site */
 	int status_backoff_size;        /* addresses the status page backs off */
+	int tunnel_lanes;               /* most lanes a streaming session may have, 1..8 */
 };
 
 /* Configuration: any process, before the fork. 0 on success. */

@@ -69,6 +69,7 @@ static int sofw_offer_timeout = 32;
 static int sofw_max_media_lines = 8;
 static int sofw_site_max_legs = 1000;
 static int sofw_source_max_legs = 50;
+static int sofw_tunnel_lanes = 4;
 
 /* the Kamailio socket reserved for tunnel traffic (sip_socket) */
 static struct socket_info *sofw_sock = NULL;
@@ -162,6 +163,7 @@ static param_export_t params[] = {
 	{"max_media_lines", PARAM_INT, &sofw_max_media_lines},
 	{"site_max_legs", PARAM_INT, &sofw_site_max_legs},
 	{"source_max_legs", PARAM_INT, &sofw_source_max_legs},
+	{"tunnel_lanes", PARAM_INT, &sofw_tunnel_lanes},
 	{0, 0, 0}
 };
 
@@ -379,6 +381,7 @@ static int mod_init(void)
 	cfg.tunnel_queue_limit = sofw_tunnel_queue_limit;
 	cfg.replay_cache_size = sofw_replay_cache_size;
 	cfg.status_backoff_size = sofw_status_backoff_size;
+	cfg.tunnel_lanes = sofw_tunnel_lanes;
 	if(sofw_site_max_phones <= 0 || sofw_tunnel_max_connections <= 0
 			|| sofw_tunnel_max_connections_per_ip <= 0
 			|| sofw_tunnel_header_timeout <= 0 || sofw_tunnel_queue_limit <= 0
@@ -391,6 +394,12 @@ static int mod_init(void)
 	}
 	if(sofw_rpc_page_rows < 1 || sofw_rpc_page_rows > 10000) {
 		LM_ERR("rpc_page_rows must be 1..10000\n");
+		return -1;
+	}
+	if(sofw_tunnel_lanes < 1 || sofw_tunnel_lanes > 8) {
+		LM_ERR("tunnel_lanes must be 1..8 (connections per direction of a "
+			   "streaming session), not %d\n",
+				sofw_tunnel_lanes);
 		return -1;
 	}
 	if((*sofw_tls_cert != 0) != (*sofw_tls_key != 0)) {
@@ -1123,7 +1132,7 @@ static int sofw_site_bytes(int i, const struct hras_site_state *st)
 	return (int)(strlen(hras_site_name(i)) + strlen(hras_site_domain(i))
 				 + strlen(hras_site_addr(i)) + strlen(st->mode)
 				 + strlen(st->session) + strlen(st->hrac_lan) + strlen(st->peer))
-		   + 10 * SOFW_FIELD_BYTES;
+		   + 11 * SOFW_FIELD_BYTES;
 }
 
 static void sofw_rpc_sites(rpc_t *rpc, void *ctx)
@@ -1157,11 +1166,11 @@ static void sofw_rpc_sites(rpc_t *rpc, void *ctx)
 		lock_release(sofw_states_lock);
 		if(rpc->array_add(rh, "{", &th) < 0)
 			return;
-		rpc->struct_add(th, "ssssssssdd", "name", hras_site_name(i), "domain",
+		rpc->struct_add(th, "ssssssssddd", "name", hras_site_name(i), "domain",
 				hras_site_domain(i), "addr", hras_site_addr(i), "state",
 				st.up ? "up" : "down", "mode", st.mode, "session", st.session, "hrac",
 				st.hrac_lan, "peer", st.peer, "since",
-				(int)st.since, "phones", (int)st.phones);
+				(int)st.since, "phones", (int)st.phones, "lanes", st.lanes);
 	}
 }
 

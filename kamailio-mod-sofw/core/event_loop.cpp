@@ -43,9 +43,40 @@ void EventLoop::remove(int fd)
     handlers_.erase(fd);
 }
 
-void EventLoop::every(int interval_ms, Timer t)
+void EventLoop::every(int interval_ms, Timer t, const void *owner)
 {
-    periodic_.push_back({interval_ms, now_ms() + interval_ms, std::move(t)});
+    periodic_.push_back({interval_ms, now_ms() + interval_ms, std::move(t), true, owner});
+}
+
+size_t EventLoop::idle_timer(int interval_ms, Timer t, const void *owner)
+{
+    periodic_.push_back({interval_ms, 0, std::move(t), false, owner});
+    return periodic_.size() - 1;
+}
+
+void EventLoop::run_timer(size_t id, bool running)
+{
+    if (id >= periodic_.size() || periodic_[id].forgotten || periodic_[id].running == running)
+        return;
+    periodic_[id].running = running;
+    if (running)
+        periodic_[id].next_ms = now_ms() + periodic_[id].interval_ms;
+}
+
+// The entries stay (a timer's id is its index); their functions are never
+// called again, and deferred work of the owner is dropped.
+void EventLoop::forget(const void *owner)
+{
+    if (!owner)
+        return;
+    for (auto &p : periodic_)
+        if (p.owner == owner) {
+            p.running = false;
+            p.forgotten = true;
+        }
+    deferred_.erase(std::remove_if(deferred_.begin(), deferred_.end(),
+                                   [owner](const Deferred &d) { return d.owner == owner; }),
+                    deferred_.end());
 }
 
 template <class F>
@@ -62,16 +93,19 @@ void EventLoop::guarded(F &&f)
     }
 }
 
-void EventLoop::run_once(int max_ms)
+int EventLoop::wait_ms(int max_ms) const
 {
     int64_t now = now_ms();
     for (auto &p : periodic_)
-        max_ms = int(std::min<int64_t>(max_ms, std::max<int64_t>(0, p.next_ms - now)));
-    if (!deferred_.empty())
-        max_ms = 0;
+        if (p.running)
+            max_ms = int(std::min<int64_t>(max_ms, std::max<int64_t>(0, p.next_ms - now)));
+    return deferred_.empty() ? max_ms : 0;
+}
 
+void EventLoop::run_once(int max_ms)
+{
     epoll_event evs[64];
-    int n = epoll_wait(epfd_, evs, 64, max_ms);
+    int n = epoll_wait(epfd_, evs, 64, wait_ms(max_ms));
     for (int i = 0; i < n; i++) {
         auto it = handlers_.find(evs[i].data.fd);
         if (it == handlers_.end())
@@ -80,18 +114,20 @@ void EventLoop::run_once(int max_ms)
         FdHandler h = it->second;
         guarded([&] { h(evs[i].events); });
     }
-    now = now_ms();
+    int64_t now = now_ms();
     for (size_t i = 0; i < periodic_.size(); i++) {
-        if (periodic_[i].next_ms <= now) {
+        if (periodic_[i].running && periodic_[i].next_ms <= now) {
             periodic_[i].next_ms = now + periodic_[i].interval_ms;
             guarded([&] { periodic_[i].fn(); });
         }
     }
+    // Swapped, not moved: both vectors keep their room, so waking a channel
+    // for every frame allocates nothing once they have grown.
     while (!deferred_.empty()) {
-        auto work = std::move(deferred_);
-        deferred_.clear();
-        for (auto &w : work)
-            guarded(w);
+        running_.swap(deferred_);
+        for (auto &w : running_)
+            guarded(w.fn);
+        running_.clear();
     }
 }
 

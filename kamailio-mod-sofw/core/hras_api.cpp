@@ -248,7 +248,7 @@ static std::string limit_value(const char *name, int v, long dflt, long lo, long
 // media port pair, a reserve).
 static std::string configure_limits(const struct hras_config *cfg)
 {
-    long phones, conns, per_ip, header_s, queue_kib, replay, backoff;
+    long phones, conns, per_ip, header_s, queue_kib, replay, backoff, lanes;
     std::string e;
     if (!(e = limit_value("site_max_phones", cfg->site_max_phones, 1000, 1, 100000, phones)).empty() ||
         !(e = limit_value("tunnel_max_connections", cfg->tunnel_max_connections, 1000, 16, 1000000, conns))
@@ -259,7 +259,10 @@ static std::string configure_limits(const struct hras_config *cfg)
         !(e = limit_value("tunnel_header_timeout", cfg->tunnel_header_timeout, 10, 1, 300, header_s)).empty() ||
         !(e = limit_value("tunnel_queue_limit", cfg->tunnel_queue_limit, 4096, 64, 1048576, queue_kib)).empty() ||
         !(e = limit_value("replay_cache_size", cfg->replay_cache_size, 100000, 100, 10000000, replay)).empty() ||
-        !(e = limit_value("status_backoff_size", cfg->status_backoff_size, 4096, 16, 1000000, backoff)).empty())
+        !(e = limit_value("status_backoff_size", cfg->status_backoff_size, 4096, 16, 1000000, backoff)).empty() ||
+        !(e = limit_value("tunnel_lanes", cfg->tunnel_lanes, long(default_tunnel_lanes), 1, long(sofw::lanes_max),
+                          lanes))
+             .empty())
         return e;
     g_site_max_phones = size_t(phones);
     g_tunnel_cfg.connections.max_total = size_t(conns);
@@ -268,6 +271,7 @@ static std::string configure_limits(const struct hras_config *cfg)
     g_tunnel_cfg.max_down_queue = size_t(queue_kib) * 1024;
     g_tunnel_cfg.replay_cache_size = size_t(replay);
     g_tunnel_cfg.status_backoff_size = size_t(backoff);
+    g_tunnel_cfg.lanes = unsigned(lanes);
     size_t media_pairs = size_t(g_media_cfg.port_max - g_media_cfg.port_min + 1) / 2;
     g_tunnel_cfg.other_descriptors = g_sites.size() * g_site_max_phones + 2 * media_pairs + 64;
     return "";

@@ -153,7 +153,7 @@ svg.spark { background: #f6f6f6; border: 1px solid #ddd; margin: 1px 0; }
 <h1>SoFW HRAS status</h1>
 <p>Data of <span id="updated">(loading)</span>, refreshed every second. <span id="error"></span></p>
 <h2>Sites</h2>
-<table id="sites"><thead><tr><th>site</th><th>domain</th><th>tunnel</th><th>mode</th><th>HRAC</th><th>connected from</th><th>since</th><th>phones</th></tr></thead><tbody></tbody></table>
+<table id="sites"><thead><tr><th>site</th><th>domain</th><th>tunnel</th><th>mode</th><th>lanes</th><th>HRAC</th><th>connected from</th><th>since</th><th>phones</th></tr></thead><tbody></tbody></table>
 <h2>Phones</h2>
 <table id="phones"><thead><tr><th>site</th><th>LAN address</th><th>loopback endpoint</th><th>idle s</th></tr></thead><tbody></tbody></table>
 <h2>Calls</h2>
@@ -210,7 +210,7 @@ function chart(c) {
 }
 const cols = {
   sites: [["name"], ["domain"], [(s) => s.state, (s) => s.state === "up" ? "up" : "down"], ["mode"],
-          ["hrac"], ["peer"], [(s) => when(s.since)], ["phones", "n"]],
+          [(s) => s.lanes || "", "n"], ["hrac"], ["peer"], [(s) => when(s.since)], ["phones", "n"]],
   phones: [["site"], ["lan"], ["endpoint"], ["idle", "n"]],
   calls: [["site"], ["from"], ["to"], [(c) => c.media + " #" + c.stream], [null, "chart", chart],
           [(c) => quality(c, "up"), "q"], [(c) => quality(c, "down"), "q"], ["packets_up", "n"], ["packets_down", "n"],
@@ -373,6 +373,7 @@ std::string status_json(const StatusSnapshot &s)
         j.next_element().open('{');
         j.str("name", site.name).str("domain", site.domain).str("addr", site.addr);
         j.str("state", site.state.up ? "up" : "down").str("mode", field(site.state.mode));
+        j.num("lanes", site.state.lanes);
         j.str("session", field(site.state.session)).str("hrac", field(site.state.hrac_lan));
         j.str("peer", field(site.state.peer)).num("since", site.state.since);
         j.unum("phones", site.state.phones);

@@ -1,5 +1,6 @@
 #include "tunnel_server.hpp"
 
+#include "tunnel_lanes.hpp"
 #include "sofw/control.hpp"
 #include "sofw/defaults.h"
 #include "sofw/record.hpp"
@@ -26,6 +27,8 @@ struct TunnelServer::Channel {
     MHD_Connection *conn = nullptr;
     Kind kind = Kind::rejected;
     size_t site = 0;
+    unsigned lane = 0;           // down/up: which lane of its session
+    unsigned lanes_answer = 0;   // lane 0's down: X-SoFW-Lanes of its 200 (0: none)
     Session *session = nullptr;  // null once detached
     int reject_status = 0;
     std::string reject_reason;
@@ -48,35 +51,48 @@ struct TunnelServer::Session {
     HostPort hrac;
     std::string peer;
     uint16_t media_min = default_media_port_min, media_max = default_media_port_max;
-    Channel *down = nullptr;
-    Channel *up = nullptr;
+    // Lanes (docs/protocol.md "Lanes"): lane 0 is the GET/POST pair of
+    // streaming (or the polls and sends of polling) and carries everything
+    // in order; lanes 1.. carry sequenced media and acks. Each has its own
+    // records, keyed from the request that opened the session (GET down or
+    // the first poll) and Ns.
+    struct Lane : LaneRecords {
+        Channel *down = nullptr;
+        Channel *up = nullptr;
+    };
+    std::vector<Lane> lane;               // m of them, fixed when the session opens
+    std::unique_ptr<SessionLanes> lanes;  // m > 1: numbering, acks, resends
     Channel *poll = nullptr;       // the outstanding long poll
     std::vector<Channel *> sends;  // POST /sofw/v1/send requests in progress
-    std::vector<uint8_t> downq;    // encoded frames, whole ones only, not yet sealed
-    size_t downq_off = 0;
-    // Records (docs/protocol.md "Records"): the keys come from the request
-    // that opened the session (GET down or the first poll) and Ns.
     std::string server_nonce;    // Ns, 32 hex chars from getrandom()
-    RecordSealer sealer;         // down records
-    RecordFrameDecoder opener;   // up records, across every upload of the session
-    std::vector<uint8_t> sealed;  // streaming: down records not yet written
-    size_t sealed_off = 0;
     std::vector<uint8_t> answer;  // polling: the records of the poll answer being made (reused)
     int64_t created = now_ms();
-    int64_t last_rx = now_ms();  // polling: the last request (or poll answer)
-    int64_t last_tx = now_ms();
+    int64_t last_rx = now_ms();  // bytes from any lane; polling: the last request (or poll answer)
     bool announced = false;
     bool stream_ok_sent = false;
     bool overflowed = false;  // over tunnel_queue_limit: refuses frames until it is closed
 
-    ~Session()
-    {
-        // Keys live only as long as the session.
-        sealer.reset(DirectionKey{});
-        opener.reset(DirectionKey{});
-    }
+    explicit Session(unsigned m) : lane(m) {}
     const char *mode_name() const { return mode == Mode::poll ? "poll" : "stream"; }
-    size_t queued() const { return downq.size() - downq_off + sealed.size() - sealed_off; }
+    // tunnel_queue_limit counts every lane's queue.
+    size_t queued() const
+    {
+        size_t n = 0;
+        for (const Lane &l : lane)
+            n += l.queued();
+        return n;
+    }
+};
+
+// Where a session's lanes put their frames: the down queue of one lane.
+struct TunnelServer::LaneQueue : LaneOutput {
+    TunnelServer &srv;
+    Session &s;
+    LaneQueue(TunnelServer &srv, Session &s) : srv(srv), s(s) {}
+    bool queue(unsigned lane, const uint8_t *frame, size_t len) override
+    {
+        return srv.queue_on_lane(s, lane, frame, len);
+    }
 };
 
 namespace {
@@ -264,6 +280,8 @@ struct TunnelCallbacks {
             MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
             MHD_add_response_header(r, "X-Accel-Buffering", "no");
             add_proof(r, *ch);
+            if (ch->lanes_answer)
+                MHD_add_response_header(r, hdr::lanes, lanes_value(ch->lanes_answer).c_str());
             MHD_queue_response(c, MHD_HTTP_OK, r);
             MHD_destroy_response(r);
             if (ch->session)
@@ -278,23 +296,24 @@ struct TunnelCallbacks {
         if (ch->closing || !ch->session)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         auto &s = *ch->session;
-        if (s.sealed_off == s.sealed.size()) {
+        auto &l = s.lane[ch->lane];
+        if (l.sealed_off == l.sealed.size()) {
             // Everything queued since the last write goes into one record
             // (19 bytes whatever the number of frames).
-            s.sealed.clear();
-            s.sealed_off = 0;
-            if (!ch->srv->seal_queued(s, record_max_plaintext, s.sealed))
+            l.sealed.clear();
+            l.sealed_off = 0;
+            if (!ch->srv->seal_queued(s, l, record_max_plaintext, l.sealed))
                 return MHD_CONTENT_READER_END_WITH_ERROR;
         }
-        size_t avail = s.sealed.size() - s.sealed_off;
+        size_t avail = l.sealed.size() - l.sealed_off;
         if (avail == 0) {
             MHD_suspend_connection(ch->conn);
             ch->suspended = true;
             return 0;
         }
         size_t n = avail < max ? avail : max;
-        memcpy(buf, s.sealed.data() + s.sealed_off, n);
-        s.sealed_off += n;
+        memcpy(buf, l.sealed.data() + l.sealed_off, n);
+        l.sealed_off += n;
         return ssize_t(n);
     }
 
@@ -348,13 +367,20 @@ TunnelServer::TunnelServer(EventLoop &loop, const SiteTable &sites, TunnelConfig
       verifier_(cfg_.auth_window_s, cfg_.replay_cache_size), limits_(cfg_.connections),
       status_backoff_(AuthBackoff::Config{cfg_.status_backoff_size})
 {
+    cfg_.lanes = std::clamp(cfg_.lanes, 1u, lanes_max);
     sessions_.resize(sites.size());
+    lane_timer_sites_ = std::make_unique<LaneTimerSites>(sites.size());
 }
 
 TunnelServer::~TunnelServer()
 {
     for (size_t i = 0; i < sessions_.size(); i++)
         close_session(i, "server stopping");
+    // The loop may outlive this server (a restart in the tests): nothing of
+    // it may run there any more.
+    if (epfd_ >= 0)
+        loop_.remove(epfd_);
+    loop_.forget(this);
     if (daemon_) {
         MHD_stop_daemon(daemon_);
     }
@@ -411,11 +437,12 @@ std::string TunnelServer::start()
         return "cannot listen for tunnels on " + cfg_.listen +
                (tls ? " (in use, no permission, or TLS setup failed?)" : " (in use or no permission?)");
     port_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port;
-    int epfd = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
-    loop_.add(epfd, EPOLLIN, [this](uint32_t) { run_mhd(); });
-    loop_.every(1000, [this] { tick(); });
+    epfd_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
+    loop_.add(epfd_, EPOLLIN, [this](uint32_t) { run_mhd(); });
+    loop_.every(1000, [this] { tick(); }, this);
+    lane_timer_ = loop_.idle_timer(lane_timer_ms, [this] { lane_tick(); }, this);
     // Long polls are answered on their deadline, not on the next 1 s tick.
-    loop_.every(std::clamp(cfg_.poll_wait_ms / 20, 20, 500), [this] { expire_polls(); });
+    loop_.every(std::clamp(cfg_.poll_wait_ms / 20, 20, 500), [this] { expire_polls(); }, this);
     stats_.info("tunnel: listening on " + hp->host + ":" + std::to_string(port_) + (tls ? " (https)" : " (http)") +
                 (tls && !cfg_.tls_client_ca.empty() ? ", client certificates required" : ""));
     return "";
@@ -524,11 +551,19 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
         status_answered(ch, ip, peer, !auth.empty());
         return;
     }
+    // down and up are lane 0's channels, /sofw/v1/down/i and /up/i lane
+    // i's; a malformed lane path is no tunnel endpoint.
     Kind kind = Kind::rejected;
+    auto lane_path = parse_lane_path(path);
+    const unsigned lane = lane_path ? lane_path->lane : 0;
     if (strcmp(method, "GET") == 0)
-        kind = path == tunnel_path::down ? Kind::down : path == tunnel_path::poll ? Kind::poll : Kind::rejected;
+        kind = lane_path && lane_path->channel == sofw::Channel::down ? Kind::down
+               : path == tunnel_path::poll                           ? Kind::poll
+                                                                     : Kind::rejected;
     else if (strcmp(method, "POST") == 0)
-        kind = path == tunnel_path::up ? Kind::up : path == tunnel_path::send ? Kind::send : Kind::rejected;
+        kind = lane_path && lane_path->channel == sofw::Channel::up ? Kind::up
+               : path == tunnel_path::send                         ? Kind::send
+                                                                   : Kind::rejected;
     if (kind == Kind::rejected) {
         ch->reject_status = MHD_HTTP_NOT_FOUND;
         ch->reject_reason = "not a SoFW tunnel endpoint";
@@ -570,9 +605,19 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
     // Only the request that carries frames down opens a session: its 200
     // gives HRAC the server nonce, without which no up record can be
     // sealed (docs/protocol.md "Handshake").
-    const bool opener = kind == Kind::down || kind == Kind::poll;
+    const bool opener = (kind == Kind::down && lane == 0) || kind == Kind::poll;
     auto &slot = sessions_[*site];
     const bool joins = slot && slot->id == req.session && slot->mode == mode;
+    if (lane > 0 && (!joins || lane >= slot->lane.size() ||
+                     (kind == Kind::down ? slot->lane[lane].down : slot->lane[lane].up))) {
+        // Lanes join the session lane 0's GET opened, once each, up to the
+        // number its 200 gave.
+        ch->reject_status = MHD_HTTP_CONFLICT;
+        ch->reject_reason = "no such lane";
+        stats_.dbg("tunnel: site '" + req.site + "' " + method + " " + path + " of session " + req.session +
+                   " from " + peer + ": no such lane");
+        return;
+    }
     if (!joins && !opener) {
         ch->reject_status = MHD_HTTP_CONFLICT;
         ch->reject_reason = "session not open";
@@ -587,27 +632,28 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
                                  " session from " + peer);
     bool fresh = !slot;
     if (!slot) {
-        auto s = std::make_unique<Session>();
+        // Lanes: what lane 0's GET asks for, if tunnel_lanes allows as many.
+        // Polling has one lane.
+        auto asked = mode == Mode::stream ? parse_lanes_value(header(ch->conn, hdr::lanes)) : std::nullopt;
+        unsigned m = asked ? std::min(*asked, cfg_.lanes) : 1;
+        auto s = std::make_unique<Session>(m);
         s->site = *site;
         s->id = req.session;
         s->mode = mode;
         s->hrac = *lan;
         s->peer = peer;
         s->server_nonce = random_hex(16);
-        SessionKeys keys;
-        if (s->server_nonce.size() != 32 ||
-            !derive_session_keys(sites_.at(*site).secret, req.session, req.nonce, s->server_nonce, keys)) {
+        if (!key_lanes(*s, req)) {
             // The verifier checked both hex fields; only getrandom() failing gets here.
-            wipe_keys(keys);
             stats_.add(HRAS_CNT_INTERNAL_ERRORS);
             stats_.err("tunnel: cannot make session keys for site '" + req.site + "'");
             ch->reject_status = MHD_HTTP_SERVICE_UNAVAILABLE;
             ch->reject_reason = "no session keys";
             return;
         }
-        s->sealer.reset(keys.down);
-        s->opener.reset(keys.up);
-        wipe_keys(keys);
+        if (m > 1)
+            s->lanes = std::make_unique<SessionLanes>(m, stats_);
+        ch->lanes_answer = asked ? m : 0;
         slot = std::move(s);
     }
     if (auto ports = parse_media_ports_value(header(ch->conn, hdr::media_ports))) {
@@ -615,13 +661,16 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
         slot->media_max = ports->second;
     }
     if (kind == Kind::down || kind == Kind::up) {
-        Channel *&chan_slot = kind == Kind::down ? slot->down : slot->up;
+        Channel *&chan_slot = kind == Kind::down ? slot->lane[lane].down : slot->lane[lane].up;
         if (chan_slot) {
             ch->reject_status = MHD_HTTP_CONFLICT;
             ch->reject_reason = "channel already open for this session";
             return;
         }
         chan_slot = ch;
+        ch->lane = lane;
+        if (kind == Kind::down && lane > 0 && slot->lanes)
+            slot->lanes->set_open(lane);
     } else if (kind == Kind::poll) {
         if (Channel *old = slot->poll) {  // one poll at a time: the old one gets an empty answer
             old->session = nullptr;
@@ -642,24 +691,47 @@ void TunnelServer::on_new_request(Channel *ch, const char *url, const char *meth
     slot->last_rx = now_ms();
     if (mode == Mode::stream)
         stats_.dbg("tunnel: site '" + req.site + "' opened " + (kind == Kind::down ? "downstream" : "upstream") +
-                   " of session " + req.session + " from " + peer);
+                   (lane ? " of lane " + std::to_string(lane) : "") + " of session " + req.session + " from " +
+                   peer + (ch->lanes_answer ? ", lanes: " + std::to_string(ch->lanes_answer) : ""));
     else if (fresh)
         stats_.dbg("tunnel: site '" + req.site + "' polling session " + req.session + " from " + peer);
     maybe_announce(*slot);
+}
+
+// Each lane's records have their own keys (docs/protocol.md "Lanes"), all
+// from the session's PRK: the opening request's client nonce and Ns.
+bool TunnelServer::key_lanes(Session &s, const AuthRequest &opening)
+{
+    if (s.server_nonce.size() != 32)
+        return false;
+    for (unsigned i = 0; i < s.lane.size(); i++) {
+        SessionKeys keys;
+        if (!derive_session_keys(sites_.at(s.site).secret, opening.session, opening.nonce, s.server_nonce, keys, i)) {
+            wipe_keys(keys);
+            return false;
+        }
+        s.lane[i].sealer.reset(keys.down);
+        s.lane[i].opener.reset(keys.up);
+        s.lane[i].last_tx = now_ms();
+        wipe_keys(keys);
+    }
+    return true;
 }
 
 void TunnelServer::maybe_announce(Session &s)
 {
     if (s.announced)
         return;
-    if (s.mode == Session::Mode::stream && (!s.down || !s.up || !s.down->queued))
+    const Session::Lane &l0 = s.lane[0];
+    if (s.mode == Session::Mode::stream && (!l0.down || !l0.up || !l0.down->queued))
         return;
     if (s.mode == Session::Mode::poll && !s.poll)  // a send alone does not make a session
         return;
     s.announced = true;
     stats_.add(HRAS_CNT_SESSIONS_OPENED);
     stats_.info("tunnel: site '" + sites_.at(s.site).name + "' up (" + s.mode_name() + "): session " + s.id +
-                ", HRAC " + s.hrac.to_string() + ", from " + s.peer);
+                ", HRAC " + s.hrac.to_string() + ", from " + s.peer +
+                (s.lane.size() > 1 ? ", " + std::to_string(s.lane.size()) + " lanes" : ""));
     publish(s.site);
     if (listener_)
         listener_->on_session_change(s.site, true);
@@ -672,22 +744,24 @@ void TunnelServer::on_upload(Channel *ch, const char *data, size_t len)
         return;
     Session &s = *ch->session;
     size_t site = s.site;
-    s.last_rx = now_ms();
-    s.opener.feed(reinterpret_cast<const uint8_t *>(data), len);
+    const unsigned lane = ch->lane;
+    RecordFrameDecoder &opener = s.lane[lane].opener;
+    s.last_rx = now_ms();  // the silence deadline is the session's: any lane counts
+    opener.feed(reinterpret_cast<const uint8_t *>(data), len);
     // A member, so its payload buffer is reused from frame to frame.
     Frame &f = up_frame_;
     for (;;) {
-        auto r = s.opener.next(f);
+        auto r = opener.next(f);
         if (r == RecordFrameDecoder::Result::need_more)
             return;
         if (r == RecordFrameDecoder::Result::error) {
             refuse_send(ch);
-            record_failed(s, s.opener.error());
+            record_failed(s, lane, opener.error());
             return;
         }
         stats_.add(HRAS_CNT_FRAMES_UP);
         stats_.add(HRAS_CNT_BYTES_UP, frame_header_size + (f.ra ? f.ra->encoded_size() : 0) + f.payload.size());
-        if (s.mode == Session::Mode::stream && !s.stream_ok_sent) {
+        if (s.mode == Session::Mode::stream && lane == 0 && !s.stream_ok_sent) {
             // The upstream gets through: tell HRAC's streaming probe.
             s.stream_ok_sent = true;
             queue_down(s, make_control_frame({ControlOp::stream_ok, 0}));
@@ -696,11 +770,37 @@ void TunnelServer::on_upload(Channel *ch, const char *data, size_t len)
             stats_.add(HRAS_CNT_KEEPALIVES_RECEIVED);
             continue;
         }
+        if (is_lane_frame(f) || lane > 0) {
+            // Lanes 1.. carry only sequenced media, acks and keep-alives;
+            // SIP and control keep their order on lane 0.
+            if (!on_lane_frame(s, lane, f))
+                continue;
+        }
         if (listener_)
             listener_->on_frame(site, f);
         if (!ch->session)  // the listener closed the session
             return;
     }
+}
+
+// A frame of lanes (or anything on a lane above 0): true if f is now a
+// plain media frame for the listener. What the session's lanes do not
+// allow is dropped and counted, not a session error: the records already
+// proved that HRAC sent it.
+bool TunnelServer::on_lane_frame(Session &s, unsigned lane, Frame &f)
+{
+    LaneVerdict v = s.lanes && is_lane_frame(f) ? s.lanes->on_frame(lane, f, now_ms()) : LaneVerdict::invalid;
+    wants_lane_timer(s);  // an ack is owed now, or acked media left the sender
+    if (v == LaneVerdict::invalid) {
+        stats_.add(HRAS_CNT_LANE_INVALID);
+        stats_.log_limited(lane_log_, HRAS_LOG_WARN, [&] {
+            return "tunnel: site '" + sites_.at(s.site).name + "': dropped a " + frame_type_name(f.type) +
+                   " frame on lane " + std::to_string(lane) + " of a session with " + std::to_string(s.lane.size()) +
+                   (s.lane.size() == 1 ? " lane" : " lanes");
+        });
+        return false;
+    }
+    return v == LaneVerdict::deliver;
 }
 
 // The whole body of a send has arrived: true to answer 200.
@@ -709,9 +809,9 @@ bool TunnelServer::on_send_done(Channel *ch)
     Session *s = ch->session;
     if (!s)
         return false;
-    if (RecordError e = s->opener.end_of_body(); e != RecordError::none) {
+    if (RecordError e = s->lane[0].opener.end_of_body(); e != RecordError::none) {
         refuse_send(ch);
-        record_failed(*s, e);
+        record_failed(*s, 0, e);
         return false;
     }
     s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end());
@@ -749,7 +849,7 @@ void TunnelServer::answer_poll(Channel *ch)
     // Sealed now: an answer that gets lost leaves a gap in the down
     // sequence, which ends the session (docs/protocol.md).
     s->answer.clear();
-    if (!seal_queued(*s, cfg_.poll_max_body, s->answer)) {
+    if (!seal_queued(*s, s->lane[0], cfg_.poll_max_body, s->answer)) {
         ch->closing = true;
         queue_text(ch->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "session ended");
         ch->queued = true;
@@ -771,8 +871,9 @@ void TunnelServer::on_channel_closed(Channel *ch)
     ch->session = nullptr;
     // An upload that broke off inside a record (a cut, or a truncating
     // proxy) ends the session: nothing of that record was delivered.
+    Session::Lane &l = s->lane[ch->lane];
     const bool cut = (ch->kind == Channel::Kind::up || ch->kind == Channel::Kind::send) &&
-                     s->opener.end_of_body() != RecordError::none;
+                     l.opener.end_of_body() != RecordError::none;
     switch (ch->kind) {
     case Channel::Kind::poll:  // a polling session lives on its requests, not its connections
         if (s->poll == ch)
@@ -781,18 +882,20 @@ void TunnelServer::on_channel_closed(Channel *ch)
     case Channel::Kind::send:
         s->sends.erase(std::remove(s->sends.begin(), s->sends.end(), ch), s->sends.end());
         if (cut)
-            record_failed(*s, s->opener.error());
+            record_failed(*s, 0, l.opener.error());
         return;
     default: break;
     }
-    if (s->down == ch)
-        s->down = nullptr;
-    if (s->up == ch)
-        s->up = nullptr;
+    if (l.down == ch)
+        l.down = nullptr;
+    if (l.up == ch)
+        l.up = nullptr;
+    // Any channel of any lane: the session is lost (HRAC reconnects).
     if (cut)
-        record_failed(*s, s->opener.error());
+        record_failed(*s, ch->lane, l.opener.error());
     else
-        close_session(s->site, ch->kind == Channel::Kind::down ? "downstream channel closed" : "upstream channel closed");
+        close_session(s->site, std::string(ch->kind == Channel::Kind::down ? "downstream" : "upstream") +
+                                   " channel" + (ch->lane ? " of lane " + std::to_string(ch->lane) : "") + " closed");
 }
 
 // A send whose records failed is answered 400 when its body is in, rather
@@ -822,8 +925,8 @@ void TunnelServer::answer_closed(Channel *ch)
 void TunnelServer::on_upload_end(Channel *ch)
 {
     if (Session *s = ch->session)
-        if (RecordError e = s->opener.end_of_body(); e != RecordError::none)
-            record_failed(*s, e);
+        if (RecordError e = s->lane[ch->lane].opener.end_of_body(); e != RecordError::none)
+            record_failed(*s, ch->lane, e);
 }
 
 void TunnelServer::close_channel(Channel *ch)
@@ -844,7 +947,7 @@ void TunnelServer::wake(Channel *ch)
     }
     if (!run_pending_) {
         run_pending_ = true;
-        loop_.defer([this] { run_mhd(); });
+        loop_.defer([this] { run_mhd(); }, this);
     }
 }
 
@@ -853,9 +956,10 @@ void TunnelServer::close_session(size_t site, const std::string &why)
     auto s = std::move(sessions_[site]);
     if (!s)
         return;
-    for (Channel *ch : {s->down, s->up})
-        if (ch)
-            close_channel(ch);
+    for (Session::Lane &l : s->lane)
+        for (Channel *ch : {l.down, l.up})
+            if (ch)
+                close_channel(ch);
     // A poll or send in progress gets an answer rather than a cut: libcurl
     // resends a request whose reused connection closed unanswered, and the
     // resent one would be refused as a replay (a false auth failure).
@@ -877,75 +981,110 @@ void TunnelServer::close_session(size_t site, const std::string &why)
 // The upload of the HRAC of s broke the record rules: the session ends,
 // nothing of the failing record was delivered (RecordFrameDecoder opens a
 // record before it decodes a frame of it).
-void TunnelServer::record_failed(Session &s, RecordError e)
+void TunnelServer::record_failed(Session &s, unsigned lane, RecordError e)
 {
     stats_.add(HRAS_CNT_RECORD_ERRORS);
     std::string why = std::string("record error from HRAC: ") + record_error_name(e);
     if (e == RecordError::bad_frame) {
         stats_.add(HRAS_CNT_FRAME_ERRORS);
-        why += std::string(" (") + decode_error_name(s.opener.frame_error()) + ")";
+        why += std::string(" (") + decode_error_name(s.lane[lane].opener.frame_error()) + ")";
     }
+    if (lane)
+        why += " on lane " + std::to_string(lane);
     const std::string site = sites_.at(s.site).name;
     stats_.log_limited(record_log_, HRAS_LOG_WARN,
                        [&] { return "tunnel: site '" + site + "' from " + s.peer + ": " + why + ", dropping the session"; });
     close_session(s.site, why);
 }
 
-// Moves whole queued frames (at least one, at most limit bytes unless a
-// single frame is larger) out of s.downq into down records appended to
-// out. False: the down sequence is used up (the session must end).
-bool TunnelServer::seal_queued(Session &s, size_t limit, std::vector<uint8_t> &out)
+// Seals what lane l of s has queued (LaneRecords::seal_queued). False: the
+// down sequence is used up (the session must end).
+bool TunnelServer::seal_queued(Session &s, LaneRecords &l, size_t limit, std::vector<uint8_t> &out)
 {
-    size_t begin = s.downq_off, end = begin;
-    while (auto n = peek_frame_size(s.downq.data() + end, s.downq.size() - end)) {
-        if (end > begin && end + *n - begin > limit)
-            break;
-        end += *n;
-    }
-    if (end == begin)
+    RecordError e = l.seal_queued(limit, out);
+    if (e == RecordError::none)
         return true;
-    RecordError e = seal_frames(s.sealer, s.downq.data() + begin, end - begin, out);
-    if (e != RecordError::none) {
-        stats_.add(HRAS_CNT_RECORD_ERRORS);
-        stats_.warn("tunnel: site '" + sites_.at(s.site).name + "': cannot seal down records: " + record_error_name(e));
-        return false;
-    }
-    s.downq_off = end;
-    if (s.downq_off == s.downq.size()) {
-        s.downq.clear();
-        s.downq_off = 0;
-    } else if (s.downq_off >= 64 * 1024) {
-        s.downq.erase(s.downq.begin(), s.downq.begin() + ptrdiff_t(s.downq_off));
-        s.downq_off = 0;
-    }
-    return true;
+    stats_.add(HRAS_CNT_RECORD_ERRORS);
+    stats_.warn("tunnel: site '" + sites_.at(s.site).name + "': cannot seal down records: " + record_error_name(e));
+    return false;
 }
 
-void TunnelServer::queue_down(Session &s, const Frame &f)
+void TunnelServer::queue_down(Session &s, const Frame &f, unsigned lane)
 {
-    size_t before = s.downq.size();
-    if (!encode_frame(f, s.downq))
+    Session::Lane &l = s.lane[lane];
+    size_t before = l.downq.size();
+    if (!encode_frame(f, l.downq))
         return;
     stats_.add(HRAS_CNT_FRAMES_DOWN);
-    stats_.add(HRAS_CNT_BYTES_DOWN, s.downq.size() - before);
-    s.last_tx = now_ms();
-    if (Channel *ch = s.mode == Session::Mode::stream ? s.down : s.poll)
+    stats_.add(HRAS_CNT_BYTES_DOWN, l.downq.size() - before);
+    l.last_tx = now_ms();
+    if (Channel *ch = s.mode == Session::Mode::stream ? l.down : s.poll)
         wake(ch);
+}
+
+// An encoded frame from the session's lanes (LaneQueue): media, a resend
+// or an ack, onto the down queue of one lane whose channel is open.
+bool TunnelServer::queue_on_lane(Session &s, unsigned lane, const uint8_t *frame, size_t len)
+{
+    if (lane >= s.lane.size() || !s.lane[lane].down || s.overflowed)
+        return false;
+    if (s.queued() + len > cfg_.max_down_queue) {
+        drop_slow_reader(s);
+        return false;
+    }
+    Session::Lane &l = s.lane[lane];
+    l.downq.insert(l.downq.end(), frame, frame + len);
+    stats_.add(HRAS_CNT_FRAMES_DOWN);
+    stats_.add(HRAS_CNT_BYTES_DOWN, len);
+    l.last_tx = now_ms();
+    wake(l.down);
+    return true;
 }
 
 bool TunnelServer::send(size_t site, const Frame &f)
 {
     Session *s = site < sessions_.size() ? sessions_[site].get() : nullptr;
-    if (!s || !s->announced || (s->mode == Session::Mode::stream && !s->down) || s->overflowed)
+    if (!s || !s->announced || (s->mode == Session::Mode::stream && !s->lane[0].down) || s->overflowed)
         return false;
-    if (s->queued() + frame_header_size + (f.ra ? f.ra->encoded_size() : 0) + f.payload.size() >
+    const bool sequenced = f.type == FrameType::media && s->lanes;
+    if (s->queued() + frame_header_size + (f.ra ? f.ra->encoded_size() : 0) + (sequenced ? media_seq_size : 0) +
+            f.payload.size() >
         cfg_.max_down_queue) {
         drop_slow_reader(*s);
         return false;
     }
-    size_t before = s->downq.size();
+    if (sequenced) {
+        // Numbered and spread over the lanes; SIP and control stay on lane 0.
+        LaneQueue out(*this, *s);
+        bool sent = s->lanes->send_media(f, now_ms(), out);
+        wants_lane_timer(*s);
+        return sent;
+    }
+    size_t before = s->lane[0].downq.size();
     queue_down(*s, f);
-    return s->downq.size() != before;
+    return s->lane[0].downq.size() != before;
+}
+
+// The lane timer runs while some session has media waiting for acks or
+// owes an ack, and idles otherwise.
+void TunnelServer::wants_lane_timer(Session &s)
+{
+    if (s.lanes && s.lanes->busy(now_ms()) && lane_timer_sites_->add(s.site))
+        loop_.run_timer(lane_timer_, true);
+}
+
+void TunnelServer::lane_tick()
+{
+    int64_t now = now_ms();
+    lane_timer_sites_->sweep([&](size_t site) {
+        Session *s = sessions_[site].get();
+        if (!s || !s->lanes || s->overflowed)
+            return false;
+        LaneQueue out(*this, *s);
+        return s->lanes->tick(now, out);
+    });
+    if (lane_timer_sites_->empty())
+        loop_.run_timer(lane_timer_, false);
 }
 
 bool TunnelServer::is_up(size_t site) const
@@ -993,13 +1132,29 @@ void TunnelServer::tick()
             close_session(i, "nothing received for 3 keep-alive intervals");
             continue;
         }
-        if (now - s->last_tx >= ka) {
-            if (send(i, keepalive_frame(uint64_t(now))))
+        // Every lane's downstream gets its own keep-alives: proxies cut
+        // idle connections one by one.
+        for (unsigned lane = 0; lane < s->lane.size() && sessions_[i]; lane++)
+            if (s->lane[lane].down && now - s->lane[lane].last_tx >= ka && keepalive(*s, lane, now))
                 stats_.add(HRAS_CNT_KEEPALIVES_SENT);
-        }
     }
     cut_overdue();
     run_mhd();  // lets libmicrohttpd handle its own timeouts
+}
+
+// A keep-alive down one lane of a streaming session, within
+// tunnel_queue_limit like any frame.
+bool TunnelServer::keepalive(Session &s, unsigned lane, int64_t now)
+{
+    if (!s.announced || s.overflowed)
+        return false;
+    const Frame &ka = keepalive_frame(uint64_t(now));
+    if (s.queued() + frame_header_size + ka.payload.size() > cfg_.max_down_queue) {
+        drop_slow_reader(s);
+        return false;
+    }
+    queue_down(s, ka, lane);
+    return true;
 }
 
 // A long poll whose poll_wait passed with nothing queued gets a keep-alive.
@@ -1024,6 +1179,7 @@ void TunnelServer::publish(size_t site)
         snprintf(st.hrac_lan, sizeof st.hrac_lan, "%s", s->hrac.to_string().c_str());
         snprintf(st.peer, sizeof st.peer, "%s", s->peer.c_str());
         snprintf(st.mode, sizeof st.mode, "%s", s->mode_name());
+        st.lanes = int(s->lane.size());
     }
     st.since = long(time(nullptr));
     st.phones = listener_ ? listener_->phone_count(site) : 0;
@@ -1141,7 +1297,7 @@ void TunnelServer::drop_slow_reader(Session &s)
     loop_.defer([this, site, id] {
         if (sessions_[site] && sessions_[site]->id == id && sessions_[site]->overflowed)
             close_session(site, "its HRAC does not read fast enough (tunnel_queue_limit)");
-    });
+    }, this);
 }
 
 }  // namespace sofw::hras

@@ -3,7 +3,8 @@
 // plain HTTP or HTTPS. Each site has at most one session, in one of two
 // modes: streaming = one downstream GET (endless response) and one upstream
 // POST (endless request body), confirmed with STREAM_OK on the first
-// upstream frame; polling = long-poll GETs and Content-Length POSTs, all
+// upstream frame, and as many more pairs as the session has lanes
+// (tunnel_lanes.hpp); polling = long-poll GETs and Content-Length POSTs, all
 // carrying the session id. Authenticates sites (and optionally their client
 // certificates), sends and checks keep-alives, forgets half-open and silent
 // sessions.
@@ -18,6 +19,7 @@
 #include "sofw/auth.hpp"
 #include "sofw/defaults.h"
 #include "sofw/frame.hpp"
+#include "sofw/lanes.hpp"
 #include "sofw/log_limiter.hpp"
 #include "sofw/record.hpp"
 
@@ -31,6 +33,13 @@ struct MHD_Daemon;
 struct MHD_Connection;
 
 namespace sofw::hras {
+
+struct LaneRecords;
+class LaneTimerSites;
+
+// tunnel_lanes: the most lanes (docs/protocol.md "Lanes") HRAS gives a
+// streaming session; HRAC asks for its own number, the smaller one counts.
+constexpr unsigned default_tunnel_lanes = 4;
 
 struct TunnelConfig {
     std::string listen = "0.0.0.0:80";
@@ -46,6 +55,7 @@ struct TunnelConfig {
     int half_open_timeout_s = 10;
     int poll_wait_ms = int(poll_wait_s * 1000);    // a long poll with nothing to say is answered with a keep-alive
     size_t poll_max_body = poll_answer_max_bytes;  // bytes of frames in one poll answer (the rest waits)
+    unsigned lanes = default_tunnel_lanes;         // 1..lanes_max
     // TLS: PEM contents (not paths). Cert and key both or neither; with a
     // client CA every request needs a client certificate it signed.
     std::string tls_cert, tls_key, tls_client_ca;
@@ -92,19 +102,26 @@ public:
     struct Session;
 
 private:
+    struct LaneQueue;
     friend struct TunnelCallbacks;
     void on_new_request(Channel *ch, const char *url, const char *method);
     void on_upload(Channel *ch, const char *data, size_t len);
     void on_upload_end(Channel *ch);
     void refuse_send(Channel *ch);
     void answer_closed(Channel *ch);
-    void record_failed(Session &s, RecordError e);
-    bool seal_queued(Session &s, size_t limit, std::vector<uint8_t> &out);
+    void record_failed(Session &s, unsigned lane, RecordError e);
+    bool seal_queued(Session &s, LaneRecords &l, size_t limit, std::vector<uint8_t> &out);
     bool on_send_done(Channel *ch);
     void answer_poll(Channel *ch);
     void on_channel_closed(Channel *ch);
     void maybe_announce(Session &s);
-    void queue_down(Session &s, const Frame &f);
+    bool key_lanes(Session &s, const AuthRequest &opening);
+    void queue_down(Session &s, const Frame &f, unsigned lane = 0);
+    bool queue_on_lane(Session &s, unsigned lane, const uint8_t *frame, size_t len);
+    bool on_lane_frame(Session &s, unsigned lane, Frame &f);
+    void wants_lane_timer(Session &s);
+    void lane_tick();
+    bool keepalive(Session &s, unsigned lane, int64_t now);
     void close_channel(Channel *ch);
     void wake(Channel *ch);
     void tick();
@@ -127,13 +144,16 @@ private:
     AuthVerifier verifier_;
     MHD_Daemon *daemon_ = nullptr;
     uint16_t port_ = 0;
+    int epfd_ = -1;  // libmicrohttpd's, watched by the loop
     bool run_pending_ = false;
     std::vector<std::unique_ptr<Session>> sessions_;  // by site index
     ConnectionLimits limits_;
     AuthBackoff status_backoff_;
     LogLimiter refused_log_{1000}, conn_log_{1000}, timeout_log_{1000}, queue_log_{1000}, backoff_log_{10000};
     Frame up_frame_;                                  // the frame being delivered, reused
-    LogLimiter record_log_{1000};
+    LogLimiter record_log_{1000}, lane_log_{1000};
+    size_t lane_timer_ = 0;                              // EventLoop::idle_timer of lane_tick()
+    std::unique_ptr<LaneTimerSites> lane_timer_sites_;  // whose session needs it now
 };
 
 }  // namespace sofw::hras

@@ -55,3 +55,40 @@ TEST(EventLoop, AThrowingHandlerIsReportedAndTheOthersStillRun)
     loop.run_once(100);
     EXPECT_EQ(2, good_calls);
 }
+
+TEST(EventLoop, AnIdleTimerRunsOnlyWhileItIsWanted)
+{
+    EventLoop loop;
+    int calls = 0;
+    size_t id = loop.idle_timer(5, [&] { calls++; });
+    EXPECT_EQ(1000, loop.wait_ms(1000)) << "an idle timer does not wake the loop";
+    loop.run_once(20);  // past its interval: idle, so not run
+    EXPECT_EQ(0, calls);
+    loop.run_timer(id, true);
+    EXPECT_LE(loop.wait_ms(1000), 5) << "a running timer does";
+    while (calls == 0)
+        loop.run_once(1000);
+    loop.run_timer(id, false);
+    EXPECT_EQ(1000, loop.wait_ms(1000));
+    loop.run_once(20);
+    EXPECT_EQ(1, calls);
+}
+
+TEST(EventLoop, NothingOfAForgottenOwnerRunsAgain)
+{
+    EventLoop loop;
+    int gone = 0, kept = 0;
+    int owner, other;
+    loop.every(0, [&] { gone++; }, &owner);
+    size_t idle = loop.idle_timer(0, [&] { gone++; }, &owner);
+    loop.run_timer(idle, true);
+    loop.every(0, [&] { kept++; }, &other);
+    loop.defer([&] { gone++; }, &owner);
+    loop.defer([&] { kept++; }, &other);
+    loop.forget(&owner);
+    loop.run_timer(idle, true);  // a forgotten timer cannot be started again
+    loop.run_once(0);
+    loop.run_once(0);
+    EXPECT_EQ(0, gone);
+    EXPECT_EQ(3, kept) << "the other owner's timer twice, its deferred work once";
+}

@@ -103,6 +103,7 @@ StatusSnapshot sample()
     v.addr = "127.1.0.1";
     v.state.up = 1;
     set(v.state.mode, "stream");
+    v.state.lanes = 3;
     set(v.state.session, "0123456789abcdef0123456789abcdef");
     set(v.state.hrac_lan, "10.0.0.2:5060");
     set(v.state.peer, "198.51.100.2:40000");
@@ -196,7 +197,7 @@ TEST(StatusJson, SnapshotIsRenderedWithEveryFieldEscaped)
     EXPECT_EQ(std::string::npos, j.find('<')) << j;
     EXPECT_EQ(std::string::npos, j.find('\x01')) << j;
     EXPECT_NE(std::string::npos, j.find(R"("sites":[{"name":"acme","domain":"acme.example","addr":"127.1.0.1",)"
-                                        R"("state":"up","mode":"stream","session":"0123456789abcdef0123456789abcdef",)"
+                                        R"("state":"up","mode":"stream","lanes":3,"session":"0123456789abcdef0123456789abcdef",)"
                                         R"("hrac":"10.0.0.2:5060","peer":"198.51.100.2:40000","since":1699999990,)"
                                         R"("phones":1}])"))
         << j;

@@ -3,7 +3,8 @@
 // requests; records keyed from the opening request and the server nonce;
 // an endless chunked downstream of records, a chunked upstream of sealed
 // frames opened once the keys exist; long polls and Content-Length send
-// batches), a UDP socket standing for Kamailio's sip_socket, and a driver
+// batches; lanes: X-SoFW-Lanes on the opening GET, then each lane's GET and
+// POST with its own keys), a UDP socket standing for Kamailio's sip_socket, and a driver
 // that runs the EventLoop until a condition holds or a deadline passes.
 // Everything runs on the test's one thread; nothing blocks.
 #pragma once
@@ -420,6 +421,8 @@ public:
     void open_down()
     {
         down_req_ = request("GET", "/sofw/v1/down");
+        if (lanes_asked)
+            down_req_.extra += std::string(hdr::lanes) + ": " + std::to_string(lanes_asked) + "\r\n";
         down = send_request(port_, down_req_, tls_);
     }
     // As HRAC does: the POST goes out once the keys exist (the GET's 200);
@@ -450,6 +453,59 @@ public:
         p.conn = send_request(port_, p.req, tls_);
         return p;
     }
+    // One lane (1..) of a streaming session, as HRAC opens it once lane
+    // 0's 200 named the lanes: the GET, and the POST after the GET's 200.
+    struct Lane {
+        TunnelRequest down_req;
+        std::unique_ptr<HttpConn> down, up;
+        RecordSealer sealer;
+        RecordFrameDecoder decoder;
+        size_t fed = 0;
+        std::string pending_up;
+        std::vector<Frame> frames;  // decoded from this lane's downstream, in order
+
+        // Open, with HRAS's proof over this request and the session's nonce.
+        bool down_ok(const std::string &session_nonce) const
+        {
+            return down && down->status() == 200 && down->header(hdr::server_nonce) == session_nonce &&
+                   down->header(hdr::server_signature) == down_req.expected_proof(session_nonce);
+        }
+    };
+    // The lanes lane 0's 200 gave (X-SoFW-Lanes; 1 without it), 0 before it.
+    unsigned lane_count() const
+    {
+        if (!down || down->status() != 200)
+            return 0;
+        auto n = parse_lanes_value(down->header(hdr::lanes));
+        return n ? *n : 1;
+    }
+    bool lanes_ok() const
+    {
+        if (!down_ok() || lane_count() != lanes.size() + 1)
+            return false;
+        for (auto &l : lanes)
+            if (!l->down_ok(server_nonce_) || !l->up)
+                return false;
+        return true;
+    }
+    // Lane 0 is send_frame(); the others seal with their own keys.
+    void send_frame_on(unsigned lane, const Frame &f)
+    {
+        if (lane == 0)
+            return send_frame(f);
+        Lane &l = *lanes.at(lane - 1);
+        std::vector<uint8_t> out;
+        std::string wire = bytes(encode_frame(f));
+        if (l.sealer.seal(reinterpret_cast<const uint8_t *>(wire.data()), wire.size(), out) != RecordError::none)
+            throw std::logic_error("seal() failed");
+        if (l.up)
+            l.up->write(chunk(bytes(out)));
+        else
+            l.pending_up += chunk(bytes(out));
+    }
+    // The frames lane (0..) brought down so far.
+    const std::vector<Frame> &frames_of(unsigned lane) const { return lane == 0 ? frames : lanes.at(lane - 1)->frames; }
+
     // The frames as one record.
     Short &send_frames(const std::vector<Frame> &fs)
     {
@@ -525,6 +581,7 @@ public:
                 break;
             frames.push_back(f);
         }
+        poll_lanes();
     }
 
     // The downstream is open and HRAS proved it holds the site secret.
@@ -551,7 +608,48 @@ public:
     std::vector<std::unique_ptr<Short>> polls, sends;
     std::vector<Frame> frames;  // decoded from the downstream (or poll answers), in order
 
+    unsigned lanes_asked = 0;  // X-SoFW-Lanes on the opening GET (0: none)
+    bool open_lanes = true;    // open the lanes the 200 gives, as HRAC does
+    std::vector<std::unique_ptr<Lane>> lanes;  // lanes 1.. (lanes[0] is lane 1)
+
 private:
+    void poll_lanes()
+    {
+        if (open_lanes && keyed() && lanes.empty())
+            for (unsigned i = 1; i < lane_count(); i++) {
+                auto l = std::make_unique<Lane>();
+                SessionKeys keys;
+                if (!derive_session_keys(secret_, session_, down_req_.nonce, server_nonce_, keys, i))
+                    throw std::logic_error("no lane keys");
+                l->sealer.reset(keys.up);
+                l->decoder.reset(keys.down);
+                l->down_req = request("GET", lane_path(sofw::Channel::down, i));
+                l->down = send_request(port_, l->down_req, tls_);
+                lanes.push_back(std::move(l));
+            }
+        for (size_t i = 0; i < lanes.size(); i++) {
+            Lane &l = *lanes[i];
+            for (auto *c : {l.down.get(), l.up.get()})
+                if (c)
+                    c->poll();
+            if (l.down->status() != 200)
+                continue;
+            if (want_up_ && !l.up) {
+                l.up = send_request(port_, request("POST", lane_path(sofw::Channel::up, unsigned(i + 1))), tls_);
+                l.up->write(l.pending_up);
+                l.pending_up.clear();
+            }
+            const std::string &b = l.down->body();
+            if (b.size() > l.fed) {
+                l.decoder.feed(reinterpret_cast<const uint8_t *>(b.data()) + l.fed, b.size() - l.fed);
+                l.fed = b.size();
+            }
+            Frame f;
+            while (l.decoder.next(f) == RecordFrameDecoder::Result::frame)
+                l.frames.push_back(f);
+        }
+    }
+
     // A 200 whose server nonce is new to this client opened a session
     // (the first GET or poll, or one that replaced the session): keys
     // from its request's nonce. A test tool may follow; HRAC would end

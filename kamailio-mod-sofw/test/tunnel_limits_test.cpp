@@ -250,6 +250,26 @@ TEST_F(TunnelLimitsTest, SlowReadersSessionIsDroppedAndTheSiteReconnects)
     EXPECT_TRUE(server->send(0, big));
 }
 
+TEST_F(TunnelLimitsTest, TheQueueLimitCountsEveryLaneOfASession)
+{
+    cfg.max_down_queue = 64 * 1024;
+    start();
+    TunnelClient &acme = client();
+    acme.lanes_asked = 3;
+    ASSERT_TRUE(up(acme, 0));
+    ASSERT_TRUE(drive.until([&] { return acme.lanes_ok(); }));
+    Frame big;
+    big.type = FrameType::media;
+    big.ra = RaHeader::parse("192.168.1.10:4000").value();
+    big.payload.assign(30000, 'm');
+    // Each goes to another lane, none of which holds more than one.
+    EXPECT_TRUE(server->send(0, big));
+    EXPECT_TRUE(server->send(0, big));
+    EXPECT_FALSE(server->send(0, big)) << "the lanes together would exceed tunnel_queue_limit";
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_TUNNEL_QUEUE_OVERFLOWS));
+    ASSERT_TRUE(drive.until([&] { return !server->is_up(0); })) << "the slow reader's session stayed";
+}
+
 TEST_F(TunnelLimitsTest, FullReplayCacheAnswers503ToThatSiteOnly)
 {
     cfg.replay_cache_size = 2;

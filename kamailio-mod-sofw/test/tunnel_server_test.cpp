@@ -8,11 +8,14 @@
 #include "core/tunnel_server.hpp"
 
 #include "sofw/control.hpp"
+#include "sofw/lanes.hpp"
 #include "published_hooks.hpp"
 #include "test_pki.hpp"
 #include "tunnel_client.hpp"
 
 #include <gtest/gtest.h>
+
+#include <set>
 
 using namespace sofw;
 using namespace sofw::hras;
@@ -127,6 +130,22 @@ protected:
         if (first.status() != 200 || !first.proof_ok() || !c.keyed())
             return ::testing::AssertionFailure() << "first poll: " << first.status() << ", proof " << first.proof_ok();
         c.start_poll();
+        return ::testing::AssertionSuccess();
+    }
+    // Opens a session asking for n lanes and waits until every lane's GET
+    // and POST are open on both ends (a keep-alive up each lane arrived).
+    ::testing::AssertionResult open_lanes(TunnelClient &c, unsigned n, size_t site = 0)
+    {
+        c.lanes_asked = n;
+        if (auto r = open(c, site); !r)
+            return r;
+        if (!soon([&] { return c.lanes_ok(); }))
+            return ::testing::AssertionFailure() << "lanes did not open (" << c.lane_count() << " given)";
+        const uint64_t before = stats.get(HRAS_CNT_KEEPALIVES_RECEIVED);
+        for (unsigned lane = 1; lane < c.lane_count(); lane++)
+            c.send_frame_on(lane, Frame{});
+        if (!soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == before + c.lane_count() - 1; }))
+            return ::testing::AssertionFailure() << "lane upstreams not open at the server";
         return ::testing::AssertionSuccess();
     }
     // A refused request: its status and the reason line in the body.
@@ -1036,6 +1055,348 @@ TEST_F(TunnelServerTest, PollingSitesAreIndependent)
     drive.run_for(50);
     EXPECT_FALSE(a.polls.back()->done);
     EXPECT_TRUE(server->is_up(0));
+}
+
+// --- lanes ------------------------------------------------------------------
+
+namespace {
+
+// A sequenced media frame as HRAC sends it on a lane.
+Frame lane_media_frame(const std::string &ra, uint32_t mseq, const std::vector<uint8_t> &packet)
+{
+    Frame f;
+    f.type = FrameType::lane_media;
+    f.ra = RaHeader::parse(ra).value();
+    f.payload = {uint8_t(mseq >> 24), uint8_t(mseq >> 16), uint8_t(mseq >> 8), uint8_t(mseq)};
+    f.payload.insert(f.payload.end(), packet.begin(), packet.end());
+    return f;
+}
+
+Frame media_frame(const std::string &ra, const std::vector<uint8_t> &packet)
+{
+    Frame f;
+    f.type = FrameType::media;
+    f.ra = RaHeader::parse(ra).value();
+    f.payload = packet;
+    return f;
+}
+
+Frame lane_ack_frame(std::vector<uint32_t> counts)
+{
+    LaneAck a;
+    a.lanes = unsigned(counts.size());
+    for (size_t i = 0; i < counts.size(); i++)
+        a.received[i] = counts[i];
+    return make_lane_ack_frame(a);
+}
+
+std::optional<LaneAck> last_ack(const TunnelClient &c)
+{
+    std::optional<LaneAck> found;
+    for (unsigned lane = 0; lane < c.lane_count(); lane++)
+        for (auto &f : c.frames_of(lane))
+            if (auto a = decode_lane_ack(f))
+                if (!found || a->received[0] + a->received[1] + a->received[2] >=
+                                  found->received[0] + found->received[1] + found->received[2])
+                    found = a;
+    return found;
+}
+
+}  // namespace
+
+TEST_F(TunnelServerTest, LanesOpenWithTheSmallerOfBothCounts)
+{
+    TunnelClient &c = client();
+    c.lanes_asked = 3;
+    ASSERT_TRUE(open(c));
+    EXPECT_EQ("3", c.down->header(hdr::lanes));
+    ASSERT_TRUE(soon([&] { return c.lanes_ok(); })) << "lanes 1 and 2 did not open";
+    for (auto &l : c.lanes) {
+        EXPECT_EQ(200, l->down->status());
+        EXPECT_FALSE(l->down->has_header(hdr::lanes));
+    }
+    EXPECT_TRUE(server->is_up(0));
+    EXPECT_EQ(3, g_published.states[0].lanes);
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_SESSIONS_OPENED));
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    // More than tunnel_lanes (4): the session gets 4.
+    TunnelClient &b = client("beta", beta_secret, "10.0.1.2:5060");
+    b.lanes_asked = 8;
+    ASSERT_TRUE(open(b, 1));
+    EXPECT_EQ("4", b.down->header(hdr::lanes));
+    ASSERT_TRUE(soon([&] { return b.lanes_ok(); }));
+    EXPECT_EQ(3u, b.lanes.size());
+    EXPECT_EQ(4, g_published.states[1].lanes);
+}
+
+TEST_F(TunnelServerTest, WithoutAValidLanesHeaderTheSessionHasOneLane)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));
+    EXPECT_FALSE(c.down->has_header(hdr::lanes)) << "an older HRAC gets the protocol without lanes";
+    EXPECT_EQ(1, g_published.states[0].lanes);
+    TunnelClient &b = client("beta", beta_secret, "10.0.1.2:5060");
+    b.extra_headers = std::string(hdr::lanes) + ": 9\r\n";
+    ASSERT_TRUE(open(b, 1));
+    EXPECT_FALSE(b.down->has_header(hdr::lanes));
+    EXPECT_EQ(1u, b.lane_count());
+    // One asked, one given: said so.
+    TunnelClient &one = client();
+    one.lanes_asked = 1;
+    ASSERT_TRUE(open(one));
+    EXPECT_EQ("1", one.down->header(hdr::lanes));
+    EXPECT_TRUE(one.lanes.empty());
+}
+
+TEST_F(TunnelServerTest, LaneRequestsOutsideTheSessionsLanesAreConflicts)
+{
+    TunnelClient &c = client();
+    // No session at all.
+    expect_refused(c.request("GET", "/sofw/v1/down/1"), 409, "no such lane");
+    expect_refused(c.request("POST", "/sofw/v1/up/1"), 409, "no such lane");
+    EXPECT_FALSE(server->is_up(0));
+    // A session without lanes.
+    ASSERT_TRUE(open(c));
+    expect_refused(c.request("GET", "/sofw/v1/down/1"), 409, "no such lane");
+    expect_refused(c.request("POST", "/sofw/v1/up/1"), 409, "no such lane");
+    // A session of three lanes: lane 3 is not one of them, and each lane
+    // has one channel of each kind.
+    TunnelClient &l = client();
+    ASSERT_TRUE(open_lanes(l, 3));
+    expect_refused(l.request("GET", "/sofw/v1/down/3"), 409, "no such lane");
+    expect_refused(l.request("GET", "/sofw/v1/down/1"), 409, "no such lane");
+    expect_refused(l.request("POST", "/sofw/v1/up/2"), 409, "no such lane");
+    // Another session id of the same site.
+    expect_refused(client().request("GET", "/sofw/v1/down/1"), 409, "no such lane");
+    drive.run_for(100);
+    EXPECT_TRUE(server->is_up(0));
+    EXPECT_TRUE(l.lanes_ok()) << "the refusals left the lanes alone";
+    // Lane requests are signed like any: a wrong key is an authentication failure.
+    TunnelRequest forged = l.request("GET", "/sofw/v1/down/1");
+    forged.secret = beta_secret;
+    expect_refused(forged, 401, "bad_signature");
+    EXPECT_EQ(1u, stats.get(HRAS_CNT_AUTH_FAILURES));
+}
+
+TEST_F(TunnelServerTest, MalformedLanePathsAreNotTunnelEndpoints)
+{
+    TunnelClient &c = client();
+    c.lanes_asked = 3;
+    ASSERT_TRUE(open(c));
+    for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{{"GET", "/sofw/v1/down/0"},
+                                                                                {"GET", "/sofw/v1/down/01"},
+                                                                                {"GET", "/sofw/v1/down/x"},
+                                                                                {"GET", "/sofw/v1/down/9"},
+                                                                                {"POST", "/sofw/v1/up/0"},
+                                                                                {"GET", "/sofw/v1/up/1"},
+                                                                                {"POST", "/sofw/v1/down/1"}}) {
+        SCOPED_TRACE(method + " " + path);
+        expect_refused(c.request(method, path), 404, "not a SoFW tunnel endpoint");
+    }
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_AUTH_FAILURES));
+    EXPECT_TRUE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTest, MediaSpreadOverLanesReachesTheListenerOnceAndIsAcked)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open_lanes(c, 3));
+    // Nine packets over the three lanes, then each again on the next lane
+    // (as a hedging sender does).
+    for (uint32_t m = 0; m < 9; m++)
+        c.send_frame_on(m % 3, lane_media_frame("192.168.1.11:4000", m, {0x80, 0x00, uint8_t(m)}));
+    for (uint32_t m = 0; m < 9; m++)
+        c.send_frame_on((m + 1) % 3, lane_media_frame("192.168.1.11:4000", m, {0x80, 0x00, uint8_t(m)}));
+    ASSERT_TRUE(soon([&] { return stats.get(HRAS_CNT_LANE_DUPLICATES) == 9; }))
+        << stats.get(HRAS_CNT_LANE_DUPLICATES) << " duplicates";
+    ASSERT_EQ(9u, rec.frames.size());
+    std::set<uint8_t> seen;
+    for (auto &[site, f] : rec.frames) {
+        EXPECT_EQ(0u, site);
+        EXPECT_EQ(FrameType::media, f.type) << "delivered as plain media";
+        ASSERT_EQ(3u, f.payload.size());
+        EXPECT_EQ(0x80, f.payload[0]);
+        EXPECT_TRUE(seen.insert(f.payload[2]).second) << "packet " << int(f.payload[2]) << " twice";
+        ASSERT_TRUE(f.ra);
+        EXPECT_EQ("192.168.1.11:4000", f.ra->to_string());
+    }
+    // HRAS acknowledges what each lane brought: six frames each.
+    ASSERT_TRUE(soon([&] {
+        auto a = last_ack(c);
+        return a && a->received[0] == 6 && a->received[1] == 6 && a->received[2] == 6;
+    })) << "no ack of everything";
+    EXPECT_EQ(3u, last_ack(c)->lanes);
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_LANE_INVALID));
+    EXPECT_EQ(0u, c.count(FrameType::lane_media));
+    EXPECT_TRUE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTest, MediaDownIsSequencedWhileSipStaysOnLaneZero)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open_lanes(c, 3));
+    for (uint8_t i = 0; i < 12; i++)
+        ASSERT_TRUE(server->send(0, media_frame("192.168.1.11:4000", {0x80, i})));
+    ASSERT_TRUE(server->send(0, sip_frame("192.168.1.10:5060", options)));
+    LaneReceiver receiver(3);
+    std::set<uint8_t> delivered;
+    size_t fed[3] = {};
+    auto take = [&] {
+        for (unsigned lane = 0; lane < 3; lane++)
+            for (; fed[lane] < c.frames_of(lane).size(); fed[lane]++) {
+                Frame f = c.frames_of(lane)[fed[lane]];
+                if (f.type == FrameType::lane_media && receiver.on_frame(lane, f) == LaneReceiver::Verdict::deliver)
+                    delivered.insert(f.payload.at(1));
+            }
+        return delivered.size() == 12;
+    };
+    ASSERT_TRUE(soon(take)) << delivered.size() << " of 12";
+    EXPECT_EQ(1u, c.count(FrameType::sip));
+    for (unsigned lane = 1; lane < 3; lane++)
+        for (auto &f : c.frames_of(lane)) {
+            EXPECT_NE(FrameType::sip, f.type) << "SIP on lane " << lane;
+        }
+    EXPECT_EQ(0u, c.count(FrameType::media)) << "no plain media when the session has lanes";
+    c.send_frame_on(0, make_lane_ack_frame(receiver.take_ack(now_ms())));
+    drive.run_for(100);
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_LANE_INVALID));
+    EXPECT_TRUE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTest, AStalledLanesMediaIsSentAgainOnAnother)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open_lanes(c, 3));
+    // HRAC acknowledges what lanes 1 and 2 bring, never lane 0's (where
+    // media starts).
+    auto counts = [&](unsigned lane) {
+        uint32_t n = 0;
+        for (auto &f : c.frames_of(lane))
+            n += f.type == FrameType::lane_media;
+        return n;
+    };
+    auto mseqs = [&](unsigned lane) {
+        std::set<uint32_t> m;
+        for (auto &f : c.frames_of(lane)) {
+            Frame copy = f;
+            uint32_t n;
+            if (unwrap_lane_media(copy, n))
+                m.insert(n);
+        }
+        return m;
+    };
+    uint8_t next = 0;
+    bool resent = drive.until(
+        [&] {
+            if (next < 30)
+                server->send(0, media_frame("192.168.1.11:4000", {0x80, next++}));
+            c.send_frame_on(0, lane_ack_frame({0, counts(1), counts(2)}));
+            return stats.get(HRAS_CNT_LANE_RESENT) > 0;
+        },
+        5000);
+    ASSERT_TRUE(resent) << "lane 0 was never hedged";
+    EXPECT_GE(stats.get(HRAS_CNT_LANE_STALLS), 1u);
+    // What lane 0 carried arrives a second time on a spare.
+    ASSERT_TRUE(soon([&] {
+        std::set<uint32_t> spares = mseqs(1), two = mseqs(2);
+        spares.insert(two.begin(), two.end());
+        for (uint32_t m : mseqs(0))
+            if (spares.count(m))
+                return true;
+        return false;
+    }));
+    EXPECT_TRUE(server->is_up(0));
+}
+
+TEST_F(TunnelServerTest, LaneFramesTheSessionDoesNotAllowAreCountedNotFatal)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open(c));  // one lane
+    c.send_frame(lane_media_frame("192.168.1.11:4000", 0, {0x80}));
+    c.send_frame(lane_ack_frame({0}));
+    c.send_frame(sip_frame("192.168.1.10:5060", options));
+    ASSERT_TRUE(soon([&] { return rec.frames.size() == 1; }));
+    EXPECT_EQ(FrameType::sip, rec.frames[0].second.type) << "only the SIP frame reached the listener";
+    EXPECT_EQ(2u, stats.get(HRAS_CNT_LANE_INVALID));
+    EXPECT_TRUE(server->is_up(0));
+    EXPECT_EQ(0u, stats.get(HRAS_CNT_RECORD_ERRORS));
+
+    TunnelClient &b = client("beta", beta_secret, "10.0.1.2:5060");
+    ASSERT_TRUE(open_lanes(b, 2, 1));
+    b.send_frame_on(0, lane_ack_frame({0, 0, 0}));               // names three lanes of two
+    b.send_frame_on(1, sip_frame("192.168.1.10:5060", options));  // SIP keeps to lane 0
+    b.send_frame_on(1, lane_media_frame("192.168.1.11:4000", 0, {0x80}));
+    ASSERT_TRUE(soon([&] { return rec.frames.size() == 2; }));
+    EXPECT_EQ(FrameType::media, rec.frames[1].second.type);
+    drive.run_for(100);
+    EXPECT_EQ(4u, stats.get(HRAS_CNT_LANE_INVALID));
+    EXPECT_EQ(2u, rec.frames.size());
+    EXPECT_TRUE(server->is_up(1));
+}
+
+TEST_F(TunnelServerTest, LosingAnyChannelOfAnyLaneEndsTheSession)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open_lanes(c, 3));
+    c.lanes[1]->up->close();  // lane 2's upstream
+    ASSERT_TRUE(soon([&] { return !server->is_up(0); }));
+    ASSERT_TRUE(soon([&] {
+        return c.down->closed() && c.up->closed() && c.lanes[0]->down->closed() && c.lanes[0]->up->closed() &&
+               c.lanes[1]->down->closed();
+    })) << "channels still open";
+    EXPECT_EQ((Changes{{0, true}, {0, false}}), rec.changes);
+    // HRAC comes back with a new session.
+    TunnelClient &again = client();
+    ASSERT_TRUE(open_lanes(again, 3));
+}
+
+TEST_F(TunnelServerTest, EveryLaneGetsKeepalivesAndAnyLaneKeepsTheSessionAlive)
+{
+    TunnelClient &c = client();
+    ASSERT_TRUE(open_lanes(c, 3));
+    // 3.5 intervals in which HRAC says something on lane 2 only.
+    int64_t last = 0;
+    const uint64_t before = stats.get(HRAS_CNT_KEEPALIVES_RECEIVED);
+    uint64_t sent = 0;
+    drive.run_for(3500, [&] {
+        if (now_ms() - last >= 500) {
+            c.send_frame_on(2, Frame{});
+            ++sent;
+            last = now_ms();
+        }
+    });
+    EXPECT_TRUE(server->is_up(0)) << "bytes on any lane count against the silence deadline";
+    for (unsigned lane = 0; lane < 3; lane++) {
+        size_t ka = 0;
+        for (auto &f : c.frames_of(lane))
+            ka += f.type == FrameType::keepalive;
+        EXPECT_GE(ka, 2u) << "lane " << lane;
+    }
+    EXPECT_TRUE(soon([&] { return stats.get(HRAS_CNT_KEEPALIVES_RECEIVED) == before + sent; }));
+    EXPECT_EQ(0u, c.count(FrameType::control)) << "STREAM_OK answers lane 0's upstream only";
+}
+
+namespace {
+
+class TunnelServerOneLaneTest : public TunnelServerTest {
+protected:
+    void configure() override { cfg.lanes = 1; }  // modparam tunnel_lanes 1
+};
+
+}  // namespace
+
+TEST_F(TunnelServerOneLaneTest, TunnelLanesOneGivesEveryoneTheProtocolWithoutLanes)
+{
+    TunnelClient &c = client();
+    c.lanes_asked = 3;
+    ASSERT_TRUE(open(c));
+    EXPECT_EQ("1", c.down->header(hdr::lanes));
+    EXPECT_EQ(1u, c.lane_count());
+    expect_refused(c.request("GET", "/sofw/v1/down/1"), 409, "no such lane");
+    ASSERT_TRUE(server->send(0, media_frame("192.168.1.11:4000", {0x80, 1})));
+    ASSERT_TRUE(soon([&] { return c.count(FrameType::media) == 1; }));
+    EXPECT_EQ(0u, c.count(FrameType::lane_media)) << "plain media, as without lanes";
+    EXPECT_EQ(1, g_published.states[0].lanes);
 }
 
 // --- TLS ------------------------------------------------------------------
