@@ -124,6 +124,21 @@ public:
     // hex digit (change), left out (drop), or passed (keep).
     enum class Nonce { keep, change, drop };
     void set_nonce(Nonce n) { nonce_ = n; }
+    // Every request from now on: its X-SoFW-Lanes left out, as by a proxy
+    // that drops headers it does not know (HRAS then answers as one
+    // without lanes does).
+    void set_drop_lanes(bool drop) { drop_lanes_ = drop; }
+    // Each request head seen so far: its request line and its
+    // X-SoFW-Lanes value ("" without one), in order.
+    struct Request {
+        std::string line;
+        std::string lanes;
+    };
+    std::vector<Request> requests() const
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        return requests_;
+    }
     // reorder: the first record is held, waiting for the one to swap it with.
     bool holding() const
     {
@@ -237,6 +252,8 @@ private:
                 p.in.erase(0, end + 4);
                 if (p.dir == Direction::down)
                     bend_nonce(head);
+                else
+                    note_request(head);
                 p.records = has(head, "application/x-sofw-frames");
                 p.chunked = has(head, "transfer-encoding: chunked");
                 p.pending.clear();
@@ -362,6 +379,23 @@ private:
         digit = digit == '0' ? '1' : '0';
     }
 
+    void note_request(std::string &head)
+    {
+        Request r;
+        r.line = head.substr(0, head.find("\r\n"));
+        const char *name = "\r\nX-SoFW-Lanes: ";
+        const size_t at = head.find(name);
+        if (at != std::string::npos) {
+            const size_t value = at + strlen(name);
+            const size_t eol = head.find("\r\n", value);
+            r.lanes = head.substr(value, eol - value);
+            if (drop_lanes_)
+                head.erase(at, eol - at);
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(r);
+    }
+
     void run()
     {
         while (!stop_) {
@@ -443,6 +477,7 @@ private:
     int wake_[2] = {-1, -1};
     std::atomic<bool> stop_{false};
     std::atomic<Nonce> nonce_{Nonce::keep};
+    std::atomic<bool> drop_lanes_{false};
     std::vector<std::unique_ptr<Conn>> conns_;  // the relay thread's only
 
     mutable std::mutex mu_;
@@ -451,6 +486,7 @@ private:
     bool done_ = false;
     std::string held_;
     size_t seen_[2] = {0, 0};
+    std::vector<Request> requests_;
     std::thread thread_;
 };
 

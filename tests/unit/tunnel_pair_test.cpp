@@ -22,6 +22,7 @@
 
 #include <sofw/control.hpp>
 #include <sofw/frame.hpp>
+#include <sofw/lanes.hpp>
 
 #include <gtest/gtest.h>
 
@@ -512,6 +513,91 @@ TEST_P(TunnelPairServerNonce, ProofFailsAndHracRetriesWithBackoff)
     relay_->set_nonce(sofw::test::TamperRelay::Nonce::keep);
     ASSERT_TRUE(both_up(10000));
     EXPECT_TRUE(sip_crosses_up());
+}
+
+// --- lanes: an HRAS that grants none ---------------------------------------
+// HRAC asks for tunnel_lanes lanes on lane 0's GET, and only there. An
+// answer without X-SoFW-Lanes (an HRAS that knows no lanes; here a path
+// that drops the request's header, so HRAS never sees it, whichever HRAS
+// this is) leaves the session one GET and one POST with plain media
+// frames, exactly the protocol before lanes.
+
+class TunnelPairLanesDropped : public TunnelPairBase, public ::testing::WithParamInterface<hrac::TunnelMode> {
+protected:
+    hrac::TunnelMode mode() const override { return GetParam(); }
+    uint16_t hrac_port() override
+    {
+        relay_ = std::make_unique<sofw::test::TamperRelay>(port_);
+        relay_->set_drop_lanes(true);
+        return relay_->port();
+    }
+    void TearDown() override
+    {
+        TunnelPairBase::TearDown();
+        relay_.reset();
+    }
+    std::unique_ptr<sofw::test::TamperRelay> relay_;
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairLanesDropped,
+                         ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll), mode_name);
+
+TEST_P(TunnelPairLanesDropped, OnePairCarriesPlainMediaBothWays)
+{
+    ASSERT_EQ(sofw::default_lanes, hrac_cfg_.tunnel_lanes);
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+
+    // Asked for on the opening GET alone; polling never asks.
+    const auto requests = relay_->requests();
+    ASSERT_FALSE(requests.empty());
+    size_t asked = 0;
+    for (const auto &r : requests) {
+        const bool opening_get = r.line.rfind("GET /sofw/v1/down ", 0) == 0;
+        EXPECT_EQ(opening_get && !polling() ? std::to_string(sofw::default_lanes) : std::string(), r.lanes) << r.line;
+        asked += !r.lanes.empty();
+    }
+    EXPECT_EQ(polling() ? 0u : 1u, asked);
+    EXPECT_EQ(polling() ? 0u : 1u, counters_.lanes) << "one lane granted (the gauge stays 0 while polling)";
+
+    const unsigned n = 50;
+    std::vector<Frame> sent_down, sent_up;
+    for (unsigned i = 0; i < n; i++) {
+        sent_down.push_back(frame(FrameType::media, "192.168.1.10:4000", rtp_payload(i), 40000));
+        sent_up.push_back(frame(FrameType::media, "192.168.1.10:4000", rtp_payload(i + n), 40000));
+    }
+    for (const Frame &f : sent_down)
+        ASSERT_TRUE(server_->send(0, f));
+    for (const Frame &f : sent_up)
+        ASSERT_TRUE(tunnel_->send(f));
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() == n && hras_.frames.size() == n; }))
+        << hrac_frames_.size() << " of " << n << " down, " << hras_.frames.size() << " of " << n << " up";
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(wire(sent_down[i]), wire(hrac_frames_[i])) << "down #" << i;
+        ASSERT_EQ(wire(sent_up[i]), wire(hras_.frames[i])) << "up #" << i;
+    }
+    if (!polling()) {
+        EXPECT_EQ(2u, server_->open_connections()) << "one GET and one POST";
+    }
+    EXPECT_EQ(0u, counters_.lane_invalid);
+    EXPECT_EQ(0u, counters_.lane_resent);
+    EXPECT_EQ(0u, counters_.lane_duplicates);
+}
+
+class TunnelPairOneLane : public TunnelPairLanesDropped {
+    void configure_hrac(hrac::Config &c) override { c.tunnel_lanes = 1; }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairOneLane, ::testing::Values(hrac::TunnelMode::stream), mode_name);
+
+TEST_P(TunnelPairOneLane, AsksForNoLanesAtAll)
+{
+    relay_->set_drop_lanes(false);
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    for (const auto &r : relay_->requests())
+        EXPECT_EQ("", r.lanes) << r.line;
+    EXPECT_EQ(1u, counters_.lanes);
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
 }
 
 // --- what HRAS refuses ----------------------------------------------------
