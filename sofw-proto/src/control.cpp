@@ -9,6 +9,7 @@ const char *control_op_name(ControlOp op)
     case ControlOp::close_media: return "CLOSE_MEDIA";
     case ControlOp::media_failed: return "MEDIA_FAILED";
     case ControlOp::stream_ok: return "STREAM_OK";
+    case ControlOp::lane_ack: return "LANE_ACK";
     }
     return "unknown";
 }
@@ -35,6 +36,10 @@ std::optional<Control> decode_control(const uint8_t *p, size_t n)
         break;
     case static_cast<uint8_t>(ControlOp::stream_ok):
         // Port 0 on the wire; a receiver ignores whatever is there.
+        break;
+    case static_cast<uint8_t>(ControlOp::lane_ack):
+        // The port field is the lane count, odd or even; decode_lane_ack
+        // checks it against the counts that follow.
         break;
     default: return std::nullopt;
     }

@@ -6,9 +6,9 @@ namespace sofw {
 
 namespace {
 
-bool valid_type(uint8_t t) { return t >= 1 && t <= 4; }
+bool valid_type(uint8_t t) { return t >= 1 && t <= 5; }
 
-bool needs_ra(FrameType t) { return t == FrameType::sip || t == FrameType::media; }
+bool needs_ra(FrameType t) { return t == FrameType::sip || t == FrameType::media || t == FrameType::lane_media; }
 
 // Header bytes 4..7.
 size_t payload_length(const uint8_t *h) { return size_t(h[4]) << 24 | size_t(h[5]) << 16 | size_t(h[6]) << 8 | h[7]; }
@@ -42,6 +42,7 @@ const char *frame_type_name(FrameType t)
     case FrameType::media: return "media";
     case FrameType::control: return "control";
     case FrameType::keepalive: return "keepalive";
+    case FrameType::lane_media: return "lane_media";
     }
     return "unknown";
 }

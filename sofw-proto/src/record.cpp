@@ -5,6 +5,7 @@
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 
+#include <cstdio>
 #include <cstring>
 
 namespace sofw {
@@ -73,7 +74,7 @@ void begin_record(chacha_poly1305_ctx &ctx, const DirectionKey &k, uint64_t seq,
 }  // namespace
 
 bool derive_session_keys(const std::string &secret, const std::string &session_hex, const std::string &client_nonce_hex,
-                         const std::string &server_nonce_hex, SessionKeys &out)
+                         const std::string &server_nonce_hex, SessionKeys &out, unsigned lane)
 {
     uint8_t salt[48];
     if (!decode_hex16(session_hex, salt) || !decode_hex16(client_nonce_hex, salt + 16) ||
@@ -85,8 +86,16 @@ bool derive_session_keys(const std::string &secret, const std::string &session_h
     hkdf_extract(&ctx, reinterpret_cast<nettle_hash_update_func *>(hmac_sha256_update),
                  reinterpret_cast<nettle_hash_digest_func *>(hmac_sha256_digest), SHA256_DIGEST_SIZE, secret.size(),
                  reinterpret_cast<const uint8_t *>(secret.data()), prk);
-    expand(prk, "sofw1 up", out.up);
-    expand(prk, "sofw1 down", out.down);
+    if (lane == 0) {
+        expand(prk, "sofw1 up", out.up);
+        expand(prk, "sofw1 down", out.down);
+    } else {
+        char up[32], down[32];
+        std::snprintf(up, sizeof up, "sofw1 up lane %u", lane);
+        std::snprintf(down, sizeof down, "sofw1 down lane %u", lane);
+        expand(prk, up, out.up);
+        expand(prk, down, out.down);
+    }
     std::memset(prk, 0, sizeof prk);
     std::memset(&ctx, 0, sizeof ctx);
     return true;

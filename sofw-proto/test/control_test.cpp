@@ -63,7 +63,7 @@ TEST(ControlCodec, RefusesShortPayloads)
 
 TEST(ControlCodec, RefusesUnknownOps)
 {
-    for (uint8_t op : {0x00, 0x05, 0x7f, 0xff})
+    for (uint8_t op : {0x00, 0x06, 0x7f, 0xff})
         EXPECT_FALSE(decode({op, 0x00, 0x4e, 0x20})) << int(op);
 }
 
@@ -117,6 +117,7 @@ TEST(ControlOpName, NamesEveryOp)
     EXPECT_STREQ(control_op_name(ControlOp::close_media), "CLOSE_MEDIA");
     EXPECT_STREQ(control_op_name(ControlOp::media_failed), "MEDIA_FAILED");
     EXPECT_STREQ(control_op_name(ControlOp::stream_ok), "STREAM_OK");
+    EXPECT_STREQ(control_op_name(ControlOp::lane_ack), "LANE_ACK");
 }
 
 TEST(Control, RecognisesStreamOkOnly)

@@ -289,7 +289,8 @@ TEST(FrameDecoder, RejectsBadVersion)
 TEST(FrameDecoder, RejectsBadType)
 {
     EXPECT_EQ(decode_error_of("01 00 00 00 00000000"), DecodeError::bad_type);
-    EXPECT_EQ(decode_error_of("01 05 00 00 00000000"), DecodeError::bad_type);
+    EXPECT_EQ(decode_error_of("01 06 00 00 00000000"), DecodeError::bad_type);
+    EXPECT_EQ(decode_error_of("01 ff 00 00 00000000"), DecodeError::bad_type);
 }
 
 TEST(FrameDecoder, RejectsBadRaLen)
@@ -317,6 +318,7 @@ TEST(FrameDecoder, RejectsMissingRa)
 {
     EXPECT_EQ(decode_error_of("01 01 00 00 00000000"), DecodeError::missing_ra);
     EXPECT_EQ(decode_error_of("01 02 00 00 00000000"), DecodeError::missing_ra);
+    EXPECT_EQ(decode_error_of("01 05 00 00 00000004 00000001"), DecodeError::missing_ra);
 }
 
 TEST(FrameDecoder, RejectsRaOnKeepalive)
@@ -334,7 +336,7 @@ TEST(FrameDecoder, OversizedFromHeaderAlone)
 TEST(FrameDecoder, ErrorIsSticky)
 {
     FrameDecoder d;
-    d.feed(std::string("\x01\x05\0\0\0\0\0\0", 8));  // the std::string overload
+    d.feed(std::string("\x01\x06\0\0\0\0\0\0", 8));  // the std::string overload
     Frame f;
     EXPECT_EQ(d.next(f), FrameDecoder::Result::error);
     EXPECT_EQ(d.error(), DecodeError::bad_type);
@@ -395,6 +397,7 @@ TEST(FrameNames, AllNamed)
 {
     EXPECT_STREQ(frame_type_name(FrameType::sip), "sip");
     EXPECT_STREQ(frame_type_name(FrameType::keepalive), "keepalive");
+    EXPECT_STREQ(frame_type_name(FrameType::lane_media), "lane_media");
     EXPECT_STREQ(decode_error_name(DecodeError::oversized), "oversized");
     EXPECT_STREQ(decode_error_name(DecodeError::unexpected_ra), "unexpected_ra");
 }

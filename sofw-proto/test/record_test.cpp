@@ -71,6 +71,30 @@ TEST(SessionKeys, Vector)
     EXPECT_EQ(hex(k.down.iv, 12), "c0b62a177f68a59b0d6e59ed");
 }
 
+// docs/protocol.md "Lanes": lane i >= 1 expands the same PRK with
+// "sofw1 up lane <i>" / "sofw1 down lane <i>"; computed independently with
+// Python's cryptography HKDF.
+TEST(SessionKeys, LaneVector)
+{
+    SessionKeys k;
+    ASSERT_TRUE(derive_session_keys(secret, session, client_nonce, server_nonce, k, 1));
+    EXPECT_EQ(hex(k.up.key, 32), "f2b76e648f26f791e46a6bf3de94a8ebc65eaaa4a9192d38300c1df1450d3439");
+    EXPECT_EQ(hex(k.up.iv, 12), "0c0d3780d3f62409590964a2");
+    EXPECT_EQ(hex(k.down.key, 32), "caeab5c1e49ef0a43483fc9e053a69e51e2a52d4a9f32129d6c2411a61b308f7");
+    EXPECT_EQ(hex(k.down.iv, 12), "29eee9acf5893c0ffcf29cc3");
+    ASSERT_TRUE(derive_session_keys(secret, session, client_nonce, server_nonce, k, 7));
+    EXPECT_EQ(hex(k.up.key, 32), "3a770340deb3afef7ce44a01f2d738968d937eb29332ee464024c0f4378438a2");
+    EXPECT_EQ(hex(k.down.iv, 12), "970a5a7da4f08146d2608bf2");
+}
+
+TEST(SessionKeys, LaneZeroIsTheSessionsKeys)
+{
+    SessionKeys base = vector_keys(), k;
+    ASSERT_TRUE(derive_session_keys(secret, session, client_nonce, server_nonce, k, 0));
+    EXPECT_EQ(hex(k.up.key, 32), hex(base.up.key, 32));
+    EXPECT_EQ(hex(k.down.iv, 12), hex(base.down.iv, 12));
+}
+
 TEST(SessionKeys, EveryInputChangesTheKeys)
 {
     SessionKeys base = vector_keys(), k;

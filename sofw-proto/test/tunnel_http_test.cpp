@@ -1,6 +1,7 @@
 // The tunnel's HTTP names and the defaults both halves share, against
 // docs/protocol.md: a change here is a change of the protocol.
 #include "sofw/defaults.h"
+#include "sofw/lanes.hpp"
 #include "sofw/tunnel_http.hpp"
 
 #include <gtest/gtest.h>
@@ -30,6 +31,53 @@ TEST(TunnelHttp, ContentTypeAndHeadersAsSpecified)
     EXPECT_STREQ(hdr::signature, "X-SoFW-Signature");
     EXPECT_STREQ(hdr::server_signature, "X-SoFW-Server-Signature");
     EXPECT_STREQ(hdr::media_ports, "X-SoFW-Media-Ports");
+    EXPECT_STREQ(hdr::lanes, "X-SoFW-Lanes");
+}
+
+TEST(LanePath, Builds)
+{
+    EXPECT_EQ(lane_path(Channel::down, 0), tunnel_path::down);
+    EXPECT_EQ(lane_path(Channel::up, 0), tunnel_path::up);
+    EXPECT_EQ(lane_path(Channel::down, 1), "/sofw/v1/down/1");
+    EXPECT_EQ(lane_path(Channel::up, 7), "/sofw/v1/up/7");
+}
+
+TEST(LanePath, ParsesWhatItBuilds)
+{
+    for (const Channel c : {Channel::down, Channel::up})
+        for (unsigned lane = 0; lane < lanes_max; ++lane) {
+            const auto p = parse_lane_path(lane_path(c, lane));
+            ASSERT_TRUE(p) << lane_path(c, lane);
+            EXPECT_EQ(p->channel, c);
+            EXPECT_EQ(p->lane, lane);
+        }
+}
+
+TEST(LanePath, RefusesMalformedLanePaths)
+{
+    for (const char *path : {"/sofw/v1/down/0", "/sofw/v1/down/01", "/sofw/v1/down/x", "/sofw/v1/down/8",
+                             "/sofw/v1/down/9", "/sofw/v1/down/10", "/sofw/v1/up/0", "/sofw/v1/up/", "/sofw/v1/down/",
+                             "/sofw/v1/down/1/", "/sofw/v1/down/1x", "/sofw/v1/down/+1", "/sofw/v1/down/ 1",
+                             "/sofw/v1/downs", "/sofw/v1/down1", "/sofw/v1/poll", "/sofw/v1/send", "/sofw/v1/poll/1",
+                             "/sofw/v2/down/1", "", "/"})
+        EXPECT_FALSE(parse_lane_path(path)) << path;
+}
+
+TEST(LanesValue, FormatsAndParses)
+{
+    for (unsigned n = 1; n <= lanes_max; ++n) {
+        EXPECT_EQ(lanes_value(n), std::to_string(n));
+        EXPECT_EQ(parse_lanes_value(lanes_value(n)), n);
+    }
+    EXPECT_EQ(parse_lanes_value(" 3\t"), 3u);  // HTTP's optional whitespace
+    EXPECT_EQ(lanes_value(default_lanes), "3");
+}
+
+TEST(LanesValue, AnythingElseIsInvalid)
+{
+    for (const char *v : {"", " ", "0", "9", "10", "03", "3,4", "3 4", "+3", "-1", "3x", "x", "three"})
+        EXPECT_FALSE(parse_lanes_value(v)) << v;
+    EXPECT_FALSE(parse_lanes_value(std::string_view("3\0", 2)));
 }
 
 TEST(MediaPortsValue, Formats)

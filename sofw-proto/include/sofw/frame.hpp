@@ -11,7 +11,8 @@
 
 namespace sofw {
 
-enum class FrameType : uint8_t { sip = 1, media = 2, control = 3, keepalive = 4 };
+// lane_media: a media frame numbered for lanes (lanes.hpp, docs/protocol.md "Lanes").
+enum class FrameType : uint8_t { sip = 1, media = 2, control = 3, keepalive = 4, lane_media = 5 };
 
 const char *frame_type_name(FrameType t);
 
@@ -28,7 +29,7 @@ struct Frame {
 };
 
 // Appends the encoded frame to out. Returns false (out unchanged) when the
-// frame breaks the rules: payload too large, RA header missing on SIP/media
+// frame breaks the rules: payload too large, RA header missing on SIP/media/lane_media
 // or present on keep-alive.
 bool encode_frame(const Frame &f, std::vector<uint8_t> &out);
 std::vector<uint8_t> encode_frame(const Frame &f);  // throws std::invalid_argument
@@ -51,7 +52,7 @@ enum class DecodeError {
     bad_type,
     bad_ra_header,
     oversized,
-    missing_ra,     // SIP/media frame without RA header
+    missing_ra,     // SIP/media/lane_media frame without RA header
     unexpected_ra,  // keep-alive with RA header
 };
 const char *decode_error_name(DecodeError e);

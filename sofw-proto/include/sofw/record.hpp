@@ -36,10 +36,13 @@ struct SessionKeys {
 //   PRK  = HKDF-Extract(salt = session || client_nonce || server_nonce, IKM = secret)
 //   up   = HKDF-Expand(PRK, "sofw1 up", 44)   -> key (32) || iv (12)
 //   down = HKDF-Expand(PRK, "sofw1 down", 44)
+// and for lane i >= 1 (docs/protocol.md "Lanes") "sofw1 up lane <i>" and
+// "sofw1 down lane <i>" (i in decimal): every lane has its own keys from
+// the same PRK, the session's (the opening request's client nonce).
 // session, client_nonce and server_nonce are the 32-hex-char header values,
 // decoded to 16 bytes each. False (out untouched) if any is not 32 hex chars.
 bool derive_session_keys(const std::string &secret, const std::string &session_hex, const std::string &client_nonce_hex,
-                         const std::string &server_nonce_hex, SessionKeys &out);
+                         const std::string &server_nonce_hex, SessionKeys &out, unsigned lane = 0);
 
 // Wipes key material (not optimised away).
 void wipe_keys(SessionKeys &k);
