@@ -405,9 +405,12 @@ private:
                     fds.push_back({c->fd[i], short(POLLIN | (c->pipe[1 - i].out.empty() ? 0 : POLLOUT)), 0});
             if (::poll(fds.data(), fds.size(), 200) < 0)
                 continue;
+            // Only the connections polled: one accepted now has no entry
+            // in fds yet (a streaming session with lanes opens several at once).
+            const size_t polled = conns_.size();
             if (fds[0].revents & POLLIN)
                 accept_one();
-            for (size_t k = 0; k < conns_.size(); k++) {
+            for (size_t k = 0; k < polled; k++) {
                 Conn &c = *conns_[k];
                 bool closed = false;
                 for (int i = 0; i < 2 && !closed; i++) {
