@@ -26,6 +26,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -74,6 +75,16 @@ Frame frame(FrameType type, const std::string &ra, const std::string &payload, u
 }
 
 std::vector<uint8_t> wire(const Frame &f) { return sofw::encode_frame(f); }
+
+// The frames' encodings, sorted: the same frames, whatever their order.
+std::vector<std::vector<uint8_t>> sorted_wires(const std::vector<Frame> &frames)
+{
+    std::vector<std::vector<uint8_t>> w;
+    for (const Frame &f : frames)
+        w.push_back(wire(f));
+    std::sort(w.begin(), w.end());
+    return w;
+}
 
 const std::string options = "OPTIONS sip:192.168.1.2 SIP/2.0\r\n"
                             "Via: SIP/2.0/UDP 192.168.1.10:5060;rport;branch=z9hG4bKo1\r\n"
@@ -290,10 +301,17 @@ TEST_P(TunnelPair, ControlAndMediaFramesGoBothWaysInOrder)
     ASSERT_TRUE(until([&] { return hrac_frames_.size() == sent_down.size() && hras_.frames.size() == n; }))
         << hrac_frames_.size() << " of " << sent_down.size() << " down, " << hras_.frames.size() << " of " << n
         << " up";
-    for (size_t i = 0; i < sent_down.size(); i++)
-        ASSERT_EQ(wire(sent_down[i]), wire(hrac_frames_[i])) << "down #" << i;
-    for (size_t i = 0; i < n; i++)
-        ASSERT_EQ(wire(sent_up[i]), wire(hras_.frames[i])) << "up #" << i;
+    if (counters_.lanes > 1) {
+        // Media spread over lanes arrives once each, but not necessarily
+        // in the order sent, nor behind the control frame lane 0 carried.
+        EXPECT_EQ(sorted_wires(sent_down), sorted_wires(hrac_frames_));
+        EXPECT_EQ(sorted_wires(sent_up), sorted_wires(hras_.frames));
+    } else {
+        for (size_t i = 0; i < sent_down.size(); i++)
+            ASSERT_EQ(wire(sent_down[i]), wire(hrac_frames_[i])) << "down #" << i;
+        for (size_t i = 0; i < n; i++)
+            ASSERT_EQ(wire(sent_up[i]), wire(hras_.frames[i])) << "up #" << i;
+    }
     EXPECT_EQ(0u, counters_.decode_errors);
     EXPECT_EQ(0u, counters_.dropped_queue_full);
 }
@@ -748,7 +766,7 @@ TEST_P(TunnelPairHeaderDeadline, HracsSessionOutlivesTheDeadlineForCompleteReque
     EXPECT_EQ(1u, stats_.get(HRAS_CNT_SESSIONS_OPENED));
     if (!polling()) {  // a polling HRAC's idle keep-alive connections may be cut; a streaming one has none
         EXPECT_EQ(0u, stats_.get(HRAS_CNT_TUNNEL_HEADER_TIMEOUTS));
-        EXPECT_EQ(2u, server_->open_connections());
+        EXPECT_EQ(2u * counters_.lanes, server_->open_connections()) << "a GET and a POST per lane";
     }
     EXPECT_TRUE(sip_crosses_up());
     EXPECT_TRUE(sip_crosses_down());
