@@ -618,6 +618,113 @@ TEST_P(TunnelPairOneLane, AsksForNoLanesAtAll)
     EXPECT_TRUE(sip_crosses_down());
 }
 
+// --- lanes granted ----------------------------------------------------------
+// HRAS grants HRAC's default tunnel_lanes (its own default is higher): the
+// session has a GET and a POST per lane, and one connection held back by
+// the path (a relay freezing one direction of it, as a lost segment would)
+// costs no frame: the other lanes carry its media again, and the copies
+// arriving late are dropped as duplicates. Media stays on one lane while
+// that is healthy, lane 0 to begin with, so lane 0 is the one frozen.
+
+class TunnelPairLanes : public TunnelPairBase {
+protected:
+    hrac::TunnelMode mode() const override { return hrac::TunnelMode::stream; }
+    uint16_t hrac_port() override
+    {
+        relay_ = std::make_unique<sofw::test::TamperRelay>(port_);
+        return relay_->port();
+    }
+    void TearDown() override
+    {
+        TunnelPairBase::TearDown();
+        relay_.reset();
+    }
+    // Up, and every lane's GET and POST open at HRAS.
+    bool all_lanes_up()
+    {
+        return both_up() && until([&] {
+                   return counters_.lanes == sofw::default_lanes &&
+                          server_->open_connections() == 2 * sofw::default_lanes;
+               });
+    }
+    // n media frames, one every interval_ms (a call's packets are paced too).
+    std::vector<Frame> paced_media(unsigned n, unsigned first, const std::function<bool(const Frame &)> &send)
+    {
+        std::vector<Frame> sent;
+        for (unsigned i = 0; i < n; i++) {
+            sent.push_back(frame(FrameType::media, "192.168.1.10:4000", rtp_payload(first + i), 40000));
+            EXPECT_TRUE(send(sent.back())) << "#" << i;
+            until([] { return false; }, interval_ms);
+        }
+        return sent;
+    }
+    static constexpr int interval_ms = 5;
+    std::unique_ptr<sofw::test::TamperRelay> relay_;
+};
+
+TEST_F(TunnelPairLanes, MediaCrossesOnceEachWayAndSipKeepsItsOrder)
+{
+    tunnel_->start();
+    ASSERT_TRUE(all_lanes_up()) << "lanes " << counters_.lanes << ", connections " << server_->open_connections();
+    for (const auto &r : relay_->requests())
+        EXPECT_EQ(r.line.rfind("GET /sofw/v1/down ", 0) == 0 ? std::to_string(sofw::default_lanes) : "", r.lanes)
+            << r.line;
+
+    const unsigned n = 100;
+    const auto up = paced_media(n, 0, [&](const Frame &f) { return tunnel_->send(f); });
+    const auto down = paced_media(n, n, [&](const Frame &f) { return server_->send(0, f); });
+    ASSERT_TRUE(until([&] { return hras_.frames.size() >= n && hrac_frames_.size() >= n; }))
+        << hras_.frames.size() << " up, " << hrac_frames_.size() << " down";
+    EXPECT_EQ(sorted_wires(up), sorted_wires(hras_.frames));
+    EXPECT_EQ(sorted_wires(down), sorted_wires(hrac_frames_));
+    EXPECT_EQ(0u, counters_.lane_invalid);
+    // SIP keeps to lane 0 and its order.
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
+}
+
+TEST_F(TunnelPairLanes, AStuckUpstreamLaneCostsNoFrame)
+{
+    tunnel_->start();
+    ASSERT_TRUE(all_lanes_up());
+    relay_->freeze(sofw::test::Direction::up, "POST /sofw/v1/up ");
+    const unsigned n = 100;
+    const auto up = paced_media(n, 0, [&](const Frame &f) { return tunnel_->send(f); });
+    // All of them, while lane 0's POST still holds whatever went its way.
+    ASSERT_TRUE(until([&] { return hras_.frames.size() >= n; })) << hras_.frames.size() << " of " << n;
+    EXPECT_EQ(sorted_wires(up), sorted_wires(hras_.frames));
+    EXPECT_GE(counters_.lane_stalls, 1u);
+    EXPECT_GE(counters_.lane_resent, 1u);
+    EXPECT_TRUE(tunnel_->is_up());
+
+    // The held copies arrive at last, before a SIP frame sent after them
+    // on lane 0: HRAS hands none of them on again.
+    relay_->thaw();
+    ASSERT_TRUE(sip_crosses_up());
+    EXPECT_EQ(n, hras_.count(FrameType::media));
+    EXPECT_TRUE(server_->is_up(0));
+}
+
+TEST_F(TunnelPairLanes, AStuckDownstreamLaneCostsNoFrameAndItsCopiesAreDropped)
+{
+    tunnel_->start();
+    ASSERT_TRUE(all_lanes_up());
+    relay_->freeze(sofw::test::Direction::down, "GET /sofw/v1/down ");
+    const unsigned n = 100;
+    const auto down = paced_media(n, 0, [&](const Frame &f) { return server_->send(0, f); });
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() >= n; })) << hrac_frames_.size() << " of " << n;
+    EXPECT_EQ(sorted_wires(down), sorted_wires(hrac_frames_));
+
+    // The held copies arrive at last, before a SIP frame sent after them
+    // on lane 0: HRAC drops them as duplicates.
+    relay_->thaw();
+    ASSERT_TRUE(sip_crosses_down());
+    EXPECT_GE(counters_.lane_duplicates, 1u);
+    EXPECT_EQ(n + 1, hrac_frames_.size()) << "the media once, and the SIP frame";
+    EXPECT_EQ(0u, counters_.lane_invalid);
+    EXPECT_TRUE(tunnel_->is_up());
+}
+
 // --- what HRAS refuses ----------------------------------------------------
 
 class TunnelPairWrongSecret : public TunnelPairTest {
