@@ -130,6 +130,35 @@ def main():
         put("control", name, control(op, port))
     put("control", "frames", frame(3, ra("192.168.1.10", port=4000), control(1, 20000)) + frame(3, b"", control(4, 0)))
 
+    # lanes: lane count, history, then operations (see lanes_fuzz.cpp):
+    # 0 send, 1 clock, 2 check, 3 deliver, 4 lose, 5 ack, 6 open, 7 full, 8 forged frames, 9 forged ack
+    send = lambda n: bytes([0, n])
+    clock, check, ack = (lambda ms: bytes([1, ms // 2])), bytes([2]), bytes([5])
+    deliver, lose = (lambda lane: bytes([3, lane])), (lambda lane: bytes([4, lane]))
+    set_open = lambda lane, on: bytes([6, lane, on])
+    full = lambda lane, on: bytes([7, lane, on])
+    forged = lambda lane, data: bytes([8, lane, len(data)]) + data
+    forged_ack = lambda payload: bytes([9, len(payload)]) + payload
+    lane_media = lambda mseq, pkt: frame(5, ra("192.168.1.10", port=4000, relay=20000), struct.pack(">I", mseq) + pkt)
+    open3 = set_open(1, 1) + set_open(2, 1)
+    tick = lambda held: check + b"".join(deliver(i) for i in range(3) if i not in held) + ack + clock(5)
+    put("lanes", "hedge", bytes([3, 0]) + open3 + b"".join(
+        send(172) * 6 + tick({1}) + tick({1}) + tick({1}) + tick({1}) for _ in range(15)) + deliver(1) + ack + check)
+    put("lanes", "all-stalled", bytes([3, 1]) + open3 + send(20) * 3 + tick(set()) + send(20) * 3 +
+        clock(50) + check + send(20) + deliver(1) + ack + clock(5) + check + deliver(0) + deliver(2) + ack +
+        clock(300) + check + send(20))
+    put("lanes", "closed-full-lost", bytes([8, 2]) + b"".join(set_open(i, 1) for i in range(1, 8)) + send(100) * 16 +
+        lose(3) + set_open(5, 0) + full(0, 1) + send(100) * 8 + clock(100) + check + full(0, 0) +
+        b"".join(deliver(i) for i in range(8)) + ack + check)
+    put("lanes", "history", bytes([1, 1]) + send(255) * 255 + send(255) * 255 + clock(50) + check + deliver(0) + ack)
+    put("lanes", "forged", bytes([2, 0]) + set_open(1, 1) +
+        forged(0, lane_media(0xfffffffe, b"\x80\x00") + lane_media(0xffffffff, b"") + lane_media(0, b"x")) +
+        forged(1, lane_media(0xffffffff, b"\x80")) + forged(1, frame(5, ra("10.0.0.5"), b"\x00\x01")) +
+        forged(2, lane_media(7, b"")) + forged(0, frame(2, ra("10.0.0.5"), b"\x80")) +
+        send(4) * 4 + forged_ack(bytes([5, 0, 0, 2]) + struct.pack(">II", 2, 2)) +
+        forged_ack(bytes([5, 0, 0, 2]) + struct.pack(">II", 0xffffffff, 1)) +
+        forged_ack(bytes([5, 0, 0, 9]) + bytes(36)) + forged_ack(bytes([5, 0, 0, 1, 0, 0, 0])) + ack)
+
     # host:port
     for name, s in {"v4": "10.0.0.2:5060", "name": "sip.example.com", "v6": "[2001:db8::2]:5070",
                     "v6-bare": "[::1]", "bad-port": "host:65536"}.items():

@@ -17,4 +17,5 @@ set(SOFW_FUZZ_TARGETS
   hrac_sdp_scan
   hrac_lan_policy
   hras_relay
-  record)
+  record
+  lanes)

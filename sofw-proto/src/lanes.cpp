@@ -83,6 +83,27 @@ Frame make_lane_ack_frame(const LaneAck &a)
     return f;
 }
 
+void encode_lane_ack(const LaneAck &a, std::vector<uint8_t> &out)
+{
+    const unsigned n = std::min(a.lanes, lanes_max);
+    const size_t len = control_size + 4 * n;
+    const size_t start = out.size();
+    out.resize(start + frame_header_size + len);
+    uint8_t *p = out.data() + start;
+    p[0] = frame_version;
+    p[1] = static_cast<uint8_t>(FrameType::control);
+    p[2] = 0;
+    p[3] = 0;  // no RA header
+    put_u32(p + 4, static_cast<uint32_t>(len));
+    p += frame_header_size;
+    p[0] = static_cast<uint8_t>(ControlOp::lane_ack);
+    p[1] = 0;
+    p[2] = 0;
+    p[3] = static_cast<uint8_t>(n);
+    for (unsigned i = 0; i < n; ++i)
+        put_u32(p + control_size + 4 * i, a.received[i]);
+}
+
 std::optional<LaneAck> decode_lane_ack(const Frame &f)
 {
     if (f.type != FrameType::control || f.payload.size() < control_size ||
@@ -153,11 +174,20 @@ size_t LaneSender::stored_bytes() const
     return wrapped_ ? size_t(end_ - tail_) + head_ : size_t(head_ - tail_);
 }
 
-// The open lane, not in skip, that is neither stalled nor behind, with the
-// fewest unacknowledged bytes. Unless healthy_only, when there is none:
+// The lane media is on, while it is open, not in skip and neither stalled
+// nor behind; else such a lane with the fewest unacknowledged bytes. Unless healthy_only, when there is none:
 // the open lane acked most recently. lanes_ when no lane qualifies.
 unsigned LaneSender::pick(int64_t now_ms, unsigned skip, bool healthy_only) const
 {
+    // Media stays on the lane it is on while that lane is healthy: one busy
+    // connection coalesces frames into fewer segments and ACKs, and its
+    // steady flow lets TCP repair a lost segment by SACK within a round
+    // trip; the other lanes wait as spares for when it stalls.
+    if (current_ < lanes_) {
+        const Lane &c = lane_[current_];
+        if (c.open && !(skip >> current_ & 1) && !c.stalled && !late(c, now_ms))
+            return current_;
+    }
     unsigned best = lanes_;
     for (unsigned i = 0; i < lanes_; ++i) {
         const Lane &l = lane_[i];
@@ -340,6 +370,7 @@ bool LaneSender::send(const RaHeader &ra, const uint8_t *packet, size_t len, int
     Copy &c = at(off);
     c.first_ms = c.sent_ms = now_ms;
     link(lane, off);
+    current_ = lane;
     ++next_mseq_;
     ++stats_.sent;
     return true;
@@ -489,15 +520,16 @@ LaneReceiver::Verdict LaneReceiver::on_frame(unsigned lane, Frame &f)
     // frame it put on the lane, and waits for exactly that count.
     ++received_[lane];
     owed_ = true;
-    uint32_t mseq = 0;
-    if (!unwrap_lane_media(f, mseq)) {
+    if (!f.ra || f.payload.size() < media_seq_size) {
         ++stats_.malformed;
         return Verdict::invalid;
     }
-    if (!fresh(mseq)) {
+    if (!fresh(get_u32(f.payload.data()))) {
         ++stats_.duplicates;
         return Verdict::duplicate;
     }
+    uint32_t mseq = 0;
+    unwrap_lane_media(f, mseq);
     ++stats_.delivered;
     return Verdict::deliver;
 }

@@ -265,6 +265,11 @@ TEST(LaneAckCodec, EveryLaneCountRoundTrips)
         for (unsigned i = 0; i < n; ++i)
             a.received[i] = 0x01000000u * i + n;
         const Frame f = make_lane_ack_frame(a);
+        std::vector<uint8_t> appended = {0xaa};
+        encode_lane_ack(a, appended);
+        const auto whole = encode_frame(f);
+        ASSERT_EQ(appended.size(), 1 + whole.size());
+        EXPECT_EQ(std::vector<uint8_t>(appended.begin() + 1, appended.end()), whole);
         EXPECT_EQ(f.type, FrameType::control);
         EXPECT_FALSE(f.ra);
         EXPECT_EQ(f.payload.size(), control_size + 4 * n);
@@ -313,6 +318,7 @@ TEST(LaneReceiver, DropsSecondCopies)
     EXPECT_EQ(rx.on_frame(0, a), LaneReceiver::Verdict::deliver);
     EXPECT_EQ(a.type, FrameType::media);
     EXPECT_EQ(rx.on_frame(1, again), LaneReceiver::Verdict::duplicate);
+    EXPECT_EQ(again.type, FrameType::lane_media);  // left as it came
     EXPECT_EQ(rx.on_frame(1, b), LaneReceiver::Verdict::deliver);
     EXPECT_EQ(rx.stats().delivered, 2u);
     EXPECT_EQ(rx.stats().duplicates, 1u);
@@ -434,20 +440,23 @@ TEST(LaneReceiver, AckDue)
 
 // ---- sender ----
 
-TEST(LaneSender, SpreadsABurstOverTheLeastLoadedLanes)
+TEST(LaneSender, KeepsMediaOnOneHealthyLane)
 {
     Pair p(3);
     for (int i = 0; i < 6; ++i)
         ASSERT_TRUE(p.send(0));
-    for (unsigned i = 0; i < 3; ++i)
-        EXPECT_EQ(p.wire.queued[i].size(), 2u) << i;
+    EXPECT_EQ(p.wire.queued[0].size(), 6u);
+    EXPECT_EQ(p.wire.queued[1].size(), 0u);
+    EXPECT_EQ(p.wire.queued[2].size(), 0u);
     EXPECT_EQ(p.tx.stats().sent, 6u);
     EXPECT_TRUE(p.tx.pending());
-    // Numbered in sending order, whatever the lane.
-    uint32_t mseq = 0;
-    Frame f = decode_one(p.wire.queued[1][0]);
-    ASSERT_TRUE(unwrap_lane_media(f, mseq));
-    EXPECT_EQ(mseq, 1u);
+    // Numbered in sending order.
+    for (uint32_t i = 0; i < 6; ++i) {
+        uint32_t mseq = 99;
+        Frame f = decode_one(p.wire.queued[0][i]);
+        ASSERT_TRUE(unwrap_lane_media(f, mseq));
+        EXPECT_EQ(mseq, i);
+    }
 }
 
 TEST(LaneSender, AcksClearTheHistory)
@@ -496,9 +505,9 @@ TEST(LaneSender, AcksThatGoBackwardsOrTooFarAreIgnored)
 TEST(LaneSender, StalledLaneIsHedged)
 {
     Pair p(3);
-    p.held[1] = true;
-    // Six packets every 20 ms for a second: lane 1 takes its share until
-    // it is found stalled, and none after.
+    p.held[0] = true;
+    // Six packets every 20 ms for a second: lane 0, the one media is on,
+    // takes them until it is found stalled, and none after.
     int64_t now = 0;
     for (; now <= 1000; now += tick_ms) {
         if (now % 20 == 0) {
@@ -507,9 +516,9 @@ TEST(LaneSender, StalledLaneIsHedged)
         }
         p.tick(now);
     }
-    EXPECT_TRUE(p.tx.stalled(1));
+    EXPECT_TRUE(p.tx.stalled(0));
     EXPECT_EQ(p.tx.stats().stalls, 1u);
-    const size_t held_back = p.wire.queued[1].size();
+    const size_t held_back = p.wire.queued[0].size();
     EXPECT_GT(held_back, 2u);
     EXPECT_EQ(p.tx.stats().resent, held_back);
     EXPECT_EQ(p.tx.stats().late_dropped, 0u);
@@ -521,22 +530,24 @@ TEST(LaneSender, StalledLaneIsHedged)
     }
     EXPECT_EQ(p.tx.hedge_ms(), default_hedge_min_ms);  // acks come within a tick
 
-    // Lane 1 comes back: its copies arrive late and are dropped as second
-    // copies; its ack brings the lane back into use.
-    p.held[1] = false;
+    // Lane 0 comes back: its copies arrive late and are dropped as second
+    // copies; its ack makes it healthy again, a spare now.
+    p.held[0] = false;
     p.tick(now);
     now += tick_ms;
     p.tick(now);  // acks go at most every lane_ack_delay_ms
     EXPECT_EQ(p.rx.stats().duplicates, held_back);
-    EXPECT_FALSE(p.tx.stalled(1));
+    EXPECT_FALSE(p.tx.stalled(0));
     for (const auto &[id, times] : p.times_delivered)
         EXPECT_EQ(times, 1) << id;
     EXPECT_FALSE(p.tx.pending());
     EXPECT_EQ(p.tx.stored_bytes(), 0u);
     now += tick_ms;
+    // Media stays on the lane it moved to.
     for (int i = 0; i < 3; ++i)
         ASSERT_TRUE(p.send(now));
-    EXPECT_EQ(p.wire.queued[1].size(), 1u);
+    EXPECT_EQ(p.wire.queued[0].size(), 0u);
+    EXPECT_EQ(p.wire.queued[1].size(), 3u);
 }
 
 TEST(LaneSender, HedgeFollowsTheAckDelay)
@@ -646,12 +657,20 @@ TEST(LaneSender, AllLanesStalled)
         ASSERT_TRUE(p.send(0));
     p.tick(5);
     p.held[0] = p.held[1] = p.held[2] = true;
-    for (int i = 0; i < 3; ++i)
-        ASSERT_TRUE(p.send(20));  // one per lane
+    // One frame on each lane: the full queues of the others steer it.
+    for (unsigned lane = 0; lane < 3; ++lane) {
+        for (unsigned i = 0; i < 3; ++i)
+            p.wire.full[i] = i != lane;
+        ASSERT_TRUE(p.send(20));
+        EXPECT_EQ(p.wire.queued[lane].size(), 1u) << lane;
+    }
+    p.wire.full[0] = p.wire.full[1] = p.wire.full[2] = false;
     p.held[1] = false;
     p.tick(25);  // lane 1 delivers and is acked: the most recent ack
     p.held[1] = true;
-    ASSERT_TRUE(p.send(30));  // lane 1, the one without unacked bytes
+    p.wire.full[0] = p.wire.full[2] = true;
+    ASSERT_TRUE(p.send(30));  // lane 1 again
+    p.wire.full[0] = p.wire.full[2] = false;
     EXPECT_EQ(p.wire.queued[1].size(), 1u);
     p.tick(100);
     for (unsigned i = 0; i < 3; ++i)
@@ -684,15 +703,16 @@ TEST(LaneSender, ClosedLanesTakeNoMedia)
     EXPECT_TRUE(wire.queued[1].empty());
     EXPECT_TRUE(wire.queued[2].empty());
     tx.set_open(2, true);
-    EXPECT_EQ(tx.best_lane(0), 2u);
-    ASSERT_TRUE(tx.send(phone(), nullptr, 0, 90, wire));
-    EXPECT_EQ(wire.queued[2].size(), 1u);
+    EXPECT_EQ(tx.best_lane(0), 0u);  // media stays where it is while healthy
+    ASSERT_TRUE(tx.send(phone(), nullptr, 0, 30, wire));
+    EXPECT_EQ(wire.queued[0].size(), 11u);
 
     // Lane 0 stalls; its copies go to lane 2 only, never to closed lane 1.
     tx.check(100, wire);
     EXPECT_TRUE(wire.queued[1].empty());
     EXPECT_EQ(wire.queued[2].size(), 11u);
-    EXPECT_EQ(tx.stats().resent, 10u);
+    EXPECT_EQ(tx.stats().resent, 11u);
+    EXPECT_EQ(tx.best_lane(100), 2u);
 
     tx.set_open(0, false);
     tx.set_open(2, false);
@@ -751,7 +771,7 @@ TEST(LaneSender, HistoryLimitForgetsTheOldestCopies)
         p.wire.queued[i].clear();
     LaneAck a;
     a.lanes = 2;
-    a.received[0] = a.received[1] = 1000;
+    a.received[0] = 2000;  // all of it went on lane 0
     p.tx.on_ack(a, 1);
     EXPECT_FALSE(p.tx.pending());
     EXPECT_EQ(p.tx.stored_bytes(), 0u);
@@ -777,19 +797,19 @@ TEST(LaneSender, StoreGrowsUpToTheHistoryAndKeepsItsCopies)
     EXPECT_GT(p.tx.store_capacity(), first_capacity);
     EXPECT_LE(p.tx.store_capacity(), default_lane_history_bytes);
     EXPECT_EQ(p.tx.stats().history_full, 0u);
-    EXPECT_EQ(total_unacked(p.tx), (3500 - 1200) * frame_len);
+    // All of it on lane 0, where media stays; the ack's counts for lanes
+    // that carried nothing are ignored.
+    const size_t on_lane_0 = p.tx.unacked_bytes(0);
+    EXPECT_EQ(on_lane_0, (3500 - 400) * frame_len);
+    EXPECT_EQ(total_unacked(p.tx), on_lane_0);
 
-    // Every copy survived the move: lane 1 stalls, its copies go out again
-    // on the other two, and in the end everything was delivered once.
-    p.held[0] = p.held[2] = false;
-    p.tick(3);
-    const size_t on_lane_1 = p.tx.unacked_bytes(1);
-    EXPECT_GT(on_lane_1, 0u);
+    // Every copy survived the move: lane 0 stalls, its copies go out again
+    // on lane 1, and in the end everything was delivered once.
     p.tick(50);
-    EXPECT_TRUE(p.tx.stalled(1));
-    EXPECT_EQ(p.tx.unacked_bytes(1), 0u);
-    EXPECT_EQ(p.tx.stats().resent * frame_len, on_lane_1);
-    p.held[1] = false;
+    EXPECT_TRUE(p.tx.stalled(0));
+    EXPECT_EQ(p.tx.unacked_bytes(0), 0u);
+    EXPECT_EQ(p.tx.stats().resent * frame_len, on_lane_0);
+    p.held[0] = p.held[1] = p.held[2] = false;
     p.tick(55);
     EXPECT_FALSE(p.tx.pending());
     EXPECT_EQ(p.tx.stored_bytes(), 0u);

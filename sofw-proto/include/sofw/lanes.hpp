@@ -57,6 +57,9 @@ struct LaneAck {
     uint32_t received[lanes_max] = {};
 };
 Frame make_lane_ack_frame(const LaneAck &a);
+// The same frame, encoded and appended to out: no allocation once out has
+// room (an ack goes out every few milliseconds).
+void encode_lane_ack(const LaneAck &a, std::vector<uint8_t> &out);
 // nullopt unless f is a control frame with op LANE_ACK, 1..lanes_max lanes
 // and a payload of exactly control_size + 4 * lanes bytes.
 std::optional<LaneAck> decode_lane_ack(const Frame &f);
@@ -168,6 +171,7 @@ private:
     Settings settings_;
     Lane lane_[lanes_max];
     uint32_t next_mseq_ = 0;
+    unsigned current_ = 0;     // the lane new media goes to while it stays healthy
     double ack_delay_ms_ = 0;  // smoothed time from sending to acknowledgement
     bool have_ack_delay_ = false;
     // A ring of slots in sending order: head_ is where the next one goes,
