@@ -1,50 +1,16 @@
 #include "lane_media.hpp"
 
-#include <sofw/control.hpp>
-
 namespace hrac {
 
 namespace {
 
 int64_t now_ms() { return static_cast<int64_t>(tmr_jiffies()); }
 
-void put_u16(std::vector<uint8_t> &out, unsigned v)
-{
-    out.push_back(static_cast<uint8_t>(v >> 8));
-    out.push_back(static_cast<uint8_t>(v));
-}
-
-void put_u32(std::vector<uint8_t> &out, uint32_t v)
-{
-    put_u16(out, v >> 16);
-    put_u16(out, v & 0xffff);
-}
-
 }  // namespace
 
 LaneMedia::LaneMedia(unsigned lanes, sofw::LaneOutput &out, Counters &counters)
     : sender_(lanes), receiver_(lanes), out_(out), counters_(counters)
 {}
-
-void LaneMedia::encode_ack(const sofw::LaneAck &ack, sofw::Frame &reused, std::vector<uint8_t> &out)
-{
-    // The payload of control op LANE_ACK (docs/protocol.md "Frames"): op,
-    // reserved, the port field holding the number of lanes, a count per
-    // lane. Written here rather than by make_lane_ack_frame(), which
-    // allocates a frame per ack.
-    const unsigned lanes = ack.lanes <= sofw::lanes_max ? ack.lanes : sofw::lanes_max;
-    reused.type = sofw::FrameType::control;
-    reused.ra.reset();
-    std::vector<uint8_t> &p = reused.payload;
-    p.clear();
-    p.push_back(static_cast<uint8_t>(sofw::ControlOp::lane_ack));
-    p.push_back(0);
-    put_u16(p, lanes);
-    for (unsigned i = 0; i < lanes; ++i)
-        put_u32(p, ack.received[i]);
-    out.clear();
-    sofw::encode_frame(reused, out);
-}
 
 bool LaneMedia::send(const sofw::Frame &media, int64_t now)
 {
@@ -93,7 +59,8 @@ void LaneMedia::check(int64_t now)
 
 void LaneMedia::send_ack(int64_t now)
 {
-    encode_ack(receiver_.take_ack(now), ack_frame_, ack_wire_);
+    ack_wire_.clear();
+    sofw::encode_lane_ack(receiver_.take_ack(now), ack_wire_);
     // A full queue loses this ack; the next one carries the same counts
     // and more.
     out_.queue(sender_.best_lane(now), ack_wire_.data(), ack_wire_.size());

@@ -50,10 +50,6 @@ public:
     void check(int64_t now_ms);
     bool timer_running() const { return timer_.running(); }
 
-    // A LANE_ACK frame, encoded into out through reused (no allocation
-    // once both have grown). Public for the tests.
-    static void encode_ack(const sofw::LaneAck &ack, sofw::Frame &reused, std::vector<uint8_t> &out);
-
 private:
     void send_ack(int64_t now_ms);
     void schedule(int64_t now_ms);
@@ -63,8 +59,7 @@ private:
     sofw::LaneReceiver receiver_;
     sofw::LaneOutput &out_;
     Counters &counters_;
-    sofw::Frame ack_frame_;
-    std::vector<uint8_t> ack_wire_;
+    std::vector<uint8_t> ack_wire_;  // an ack, encoded (reused)
     // What the counters have seen of the sender's and receiver's figures.
     sofw::LaneSenderStats sender_counted_;
     sofw::LaneReceiverStats receiver_counted_;

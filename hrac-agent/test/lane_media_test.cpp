@@ -93,28 +93,6 @@ protected:
 
 }  // namespace
 
-TEST(LaneAckEncoding, IsTheProtocolsLaneAck)
-{
-    sofw::LaneAck ack;
-    ack.lanes = 3;
-    ack.received[0] = 7;
-    ack.received[1] = 0xfffffffe;
-    ack.received[2] = 0x01020304;
-    sofw::Frame reused;
-    std::vector<uint8_t> wire;
-    LaneMedia::encode_ack(ack, reused, wire);
-    EXPECT_EQ(wire, sofw::encode_frame(sofw::make_lane_ack_frame(ack)));
-
-    // Reused for a shorter one: nothing of the longer one is left.
-    ack.lanes = 1;
-    LaneMedia::encode_ack(ack, reused, wire);
-    EXPECT_EQ(wire, sofw::encode_frame(sofw::make_lane_ack_frame(ack)));
-    const auto decoded = sofw::decode_lane_ack(reused);
-    ASSERT_TRUE(decoded);
-    EXPECT_EQ(decoded->lanes, 1u);
-    EXPECT_EQ(decoded->received[0], 7u);
-}
-
 TEST_F(LaneMediaTest, MediaGoesUpNumberedOnOpenLanesOnly)
 {
     LaneMedia lanes(3, out_, counters_);
