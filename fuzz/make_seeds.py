@@ -201,7 +201,8 @@ def main():
     put("hrac_config", "tunnel", full + "proxy = http://proxy.example:3128\nproxy_user = bob\n"
         "proxy_password = hunter22\nproxy_auth = ntlm\nno_proxy = .example.com, 10.0.0.0/8\n"
         "pin_sha256 = sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\ntunnel_mode = poll\n"
-        "media_ports = 20000-20099\nmedia_timeout = 60\nstream_probe_timeout = 3\nlog_target = syslog\n")
+        "media_ports = 20000-20099\nmedia_timeout = 60\nstream_probe_timeout = 3\nlog_target = syslog\n"
+        "tunnel_lanes = 2\n")
     put("hrac_config", "https-prefix", "site=a\nsecret=x\nserver=https://[2001:db8::1]:8443/sofw/\n"
         "sip_listen=[fd00::2]:5060\nmedia_ports=5060-5070\n")
 

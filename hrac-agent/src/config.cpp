@@ -66,6 +66,7 @@ const std::set<std::string> known_keys = {
     "ca_file",        "pin_sha256",
     "client_cert",    "client_key",
     "tunnel_mode",    "stream_probe_timeout",
+    "tunnel_lanes",
 };
 
 // Takes the secret from whichever of secret / secret_file one layer sets.
@@ -348,6 +349,9 @@ std::string usage_text()
            "  log_target               stderr or syslog (stderr; syslog: facility daemon)\n"
            "  tunnel_mode              auto, stream or poll (auto: stream, poll if streaming fails)\n"
            "  stream_probe_timeout     seconds streaming gets to prove it works in auto mode (5)\n"
+           "  tunnel_lanes             connections per direction when streaming, 1.." +
+           std::to_string(sofw::lanes_max) + " (" + std::to_string(sofw::default_lanes) +
+           "; HRAS may grant fewer)\n"
            "\n"
            "Proxy (default: the https_proxy/http_proxy/all_proxy/no_proxy environment):\n"
            "  proxy                    proxy URL, e.g. http://proxy:3128, or none (direct)\n"

@@ -6,6 +6,7 @@
 #include "log.hpp"
 
 #include <sofw/defaults.h>
+#include <sofw/lanes.hpp>
 
 #include <cstdint>
 #include <map>
@@ -66,6 +67,10 @@ struct Config {
 
     TunnelMode tunnel_mode = TunnelMode::automatic;
     unsigned stream_probe_timeout = 5;  // seconds for the GET's 200 and STREAM_OK
+    // TCP connections per direction a streaming session asks HRAS for
+    // (docs/protocol.md "Lanes"): media hedged over several of them stays
+    // clear when one stalls on a lost segment. HRAS may grant fewer.
+    unsigned tunnel_lanes = sofw::default_lanes;
 };
 
 // The proxy URL with any password replaced by "***", for logs.

@@ -229,6 +229,8 @@ void parse_mode(const Settings &merged, Config &c)
     }
     if (merged.count("stream_probe_timeout"))
         c.stream_probe_timeout = parse_unsigned("stream_probe_timeout", merged.at("stream_probe_timeout"), 1, 60);
+    if (merged.count("tunnel_lanes"))
+        c.tunnel_lanes = parse_unsigned("tunnel_lanes", merged.at("tunnel_lanes"), 1, sofw::lanes_max);
 }
 
 }  // namespace

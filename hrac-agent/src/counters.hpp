@@ -29,6 +29,14 @@ struct Counters {
     uint64_t tls_failures = 0;      // HRAS's certificate or pin did not verify, or the handshake failed
     uint64_t hras_refusals = 0;     // HRAS answered a tunnel request with other than 200
 
+    // Lanes (lane_media.hpp): media over several connections per direction.
+    uint64_t lanes = 0;              // lanes of the streaming session up now (a gauge; 0 while down or polling)
+    uint64_t lane_resent = 0;        // media frames sent again on another lane: theirs had stalled
+    uint64_t lane_stalls = 0;        // times a lane up was found stalled (acks overdue)
+    uint64_t lane_late_dropped = 0;  // media of a stalled lane past its deadline: not sent again
+    uint64_t lane_duplicates = 0;    // media from HRAS that arrived twice (or too late): dropped
+    uint64_t lane_invalid = 0;       // lane frames from HRAS that break the lane rules: dropped
+
     // The LAN stays closed (lan_policy.hpp).
     uint64_t lan_refused_sip = 0;       // SIP from HRAS for a LAN endpoint that did not register through HRAC
     uint64_t lan_refused_media = 0;     // media from HRAS for an endpoint no registered phone's SDP named
@@ -75,6 +83,12 @@ struct Counters {
             {"proxy_refusals", proxy_refusals},
             {"tls_failures", tls_failures},
             {"hras_refusals", hras_refusals},
+            {"lanes", lanes},
+            {"lane_resent", lane_resent},
+            {"lane_stalls", lane_stalls},
+            {"lane_late_dropped", lane_late_dropped},
+            {"lane_duplicates", lane_duplicates},
+            {"lane_invalid", lane_invalid},
             {"lan_refused_sip", lan_refused_sip},
             {"lan_refused_media", lan_refused_media},
             {"lan_refused_source", lan_refused_source},

@@ -57,7 +57,8 @@ void MediaRelay::on_control(const sofw::Frame &frame)
             return;
         log_debug("media %u/%u: CLOSE_MEDIA, but not open", control->port, control->port + 1);
         return;
-    case sofw::ControlOp::stream_ok: return;  // the tunnel's business; it never hands one on
+    case sofw::ControlOp::stream_ok:  // the tunnel's business; it never hands one on
+    case sofw::ControlOp::lane_ack: return;
     case sofw::ControlOp::media_failed: break;
     }
     ++counters_.control_invalid;

@@ -31,7 +31,7 @@ bool PollSession::start_poll()
     };
     h.body = [this, r](const char *data, size_t len) {
         std::string why;
-        if (events_.on_downstream_bytes(data, len, why))
+        if (events_.on_downstream_bytes(0, data, len, why))
             return true;
         r->set_failure(why);
         return false;
@@ -47,7 +47,7 @@ void PollSession::poll_done(CURLcode result)
     // An answer ends on a record boundary; a poll answer that broke off is
     // a gap in the down sequence: either way the session ends.
     std::string why;
-    if (poll_->verified() && !events_.on_downstream_end(why))
+    if (poll_->verified() && !events_.on_downstream_end(0, why))
         poll_->set_failure(why);
     if (result != CURLE_OK || !poll_->verified() || !why.empty()) {
         events_.on_session_failed(poll_->failure(result));
@@ -64,11 +64,11 @@ void PollSession::poll_done(CURLcode result)
 void PollSession::flush()
 {
     // Nothing goes up before the first poll's 200 gave the keys.
-    if (send_ || upload_.empty() || !records_.keyed())
+    if (send_ || uploads_[0].empty() || !records_.keyed())
         return;
     // All that is queued, up to a batch, as one record.
     std::vector<uint8_t> batch;
-    const sofw::RecordError e = upload_.seal_frames(records_.sealer(), batch_limit_bytes, batch);
+    const sofw::RecordError e = uploads_[0].seal_frames(records_.sealer(), batch_limit_bytes, batch);
     if (e != sofw::RecordError::none) {
         events_.on_session_failed(
             {FailureKind::transport, std::string("cannot seal up records: ") + sofw::record_error_name(e), 0});

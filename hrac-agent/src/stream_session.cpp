@@ -2,105 +2,85 @@
 
 #include <sofw/tunnel_http.hpp>
 
-#include <algorithm>
-#include <cstring>
-
 namespace hrac {
 
-StreamSession::StreamSession(RequestContext &context, SessionEvents &events)
-    : TunnelSession(context, events), down_(context, "downstream"), up_(context, "upstream")
-{}
+StreamSession::StreamSession(RequestContext &context, SessionEvents &events) : TunnelSession(context, events)
+{
+    lane_[0] = std::make_unique<StreamLane>(context, events, 0, uploads_[0], records_.sealer(0));
+}
+
+StreamLane::Verified StreamSession::accept_hook()
+{
+    return [this](TunnelRequest &r) { return accept(r); };
+}
 
 bool StreamSession::start()
 {
-    TunnelRequest::Handlers down;
-    down.verified = [this] {
-        if (!accept(down_))
-            return false;
-        // The keys exist now: the POST may follow. Not from inside curl's
-        // callback: start it from the loop. (Waiting for the GET also lets
-        // it find out a proxy's authentication scheme first: an endless
-        // upload cannot go through a 407 with NTLM, http_options.hpp.)
-        deferred_start_.start(0, [this] {
-            if (!start_upstream())
-                events_.on_session_failed({FailureKind::transport, "cannot start the upstream", 0});
-        });
-        events_.on_verified(true);
-        return true;
-    };
-    down.body = [this](const char *data, size_t len) {
-        std::string why;
-        if (events_.on_downstream_bytes(data, len, why))
-            return true;
-        down_.set_failure(why);
-        return false;
-    };
-    down.done = [this](CURLcode result) {
-        std::string why;
-        if (down_.verified() && !events_.on_downstream_end(why))
-            down_.set_failure(why);
-        failed(down_, result);
-    };
-
-    // The streams never end, so no total timeout: liveness is the tunnel's
-    // keep-alive deadline.
-    return down_.start("GET", sofw::tunnel_path::down, id_, TunnelRequest::Body::none, {}, 0, std::move(down));
+    StreamLane &first = *lane_[0];
+    // An HRAS without lanes ignores it and answers without X-SoFW-Lanes.
+    if (config_.tunnel_lanes > 1)
+        first.down().add_header(std::string(sofw::hdr::lanes) + ": " + sofw::lanes_value(config_.tunnel_lanes));
+    return first.start_down(id_, [this](TunnelRequest &down) { return opened(down); });
 }
 
-bool StreamSession::start_upstream()
+// Lane 0's GET has a proven 200: the session's keys, and its lanes.
+bool StreamSession::opened(TunnelRequest &down)
 {
-    TunnelRequest::Handlers up;
-    up.verified = [this] {
-        if (!accept(up_))
-            return false;
-        events_.on_verified(false);
-        return true;
-    };
-    up.read = [this](char *buf, size_t room) { return read_upload(buf, room); };
-    up.done = [this](CURLcode result) { failed(up_, result); };
+    if (!accept(down))
+        return false;
+    const auto granted = granted_lanes(down.lanes_answered(), down.lanes_answer(), config_.tunnel_lanes);
+    if (!granted) {
+        down.set_failure("HRAS granted X-SoFW-Lanes '" + down.lanes_answer() + "' when asked for " +
+                         std::to_string(config_.tunnel_lanes));
+        return false;
+    }
+    std::string why;
+    if (!records_.add_lanes(config_.secret, id_, *granted, why)) {
+        down.set_failure(why);
+        return false;
+    }
+    lanes_ = *granted;
+    // The keys exist now: the POST may follow. Not from inside curl's
+    // callback: start it from the loop. (Waiting for the GET also lets
+    // it find out a proxy's authentication scheme first: an endless
+    // upload cannot go through a 407 with NTLM, http_options.hpp.)
+    lane_[0]->start_up_soon(id_, accept_hook());
+    if (lanes_ > 1)
+        deferred_lanes_.start(0, [this] { open_lanes(); });
+    events_.on_verified(true);
+    return true;
+}
 
-    return up_.start("POST", sofw::tunnel_path::up, id_, TunnelRequest::Body::streaming, {}, 0, std::move(up));
+// All other lanes at once; each lane's POST follows its GET's 200.
+void StreamSession::open_lanes()
+{
+    for (unsigned i = 1; i < lanes_; ++i) {
+        lane_[i] = std::make_unique<StreamLane>(context_, events_, i, uploads_[i], records_.sealer(i));
+        StreamLane &lane = *lane_[i];
+        const bool started = lane.start_down(id_, [this, &lane](TunnelRequest &down) {
+            if (!accept(down))
+                return false;
+            lane.start_up_soon(id_, accept_hook());
+            return true;
+        });
+        if (!started) {
+            // Ends the session: nothing after this.
+            events_.on_session_failed(
+                {FailureKind::transport, "cannot start the downstream of lane " + std::to_string(i), 0});
+            return;
+        }
+    }
 }
 
 void StreamSession::flush()
 {
-    if (!upload_paused_ || upload_.empty())
-        return;
-    upload_paused_ = false;
-    up_.resume_upload();
+    bool resumed = false;
+    for (const auto &lane : lane_)
+        resumed = (lane && lane->resume()) || resumed;
     // Let curl send now rather than at its next timer. May end the session
     // (a transfer found dead): nothing after this.
-    loop_.kick();
-}
-
-size_t StreamSession::read_upload(char *buf, size_t room)
-{
-    if (sealed_off_ == sealed_.size()) {
-        sealed_.clear();
-        sealed_off_ = 0;
-        // All that is queued now, in one record (two if it is larger).
-        const sofw::RecordError e = upload_.seal_frames(records_.sealer(), sofw::record_max_plaintext, sealed_);
-        if (e != sofw::RecordError::none) {
-            up_.set_failure(std::string("cannot seal up records: ") + sofw::record_error_name(e));
-            return CURL_READFUNC_ABORT;
-        }
-    }
-    const size_t taken = std::min(room, sealed_.size() - sealed_off_);
-    if (taken) {
-        memcpy(buf, sealed_.data() + sealed_off_, taken);
-        sealed_off_ += taken;
-        return taken;
-    }
-    // Nothing queued: pause until flush(). Returning 0 would end the body.
-    upload_paused_ = true;
-    return CURL_READFUNC_PAUSE;
-}
-
-void StreamSession::failed(TunnelRequest &request, CURLcode result)
-{
-    // Either stream ending ends the session, even cleanly: they never end
-    // while the session is healthy.
-    events_.on_session_failed(request.failure(result));
+    if (resumed)
+        loop_.kick();
 }
 
 }  // namespace hrac

@@ -59,6 +59,12 @@ bool Tunnel::send(const sofw::Frame &frame)
         ++counters_.dropped_no_session;
         return false;
     }
+    if (lanes_ && frame.type == sofw::FrameType::media) {
+        if (lanes_->send(frame, static_cast<int64_t>(tmr_jiffies())))
+            return true;
+        ++counters_.dropped_queue_full;
+        return false;
+    }
     return queue_frame(frame);
 }
 
@@ -101,9 +107,12 @@ unsigned Tunnel::end_session(const std::string &reason, bool error, bool quiet)
     const bool was_up = up_;
     const auto lived = was_up ? Clock::now() - up_since_ : Clock::duration::zero();
     // Destroying the session removes its transfers from the loop.
+    lanes_.reset();
     session_.reset();
     usable_ = up_ = probing_ = false;
-    keepalive_timer_.cancel();
+    counters_.lanes = 0;
+    for (ReTimer &timer : keepalive_timer_)
+        timer.cancel();
     downstream_deadline_timer_.cancel();
     flush_timer_.cancel();
     probe_timer_.cancel();
@@ -149,16 +158,20 @@ void Tunnel::announce_up()
     up_ = true;
     up_since_ = Clock::now();
     ++counters_.sessions_up;
-    log_info("tunnel up: site=%s session=%s mode=%s", config_.site.c_str(), session_->id().c_str(),
-             session_->poll() ? "poll" : "stream");
+    if (session_->poll())
+        log_info("tunnel up: site=%s session=%s mode=poll", config_.site.c_str(), session_->id().c_str());
+    else
+        log_info("tunnel up: site=%s session=%s mode=stream lanes=%u", config_.site.c_str(), session_->id().c_str(),
+                 session_->lanes());
 }
 
-bool Tunnel::queue_frame(const sofw::Frame &frame)
+bool Tunnel::queue_frame(const sofw::Frame &frame, unsigned lane)
 {
-    if (!session_)
+    UploadQueue *upload = session_ ? session_->upload(lane) : nullptr;
+    if (!upload)
         return false;
     size_t encoded = 0;
-    switch (session_->upload().push(frame, encoded)) {
+    switch (upload->push(frame, encoded)) {
     case UploadQueue::Push::queued: break;
     case UploadQueue::Push::full:
         ++counters_.dropped_queue_full;
@@ -168,9 +181,17 @@ bool Tunnel::queue_frame(const sofw::Frame &frame)
         log_debug("refused to queue an invalid %s frame", sofw::frame_type_name(frame.type));
         return false;
     }
+    queued(lane, encoded);
+    return true;
+}
+
+void Tunnel::queued(unsigned lane, size_t bytes)
+{
     ++counters_.frames_up;
-    counters_.bytes_up += encoded;
-    keepalive_timer_.start(config_.keepalive_interval * 1000ull, [this] { send_keepalive(); });
+    counters_.bytes_up += bytes;
+    // Each lane's connections carry their own keep-alives: a proxy cuts
+    // an idle one however busy the others are.
+    keepalive_timer_[lane].start(config_.keepalive_interval * 1000ull, [this, lane] { send_keepalive(lane); });
     // Move the frames from the loop, not from here: send() may be called
     // from inside a curl callback, where curl must not be re-entered.
     if (!flush_timer_.running())
@@ -178,12 +199,11 @@ bool Tunnel::queue_frame(const sofw::Frame &frame)
             if (session_)
                 session_->flush();
         });
-    return true;
 }
 
-void Tunnel::send_keepalive()
+void Tunnel::send_keepalive(unsigned lane)
 {
-    if (queue_frame(sofw::keepalive_frame(monotonic_ms())))
+    if (queue_frame(sofw::keepalive_frame(monotonic_ms()), lane))
         ++counters_.keepalives_sent;
 }
 
@@ -239,6 +259,11 @@ void Tunnel::on_verified(bool downstream)
     if (!downstream)
         return;  // the streaming POST's answer says nothing about the GET
     usable_ = true;
+    counters_.lanes = session_->lanes();
+    if (session_->lanes() > 1 && !lanes_) {
+        sofw::LaneOutput &lane_queues = *this;
+        lanes_ = std::make_unique<LaneMedia>(session_->lanes(), lane_queues, counters_);
+    }
     // The keys exist now: what waited for them (the first keep-alive, LAN
     // traffic) may go up. From the loop, not from this curl callback.
     if (!flush_timer_.running())
@@ -259,34 +284,36 @@ void Tunnel::on_verified(bool downstream)
 // A down record failed: tampered, injected, replayed, reordered or cut on
 // the way, or HRAS broke the rules. Nothing of it was delivered (the
 // decoder opens a record before it decodes a frame of it).
-std::string Tunnel::record_failed(sofw::RecordError e)
+std::string Tunnel::record_failed(unsigned lane, sofw::RecordError e)
 {
     ++counters_.record_errors;
     std::string why = std::string("record error from HRAS: ") + sofw::record_error_name(e);
     if (e == sofw::RecordError::bad_frame) {
         ++counters_.decode_errors;
-        why += std::string(" (") + sofw::decode_error_name(session_->records().decoder().frame_error()) + ")";
+        why += std::string(" (") + sofw::decode_error_name(session_->records().decoder(lane).frame_error()) + ")";
     }
+    if (lane)
+        why += " on lane " + std::to_string(lane);
     // The session ends with this as its reason ("tunnel down: ..."); the
     // reconnect backoff (at least 1 s) limits how often that line comes.
     return why;
 }
 
-bool Tunnel::on_downstream_end(std::string &why)
+bool Tunnel::on_downstream_end(unsigned lane, std::string &why)
 {
-    sofw::RecordFrameDecoder &decoder = session_->records().decoder();
+    sofw::RecordFrameDecoder &decoder = session_->records().decoder(lane);
     if (decoder.error() != sofw::RecordError::none)
         return true;  // counted and reported when it happened
     const sofw::RecordError e = decoder.end_of_body();
     if (e == sofw::RecordError::none)
         return true;
-    why = record_failed(e);
+    why = record_failed(lane, e);
     return false;
 }
 
-bool Tunnel::on_downstream_bytes(const char *data, size_t len, std::string &why)
+bool Tunnel::on_downstream_bytes(unsigned lane, const char *data, size_t len, std::string &why)
 {
-    sofw::RecordFrameDecoder &decoder = session_->records().decoder();
+    sofw::RecordFrameDecoder &decoder = session_->records().decoder(lane);
     counters_.bytes_down += len;
     decoder.feed(reinterpret_cast<const uint8_t *>(data), len);
     sofw::Frame &frame = down_frame_;
@@ -295,27 +322,23 @@ bool Tunnel::on_downstream_bytes(const char *data, size_t len, std::string &why)
         if (result == sofw::RecordFrameDecoder::Result::need_more)
             return true;
         if (result == sofw::RecordFrameDecoder::Result::error) {
-            why = record_failed(decoder.error());
+            why = record_failed(lane, decoder.error());
             return false;
         }
         ++counters_.frames_down;
+        // Any lane's frames show that HRAS is alive.
         restart_downstream_deadline();
         if (frame.type == sofw::FrameType::keepalive) {
             ++counters_.keepalives_received;
             continue;
         }
+        if (lane_frame(lane, frame))
+            continue;
         if (sofw::is_stream_ok(frame)) {
             on_stream_ok();
             continue;
         }
-        const auto handler = handlers_.find(frame.type);
-        if (handler == handlers_.end()) {
-            ++counters_.ignored_down;
-            log_debug("ignored a downstream %s frame (%zu bytes)", sofw::frame_type_name(frame.type),
-                      frame.payload.size());
-            continue;
-        }
-        handler->second(frame);
+        deliver(frame);
     }
 }
 

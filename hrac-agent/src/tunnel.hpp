@@ -4,18 +4,23 @@
 // a deadline for silence from HRAS, and the streaming probe. A failed
 // session is logged with what an administrator can do about it (HRAS,
 // proxy or TLS refusing, request_failure.hpp) and followed by a new one
-// after a backoff.
+// after a backoff. A streaming session may have several lanes: the tunnel
+// keeps each lane's channels alive and routes media over them through
+// LaneMedia (tunnel_lanes.cpp).
 #pragma once
 #include "backoff.hpp"
 #include "config.hpp"
 #include "counters.hpp"
 #include "curl_loop.hpp"
+#include "lane_media.hpp"
 #include "proxy_choice.hpp"
 #include "re_handle.hpp"
 #include "tunnel_mode.hpp"
 #include "tunnel_session.hpp"
 
 #include <sofw/frame.hpp>
+#include <sofw/lanes.hpp>
+#include <sofw/log_limiter.hpp>
 #include <sofw/record.hpp>
 
 #include <chrono>
@@ -26,7 +31,7 @@
 
 namespace hrac {
 
-class Tunnel : private SessionEvents {
+class Tunnel : private SessionEvents, private sofw::LaneOutput {
 public:
     // Runs inside a curl callback: it may send() (which defers), but must
     // not stop() the tunnel.
@@ -60,8 +65,11 @@ private:
     void fall_back_to_polling(const std::string &why);
     void announce_up();
 
-    bool queue_frame(const sofw::Frame &frame);
-    void send_keepalive();
+    bool queue_frame(const sofw::Frame &frame, unsigned lane = 0);
+    // Something went onto lane's queue: counts, the lane's keep-alive
+    // timer, and a flush from the loop.
+    void queued(unsigned lane, size_t bytes);
+    void send_keepalive(unsigned lane = 0);
     void restart_downstream_deadline();
     void on_probe_timeout();
     void on_stream_ok();
@@ -69,11 +77,20 @@ private:
 
     // SessionEvents: called from the session's requests.
     void on_verified(bool downstream) override;
-    bool on_downstream_bytes(const char *data, size_t len, std::string &why) override;
-    bool on_downstream_end(std::string &why) override;
-    std::string record_failed(sofw::RecordError e);
+    bool on_downstream_bytes(unsigned lane, const char *data, size_t len, std::string &why) override;
+    bool on_downstream_end(unsigned lane, std::string &why) override;
+    void on_upstream_sending(unsigned lane) override;
+    std::string record_failed(unsigned lane, sofw::RecordError e);
     void on_round_trip() override;
     void on_session_failed(const Failure &failure) override;
+
+    // Lanes (tunnel_lanes.cpp). sofw::LaneOutput: media and acks onto a lane.
+    bool queue(unsigned lane, const uint8_t *frame, size_t len) override;
+    // A downstream frame only lanes know of (sequenced media, LANE_ACK),
+    // or any frame on a lane other than 0: dealt with here (true).
+    bool lane_frame(unsigned lane, sofw::Frame &frame);
+    void lane_invalid(unsigned lane, const sofw::Frame &frame, const char *why);
+    void deliver(const sofw::Frame &frame);
 
     using Clock = std::chrono::steady_clock;
 
@@ -83,6 +100,8 @@ private:
     std::map<sofw::FrameType, FrameHandler> handlers_;
 
     std::unique_ptr<TunnelSession> session_;
+    std::unique_ptr<LaneMedia> lanes_;  // a streaming session with more than one lane
+    sofw::LogLimiter lane_log_{1000};
     sofw::Frame down_frame_;  // reused, so its payload buffer is too
     bool usable_ = false;     // a proven 200 arrived: frames may flow
     bool up_ = false;         // announced "tunnel up"
@@ -95,10 +114,10 @@ private:
     bool stopping_ = false;
 
     ReTimer reconnect_timer_;
-    ReTimer keepalive_timer_;            // upstream: send a keep-alive when it fires
-    ReTimer downstream_deadline_timer_;  // downstream: HRAS silent too long
-    ReTimer flush_timer_;                // moves queued frames outside curl callbacks
-    ReTimer probe_timer_;                // auto mode: streaming's time to prove itself
+    ReTimer keepalive_timer_[sofw::lanes_max];  // upstream, per lane: send a keep-alive when it fires
+    ReTimer downstream_deadline_timer_;         // downstream: HRAS silent too long
+    ReTimer flush_timer_;                       // moves queued frames outside curl callbacks
+    ReTimer probe_timer_;                       // auto mode: streaming's time to prove itself
 };
 
 }  // namespace hrac

@@ -61,6 +61,7 @@ bool TunnelRequest::start(const char *method, const char *path, const std::strin
         // A proxy must never answer a tunnel request from a cache.
         "Cache-Control: no-cache",
     };
+    lines.insert(lines.end(), extra_headers_.begin(), extra_headers_.end());
     if (body == Body::none) {
         lines.push_back(std::string("Accept: ") + sofw::frames_content_type);
     } else {
@@ -154,6 +155,8 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
         r.status_ = space == std::string::npos ? 0 : atoi(line.c_str() + space + 1);
         r.server_proof_.clear();
         r.server_nonce_.clear();
+        r.lanes_answered_ = false;
+        r.lanes_answer_.clear();
         r.auth_challenge_ = false;
         return len;
     }
@@ -166,7 +169,10 @@ size_t TunnelRequest::on_header(char *buf, size_t size, size_t n, void *self)
             r.server_proof_ = sofw::trim(std::string_view(line).substr(colon + 1));
         else if (sofw::iequals(name, sofw::hdr::server_nonce))
             r.server_nonce_ = sofw::trim(std::string_view(line).substr(colon + 1));
-        else if (sofw::iequals(name, "WWW-Authenticate") || sofw::iequals(name, "Proxy-Authenticate"))
+        else if (sofw::iequals(name, sofw::hdr::lanes)) {
+            r.lanes_answered_ = true;
+            r.lanes_answer_ = sofw::trim(std::string_view(line).substr(colon + 1));
+        } else if (sofw::iequals(name, "WWW-Authenticate") || sofw::iequals(name, "Proxy-Authenticate"))
             r.auth_challenge_ = true;
         return len;
     }

@@ -62,6 +62,9 @@ public:
     bool start(const char *method, const char *path, const std::string &session, Body body,
                std::vector<uint8_t> fixed_body, long timeout_s, Handlers handlers);
 
+    // One more request header ("Name: value"), for the next start().
+    void add_header(std::string line) { extra_headers_.push_back(std::move(line)); }
+
     // Resumes a paused streaming upload. Not from inside a curl callback.
     void resume_upload();
 
@@ -71,6 +74,9 @@ public:
     // request was signed with (the client nonce of the key schedule).
     const std::string &server_nonce() const { return server_nonce_; }
     const std::string &client_nonce() const { return auth_.nonce; }
+    // Of a verified 200: HRAS's X-SoFW-Lanes, if it sent one.
+    bool lanes_answered() const { return lanes_answered_; }
+    const std::string &lanes_answer() const { return lanes_answer_; }
     int status() const { return status_; }
     size_t bytes_sent() const { return bytes_sent_; }
     // The reason a non-200 answer gave (refusal_reason() of its body).
@@ -115,6 +121,9 @@ private:
     bool verified_ = false;  // 200 with a correct server proof
     std::string server_proof_;
     std::string server_nonce_;
+    bool lanes_answered_ = false;
+    std::string lanes_answer_;
+    std::vector<std::string> extra_headers_;
     bool auth_challenge_ = false;    // the last block carried an authentication challenge
     bool proxy_challenged_ = false;  // a 407 came before the final answer
     std::string refusal_body_;       // start of a non-200 body

@@ -21,11 +21,14 @@ public:
 
     // Appends one encoded frame whole, or refuses it (false) if the queue
     // would exceed its limit.
-    bool push(const std::vector<uint8_t> &frame)
+    bool push(const std::vector<uint8_t> &frame) { return push(frame.data(), frame.size()); }
+    // The same for a frame encoded elsewhere (a lane's sequenced media,
+    // sofw::LaneOutput): no allocation once the queue has grown.
+    bool push(const uint8_t *frame, size_t len)
     {
-        if (size() + frame.size() > limit_)
+        if (size() + len > limit_)
             return false;
-        buf_.insert(buf_.end(), frame.begin(), frame.end());
+        buf_.insert(buf_.end(), frame, frame + len);
         return true;
     }
 

@@ -283,6 +283,7 @@ TEST_F(ConfigTest, ProxyAndTunnelDefaults)
     EXPECT_EQ(c.client_cert, "");
     EXPECT_EQ(c.tunnel_mode, TunnelMode::automatic);
     EXPECT_EQ(c.stream_probe_timeout, 5u);
+    EXPECT_EQ(c.tunnel_lanes, sofw::default_lanes);
 }
 
 TEST_F(ConfigTest, ReadsProxySettingsFromTheFile)
@@ -297,7 +298,8 @@ TEST_F(ConfigTest, ReadsProxySettingsFromTheFile)
                                                              "proxy_auth = NTLM\n"
                                                              "no_proxy = .internal, 10.0.0.0/8\n"
                                                              "tunnel_mode = poll\n"
-                                                             "stream_probe_timeout = 12\n")});
+                                                             "stream_probe_timeout = 12\n"
+                                                             "tunnel_lanes = 5\n")});
     EXPECT_FALSE(c.proxy_from_environment);
     EXPECT_EQ(c.proxy, "http://proxy.example.com:3128");
     EXPECT_EQ(c.proxy_user, "DOMAIN\\\\hrac");
@@ -307,6 +309,7 @@ TEST_F(ConfigTest, ReadsProxySettingsFromTheFile)
     EXPECT_EQ(c.no_proxy, ".internal, 10.0.0.0/8");
     EXPECT_EQ(c.tunnel_mode, TunnelMode::poll);
     EXPECT_EQ(c.stream_probe_timeout, 12u);
+    EXPECT_EQ(c.tunnel_lanes, 5u);
 }
 
 TEST_F(ConfigTest, ProxyForms)
@@ -431,6 +434,21 @@ TEST_F(ConfigTest, TunnelModeSettings)
     EXPECT_EQ(error_of(with_flags(https_base, {"--stream_probe_timeout=5s"})),
               "stream_probe_timeout '5s' is not a number");
     EXPECT_STREQ(tunnel_mode_name(TunnelMode::automatic), "auto");
+}
+
+TEST_F(ConfigTest, TunnelLanes)
+{
+    EXPECT_EQ(load(with_flags(https_base, {"--tunnel_lanes=1"})).tunnel_lanes, 1u);
+    EXPECT_EQ(load(with_flags(https_base, {"--tunnel_lanes=8"})).tunnel_lanes, 8u);
+    EXPECT_EQ(load({"-c", write_file("hrac.conf", std::string(full_config) + "tunnel_lanes = 2\n"), "--tunnel_lanes=4"})
+                  .tunnel_lanes,
+              4u)
+        << "the flag overrides the file";
+    EXPECT_EQ(error_of(with_flags(https_base, {"--tunnel_lanes=0"})), "tunnel_lanes 0 is out of range 1..8");
+    EXPECT_EQ(error_of(with_flags(https_base, {"--tunnel_lanes=9"})), "tunnel_lanes 9 is out of range 1..8");
+    EXPECT_EQ(error_of(with_flags(https_base, {"--tunnel_lanes=three"})), "tunnel_lanes 'three' is not a number");
+    EXPECT_EQ(error_of(with_flags(https_base, {"--tunnel_lanes="})), "tunnel_lanes '' is not a number");
+    EXPECT_NE(usage_text().find("tunnel_lanes"), std::string::npos);
 }
 
 TEST(RedactUrl, HidesPasswordsOnly)

@@ -124,6 +124,38 @@ public:
     // hex digit (change), left out (drop), or passed (keep).
     enum class Nonce { keep, change, drop };
     void set_nonce(Nonce n) { nonce_ = n; }
+    // Every request from now on: its X-SoFW-Lanes left out, as by a proxy
+    // that drops headers it does not know (HRAS then answers as one
+    // without lanes does).
+    void set_drop_lanes(bool drop) { drop_lanes_ = drop; }
+    // Each request head seen so far: its request line and its
+    // X-SoFW-Lanes value ("" without one), in order.
+    struct Request {
+        std::string line;
+        std::string lanes;
+    };
+    std::vector<Request> requests() const
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        return requests_;
+    }
+    // Holds back every byte going dir on the connections whose request
+    // line starts with request ("POST /sofw/v1/up/1 "), until thaw(): one
+    // TCP connection stuck behind a lost segment, as lanes meet one.
+    void freeze(Direction dir, const std::string &request)
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        freeze_dir_ = dir;
+        freeze_request_ = request;
+    }
+    void thaw()
+    {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            freeze_request_.clear();
+        }
+        (void)!write(wake_[1], "x", 1);
+    }
     // reorder: the first record is held, waiting for the one to swap it with.
     bool holding() const
     {
@@ -151,6 +183,7 @@ private:
         std::string body;     // a Content-Length body being collected
         std::string pending;  // record bytes not yet a whole record
         bool dead = false;    // truncated: everything further is dropped
+        std::string request;  // up: the request line of the last request head
     };
     struct Conn {
         int fd[2];  // client, server
@@ -237,6 +270,8 @@ private:
                 p.in.erase(0, end + 4);
                 if (p.dir == Direction::down)
                     bend_nonce(head);
+                else
+                    note_request(p, head);
                 p.records = has(head, "application/x-sofw-frames");
                 p.chunked = has(head, "transfer-encoding: chunked");
                 p.pending.clear();
@@ -362,18 +397,43 @@ private:
         digit = digit == '0' ? '1' : '0';
     }
 
+    void note_request(Pipe &p, std::string &head)
+    {
+        Request r;
+        r.line = head.substr(0, head.find("\r\n"));
+        p.request = r.line;
+        const char *name = "\r\nX-SoFW-Lanes: ";
+        const size_t at = head.find(name);
+        if (at != std::string::npos) {
+            const size_t value = at + strlen(name);
+            const size_t eol = head.find("\r\n", value);
+            r.lanes = head.substr(value, eol - value);
+            if (drop_lanes_)
+                head.erase(at, eol - at);
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(r);
+    }
+
     void run()
     {
         while (!stop_) {
             std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
             for (auto &c : conns_)
                 for (int i = 0; i < 2; i++)
-                    fds.push_back({c->fd[i], short(POLLIN | (c->pipe[1 - i].out.empty() ? 0 : POLLOUT)), 0});
+                    fds.push_back({c->fd[i], short(POLLIN | (sendable(*c, i) ? POLLOUT : 0)), 0});
             if (::poll(fds.data(), fds.size(), 200) < 0)
                 continue;
+            // Only the connections polled: one accepted now has no entry
+            // in fds yet (a streaming session with lanes opens several at once).
+            const size_t polled = conns_.size();
             if (fds[0].revents & POLLIN)
                 accept_one();
-            for (size_t k = 0; k < conns_.size(); k++) {
+            if (fds[1].revents & POLLIN) {
+                char drain[16];
+                (void)!read(wake_[0], drain, sizeof drain);
+            }
+            for (size_t k = 0; k < polled; k++) {
                 Conn &c = *conns_[k];
                 bool closed = false;
                 for (int i = 0; i < 2 && !closed; i++) {
@@ -391,7 +451,7 @@ private:
                             in_pipe.in.append(buf, size_t(n));
                         process(in_pipe);
                     }
-                    if ((f.revents & POLLOUT) && !out_pipe.out.empty()) {
+                    if ((f.revents & POLLOUT) && sendable(c, i)) {
                         ssize_t n = send(c.fd[i], out_pipe.out.data(), out_pipe.out.size(), MSG_NOSIGNAL);
                         if (n < 0) {
                             closed = true;
@@ -413,6 +473,16 @@ private:
                 }
             }
         }
+    }
+
+    // Bytes wait for fd[i] of c, and are not frozen.
+    bool sendable(const Conn &c, int i) const
+    {
+        const Pipe &out = c.pipe[1 - i];
+        if (out.out.empty())
+            return false;
+        std::lock_guard<std::mutex> lock(mu_);
+        return freeze_request_.empty() || out.dir != freeze_dir_ || c.pipe[0].request.rfind(freeze_request_, 0) != 0;
     }
 
     void accept_one()
@@ -443,6 +513,7 @@ private:
     int wake_[2] = {-1, -1};
     std::atomic<bool> stop_{false};
     std::atomic<Nonce> nonce_{Nonce::keep};
+    std::atomic<bool> drop_lanes_{false};
     std::vector<std::unique_ptr<Conn>> conns_;  // the relay thread's only
 
     mutable std::mutex mu_;
@@ -451,6 +522,9 @@ private:
     bool done_ = false;
     std::string held_;
     size_t seen_[2] = {0, 0};
+    std::vector<Request> requests_;
+    Direction freeze_dir_ = Direction::up;
+    std::string freeze_request_;  // empty: nothing frozen
     std::thread thread_;
 };
 

@@ -22,9 +22,11 @@
 
 #include <sofw/control.hpp>
 #include <sofw/frame.hpp>
+#include <sofw/lanes.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -73,6 +75,16 @@ Frame frame(FrameType type, const std::string &ra, const std::string &payload, u
 }
 
 std::vector<uint8_t> wire(const Frame &f) { return sofw::encode_frame(f); }
+
+// The frames' encodings, sorted: the same frames, whatever their order.
+std::vector<std::vector<uint8_t>> sorted_wires(const std::vector<Frame> &frames)
+{
+    std::vector<std::vector<uint8_t>> w;
+    for (const Frame &f : frames)
+        w.push_back(wire(f));
+    std::sort(w.begin(), w.end());
+    return w;
+}
 
 const std::string options = "OPTIONS sip:192.168.1.2 SIP/2.0\r\n"
                             "Via: SIP/2.0/UDP 192.168.1.10:5060;rport;branch=z9hG4bKo1\r\n"
@@ -289,10 +301,17 @@ TEST_P(TunnelPair, ControlAndMediaFramesGoBothWaysInOrder)
     ASSERT_TRUE(until([&] { return hrac_frames_.size() == sent_down.size() && hras_.frames.size() == n; }))
         << hrac_frames_.size() << " of " << sent_down.size() << " down, " << hras_.frames.size() << " of " << n
         << " up";
-    for (size_t i = 0; i < sent_down.size(); i++)
-        ASSERT_EQ(wire(sent_down[i]), wire(hrac_frames_[i])) << "down #" << i;
-    for (size_t i = 0; i < n; i++)
-        ASSERT_EQ(wire(sent_up[i]), wire(hras_.frames[i])) << "up #" << i;
+    if (counters_.lanes > 1) {
+        // Media spread over lanes arrives once each, but not necessarily
+        // in the order sent, nor behind the control frame lane 0 carried.
+        EXPECT_EQ(sorted_wires(sent_down), sorted_wires(hrac_frames_));
+        EXPECT_EQ(sorted_wires(sent_up), sorted_wires(hras_.frames));
+    } else {
+        for (size_t i = 0; i < sent_down.size(); i++)
+            ASSERT_EQ(wire(sent_down[i]), wire(hrac_frames_[i])) << "down #" << i;
+        for (size_t i = 0; i < n; i++)
+            ASSERT_EQ(wire(sent_up[i]), wire(hras_.frames[i])) << "up #" << i;
+    }
     EXPECT_EQ(0u, counters_.decode_errors);
     EXPECT_EQ(0u, counters_.dropped_queue_full);
 }
@@ -514,6 +533,198 @@ TEST_P(TunnelPairServerNonce, ProofFailsAndHracRetriesWithBackoff)
     EXPECT_TRUE(sip_crosses_up());
 }
 
+// --- lanes: an HRAS that grants none ---------------------------------------
+// HRAC asks for tunnel_lanes lanes on lane 0's GET, and only there. An
+// answer without X-SoFW-Lanes (an HRAS that knows no lanes; here a path
+// that drops the request's header, so HRAS never sees it, whichever HRAS
+// this is) leaves the session one GET and one POST with plain media
+// frames, exactly the protocol before lanes.
+
+class TunnelPairLanesDropped : public TunnelPairBase, public ::testing::WithParamInterface<hrac::TunnelMode> {
+protected:
+    hrac::TunnelMode mode() const override { return GetParam(); }
+    uint16_t hrac_port() override
+    {
+        relay_ = std::make_unique<sofw::test::TamperRelay>(port_);
+        relay_->set_drop_lanes(true);
+        return relay_->port();
+    }
+    void TearDown() override
+    {
+        TunnelPairBase::TearDown();
+        relay_.reset();
+    }
+    std::unique_ptr<sofw::test::TamperRelay> relay_;
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairLanesDropped,
+                         ::testing::Values(hrac::TunnelMode::stream, hrac::TunnelMode::poll), mode_name);
+
+TEST_P(TunnelPairLanesDropped, OnePairCarriesPlainMediaBothWays)
+{
+    ASSERT_EQ(sofw::default_lanes, hrac_cfg_.tunnel_lanes);
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+
+    // Asked for on the opening GET alone; polling never asks.
+    const auto requests = relay_->requests();
+    ASSERT_FALSE(requests.empty());
+    size_t asked = 0;
+    for (const auto &r : requests) {
+        const bool opening_get = r.line.rfind("GET /sofw/v1/down ", 0) == 0;
+        EXPECT_EQ(opening_get && !polling() ? std::to_string(sofw::default_lanes) : std::string(), r.lanes) << r.line;
+        asked += !r.lanes.empty();
+    }
+    EXPECT_EQ(polling() ? 0u : 1u, asked);
+    EXPECT_EQ(polling() ? 0u : 1u, counters_.lanes) << "one lane granted (the gauge stays 0 while polling)";
+
+    const unsigned n = 50;
+    std::vector<Frame> sent_down, sent_up;
+    for (unsigned i = 0; i < n; i++) {
+        sent_down.push_back(frame(FrameType::media, "192.168.1.10:4000", rtp_payload(i), 40000));
+        sent_up.push_back(frame(FrameType::media, "192.168.1.10:4000", rtp_payload(i + n), 40000));
+    }
+    for (const Frame &f : sent_down)
+        ASSERT_TRUE(server_->send(0, f));
+    for (const Frame &f : sent_up)
+        ASSERT_TRUE(tunnel_->send(f));
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() == n && hras_.frames.size() == n; }))
+        << hrac_frames_.size() << " of " << n << " down, " << hras_.frames.size() << " of " << n << " up";
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(wire(sent_down[i]), wire(hrac_frames_[i])) << "down #" << i;
+        ASSERT_EQ(wire(sent_up[i]), wire(hras_.frames[i])) << "up #" << i;
+    }
+    if (!polling()) {
+        EXPECT_EQ(2u, server_->open_connections()) << "one GET and one POST";
+    }
+    EXPECT_EQ(0u, counters_.lane_invalid);
+    EXPECT_EQ(0u, counters_.lane_resent);
+    EXPECT_EQ(0u, counters_.lane_duplicates);
+}
+
+class TunnelPairOneLane : public TunnelPairLanesDropped {
+    void configure_hrac(hrac::Config &c) override { c.tunnel_lanes = 1; }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, TunnelPairOneLane, ::testing::Values(hrac::TunnelMode::stream), mode_name);
+
+TEST_P(TunnelPairOneLane, AsksForNoLanesAtAll)
+{
+    relay_->set_drop_lanes(false);
+    tunnel_->start();
+    ASSERT_TRUE(both_up());
+    for (const auto &r : relay_->requests())
+        EXPECT_EQ("", r.lanes) << r.line;
+    EXPECT_EQ(1u, counters_.lanes);
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
+}
+
+// --- lanes granted ----------------------------------------------------------
+// HRAS grants HRAC's default tunnel_lanes (its own default is higher): the
+// session has a GET and a POST per lane, and one connection held back by
+// the path (a relay freezing one direction of it, as a lost segment would)
+// costs no frame: the other lanes carry its media again, and the copies
+// arriving late are dropped as duplicates. Media stays on one lane while
+// that is healthy, lane 0 to begin with, so lane 0 is the one frozen.
+
+class TunnelPairLanes : public TunnelPairBase {
+protected:
+    hrac::TunnelMode mode() const override { return hrac::TunnelMode::stream; }
+    uint16_t hrac_port() override
+    {
+        relay_ = std::make_unique<sofw::test::TamperRelay>(port_);
+        return relay_->port();
+    }
+    void TearDown() override
+    {
+        TunnelPairBase::TearDown();
+        relay_.reset();
+    }
+    // Up, and every lane's GET and POST open at HRAS.
+    bool all_lanes_up()
+    {
+        return both_up() && until([&] {
+                   return counters_.lanes == sofw::default_lanes &&
+                          server_->open_connections() == 2 * sofw::default_lanes;
+               });
+    }
+    // n media frames, one every interval_ms (a call's packets are paced too).
+    std::vector<Frame> paced_media(unsigned n, unsigned first, const std::function<bool(const Frame &)> &send)
+    {
+        std::vector<Frame> sent;
+        for (unsigned i = 0; i < n; i++) {
+            sent.push_back(frame(FrameType::media, "192.168.1.10:4000", rtp_payload(first + i), 40000));
+            EXPECT_TRUE(send(sent.back())) << "#" << i;
+            until([] { return false; }, interval_ms);
+        }
+        return sent;
+    }
+    static constexpr int interval_ms = 5;
+    std::unique_ptr<sofw::test::TamperRelay> relay_;
+};
+
+TEST_F(TunnelPairLanes, MediaCrossesOnceEachWayAndSipKeepsItsOrder)
+{
+    tunnel_->start();
+    ASSERT_TRUE(all_lanes_up()) << "lanes " << counters_.lanes << ", connections " << server_->open_connections();
+    for (const auto &r : relay_->requests())
+        EXPECT_EQ(r.line.rfind("GET /sofw/v1/down ", 0) == 0 ? std::to_string(sofw::default_lanes) : "", r.lanes)
+            << r.line;
+
+    const unsigned n = 100;
+    const auto up = paced_media(n, 0, [&](const Frame &f) { return tunnel_->send(f); });
+    const auto down = paced_media(n, n, [&](const Frame &f) { return server_->send(0, f); });
+    ASSERT_TRUE(until([&] { return hras_.frames.size() >= n && hrac_frames_.size() >= n; }))
+        << hras_.frames.size() << " up, " << hrac_frames_.size() << " down";
+    EXPECT_EQ(sorted_wires(up), sorted_wires(hras_.frames));
+    EXPECT_EQ(sorted_wires(down), sorted_wires(hrac_frames_));
+    EXPECT_EQ(0u, counters_.lane_invalid);
+    // SIP keeps to lane 0 and its order.
+    EXPECT_TRUE(sip_crosses_up());
+    EXPECT_TRUE(sip_crosses_down());
+}
+
+TEST_F(TunnelPairLanes, AStuckUpstreamLaneCostsNoFrame)
+{
+    tunnel_->start();
+    ASSERT_TRUE(all_lanes_up());
+    relay_->freeze(sofw::test::Direction::up, "POST /sofw/v1/up ");
+    const unsigned n = 100;
+    const auto up = paced_media(n, 0, [&](const Frame &f) { return tunnel_->send(f); });
+    // All of them, while lane 0's POST still holds whatever went its way.
+    ASSERT_TRUE(until([&] { return hras_.frames.size() >= n; })) << hras_.frames.size() << " of " << n;
+    EXPECT_EQ(sorted_wires(up), sorted_wires(hras_.frames));
+    EXPECT_GE(counters_.lane_stalls, 1u);
+    EXPECT_GE(counters_.lane_resent, 1u);
+    EXPECT_TRUE(tunnel_->is_up());
+
+    // The held copies arrive at last, before a SIP frame sent after them
+    // on lane 0: HRAS hands none of them on again.
+    relay_->thaw();
+    ASSERT_TRUE(sip_crosses_up());
+    EXPECT_EQ(n, hras_.count(FrameType::media));
+    EXPECT_TRUE(server_->is_up(0));
+}
+
+TEST_F(TunnelPairLanes, AStuckDownstreamLaneCostsNoFrameAndItsCopiesAreDropped)
+{
+    tunnel_->start();
+    ASSERT_TRUE(all_lanes_up());
+    relay_->freeze(sofw::test::Direction::down, "GET /sofw/v1/down ");
+    const unsigned n = 100;
+    const auto down = paced_media(n, 0, [&](const Frame &f) { return server_->send(0, f); });
+    ASSERT_TRUE(until([&] { return hrac_frames_.size() >= n; })) << hrac_frames_.size() << " of " << n;
+    EXPECT_EQ(sorted_wires(down), sorted_wires(hrac_frames_));
+
+    // The held copies arrive at last, before a SIP frame sent after them
+    // on lane 0: HRAC drops them as duplicates.
+    relay_->thaw();
+    ASSERT_TRUE(sip_crosses_down());
+    EXPECT_GE(counters_.lane_duplicates, 1u);
+    EXPECT_EQ(n + 1, hrac_frames_.size()) << "the media once, and the SIP frame";
+    EXPECT_EQ(0u, counters_.lane_invalid);
+    EXPECT_TRUE(tunnel_->is_up());
+}
+
 // --- what HRAS refuses ----------------------------------------------------
 
 class TunnelPairWrongSecret : public TunnelPairTest {
@@ -662,7 +873,7 @@ TEST_P(TunnelPairHeaderDeadline, HracsSessionOutlivesTheDeadlineForCompleteReque
     EXPECT_EQ(1u, stats_.get(HRAS_CNT_SESSIONS_OPENED));
     if (!polling()) {  // a polling HRAC's idle keep-alive connections may be cut; a streaming one has none
         EXPECT_EQ(0u, stats_.get(HRAS_CNT_TUNNEL_HEADER_TIMEOUTS));
-        EXPECT_EQ(2u, server_->open_connections());
+        EXPECT_EQ(2u * counters_.lanes, server_->open_connections()) << "a GET and a POST per lane";
     }
     EXPECT_TRUE(sip_crosses_up());
     EXPECT_TRUE(sip_crosses_down());
