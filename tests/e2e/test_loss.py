@@ -27,6 +27,12 @@ came. Lost frames or a wrong stream fail check 1; packets that are merely
 late (a TCP stall) do not change the recording at all. The lateness
 figures of check 4 are what show stalls.
 
+The links here add no delay (the kernel has neither netem nor fq), so a
+round trip takes well under a millisecond: TCP repairs a lost segment
+(SACK, RACK) by the next packet, 20 ms later, and only losses that end in a
+retransmission timeout (200 ms and more, e.g. a lost ACK while in recovery)
+show as lateness. On a real WAN each repair takes a round trip or more.
+
 Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on failure.
 """
 
