@@ -21,7 +21,7 @@ judge by them.
 THRESHOLDS_MS = (60, 150)
 
 
-def _unwrap(values, modulus):
+def unwrap(values, modulus):
     """Successive wrapping counters (RTP seq, timestamp) as plain integers,
     the first one as is."""
     out, last = [], None
@@ -56,10 +56,10 @@ def schedule_lateness(rows, clock=8000):
     how many packets are missing from its sequence number range."""
     if not rows:
         return [], 0
-    ts = _unwrap([r[2] for r in rows], 1 << 32)
+    ts = unwrap([r[2] for r in rows], 1 << 32)
     offsets = [r[3] - t / clock for r, t in zip(rows, ts)]
     base = min(offsets)
-    seqs = set(_unwrap([r[1] for r in rows], 1 << 16))
+    seqs = set(unwrap([r[1] for r in rows], 1 << 16))
     missing = max(seqs) - min(seqs) + 1 - len(seqs)
     return [(o - base) * 1000 for o in offsets], missing
 
