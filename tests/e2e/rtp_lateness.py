@@ -15,7 +15,7 @@ matching packets by (SSRC, sequence number) across the two captures gives
 the part the path added (transit time minus the smallest transit time).
 
 Information for developers: the tests print these figures, they do not
-judge by them.
+judge by them (playout.py judges the same schedule, as a phone plays it).
 """
 
 THRESHOLDS_MS = (60, 150)
