@@ -21,11 +21,11 @@ bool LaneMedia::send(const sofw::Frame &media, int64_t now)
         send_ack(now);
     const bool sent = sender_.send(*media.ra, media.payload.data(), media.payload.size(), now, out_);
     update_counters();
-    schedule(now);
+    schedule();
     return sent;
 }
 
-LaneMedia::Verdict LaneMedia::receive(unsigned lane, sofw::Frame &f, int64_t now)
+LaneMedia::Verdict LaneMedia::receive(unsigned lane, sofw::Frame &f, int64_t)
 {
     Verdict verdict = Verdict::invalid;
     switch (receiver_.on_frame(lane, f)) {
@@ -34,7 +34,7 @@ LaneMedia::Verdict LaneMedia::receive(unsigned lane, sofw::Frame &f, int64_t now
     case sofw::LaneReceiver::Verdict::invalid: verdict = Verdict::invalid; break;
     }
     update_counters();
-    schedule(now);
+    schedule();
     return verdict;
 }
 
@@ -54,7 +54,7 @@ void LaneMedia::check(int64_t now)
     if (receiver_.ack_due(now, false))
         send_ack(now);
     update_counters();
-    schedule(now);
+    schedule();
 }
 
 void LaneMedia::send_ack(int64_t now)
@@ -66,10 +66,10 @@ void LaneMedia::send_ack(int64_t now)
     out_.queue(sender_.best_lane(now), ack_wire_.data(), ack_wire_.size());
 }
 
-void LaneMedia::schedule(int64_t now)
+void LaneMedia::schedule()
 {
     // Only while there is something to do: an idle session costs no wakeups.
-    if (!sender_.pending() && !receiver_.ack_due(now, true))
+    if (!sender_.pending() && !receiver_.owed())
         timer_.cancel();
     else if (!timer_.running())
         timer_.start(check_interval_ms, [this] { check(now_ms()); });

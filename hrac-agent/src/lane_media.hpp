@@ -52,7 +52,7 @@ public:
 
 private:
     void send_ack(int64_t now_ms);
-    void schedule(int64_t now_ms);
+    void schedule();
     void update_counters();
 
     sofw::LaneSender sender_;

@@ -79,7 +79,7 @@ bool SessionLanes::tick(int64_t now_ms, LaneOutput &out)
     return busy(now_ms);
 }
 
-bool SessionLanes::busy(int64_t now_ms) const { return sender_.pending() || receiver_.ack_due(now_ms, true); }
+bool SessionLanes::busy(int64_t) const { return sender_.pending() || receiver_.owed(); }
 
 // On the lane a media frame would take now: an ack on a stalled lane
 // would wait behind what stalled it.

@@ -536,7 +536,12 @@ LaneReceiver::Verdict LaneReceiver::on_frame(unsigned lane, Frame &f)
 
 bool LaneReceiver::ack_due(int64_t now_ms, bool piggyback) const
 {
-    return owed_ && (piggyback || !acked_once_ || now_ms - last_ack_ms_ >= int64_t(lane_ack_delay_ms));
+    if (!owed_)
+        return false;
+    if (!acked_once_)
+        return true;
+    const int64_t since = now_ms - last_ack_ms_;
+    return since >= int64_t(piggyback ? lane_ack_ride_ms : lane_ack_delay_ms);
 }
 
 LaneAck LaneReceiver::take_ack(int64_t now_ms)

@@ -430,7 +430,9 @@ TEST(LaneReceiver, AckDue)
 
     Frame g = lane_media(2, {});
     rx.on_frame(0, g);
-    EXPECT_TRUE(rx.ack_due(101, true));  // a write goes out anyway: ride along
+    EXPECT_TRUE(rx.owed());
+    EXPECT_FALSE(rx.ack_due(100 + lane_ack_ride_ms - 1, true));  // not on every write
+    EXPECT_TRUE(rx.ack_due(100 + lane_ack_ride_ms, true));  // a write goes out anyway: ride along
     EXPECT_FALSE(rx.ack_due(100 + lane_ack_delay_ms - 1, false));
     EXPECT_TRUE(rx.ack_due(100 + lane_ack_delay_ms, false));
     a = rx.take_ack(110);

@@ -35,6 +35,7 @@ constexpr unsigned lanes_max = 8;
 constexpr unsigned default_lanes = 3;        // what HRAC asks for
 constexpr size_t media_seq_size = 4;         // mseq in front of the packet
 constexpr unsigned lane_ack_delay_ms = 10;   // an ack waits at most this long for a write to ride on
+constexpr unsigned lane_ack_ride_ms = 4;     // acks ride along on writes at most this often
 constexpr unsigned default_hedge_min_ms = 40;
 constexpr unsigned default_media_deadline_ms = 300;
 constexpr size_t default_lane_history_bytes = 2 * 1024 * 1024;
@@ -207,10 +208,14 @@ public:
     // lane_media frame (a short one still counts as received on lane).
     Verdict on_frame(unsigned lane, Frame &f);
     // An ack is owed (media arrived since the last one), and either
-    // piggyback (a write is about to happen anyway) or lane_ack_delay_ms
-    // have passed since the last ack: a timer sends at most one ack per
-    // lane_ack_delay_ms, and the first one after a quiet spell at once.
+    // piggyback (a write is about to happen anyway) and lane_ack_ride_ms
+    // have passed since the last ack, or lane_ack_delay_ms have: a timer
+    // sends at most one ack per lane_ack_delay_ms, and the first one after
+    // a quiet spell goes at once. A busy session thus acks every few
+    // milliseconds, not once per frame it sends.
     bool ack_due(int64_t now_ms, bool piggyback) const;
+    // Media arrived since the last ack (an ack will be due).
+    bool owed() const { return owed_; }
     // The counts so far, and resets what ack_due() looks at.
     LaneAck take_ack(int64_t now_ms);
     const LaneReceiverStats &stats() const { return stats_; }
