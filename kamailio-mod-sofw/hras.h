@@ -261,6 +261,7 @@ struct hras_config {
 	int replay_cache_size;          /* nonces per site */
 	int status_backoff_size;        /* addresses the status page backs off */
 	int tunnel_lanes;               /* most lanes a streaming session may have, 1..8 */
+	int tunnel_coalesce_ms;         /* ms media may wait to share a write, 0..20 */
 };
 
 /* Configuration: any process, before the fork. 0 on success. */

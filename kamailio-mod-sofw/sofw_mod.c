@@ -70,6 +70,7 @@ static int sofw_max_media_lines = 8;
 static int sofw_site_max_legs = 1000;
 static int sofw_source_max_legs = 50;
 static int sofw_tunnel_lanes = 4;
+static int sofw_tunnel_coalesce_ms = SOFW_DEFAULT_COALESCE_MS;
 
 /* the Kamailio socket reserved for tunnel traffic (sip_socket) */
 static struct socket_info *sofw_sock = NULL;
@@ -164,6 +165,7 @@ static param_export_t params[] = {
 	{"site_max_legs", PARAM_INT, &sofw_site_max_legs},
 	{"source_max_legs", PARAM_INT, &sofw_source_max_legs},
 	{"tunnel_lanes", PARAM_INT, &sofw_tunnel_lanes},
+	{"tunnel_coalesce_ms", PARAM_INT, &sofw_tunnel_coalesce_ms},
 	{0, 0, 0}
 };
 
@@ -382,6 +384,7 @@ static int mod_init(void)
 	cfg.replay_cache_size = sofw_replay_cache_size;
 	cfg.status_backoff_size = sofw_status_backoff_size;
 	cfg.tunnel_lanes = sofw_tunnel_lanes;
+	cfg.tunnel_coalesce_ms = sofw_tunnel_coalesce_ms;
 	if(sofw_site_max_phones <= 0 || sofw_tunnel_max_connections <= 0
 			|| sofw_tunnel_max_connections_per_ip <= 0
 			|| sofw_tunnel_header_timeout <= 0 || sofw_tunnel_queue_limit <= 0
@@ -400,6 +403,13 @@ static int mod_init(void)
 		LM_ERR("tunnel_lanes must be 1..8 (connections per direction of a "
 			   "streaming session), not %d\n",
 				sofw_tunnel_lanes);
+		return -1;
+	}
+	if(sofw_tunnel_coalesce_ms < 0
+			|| sofw_tunnel_coalesce_ms > SOFW_COALESCE_MAX_MS) {
+		LM_ERR("tunnel_coalesce_ms must be 0..%d (milliseconds media may "
+			   "wait to share a write), not %d\n",
+				SOFW_COALESCE_MAX_MS, sofw_tunnel_coalesce_ms);
 		return -1;
 	}
 	if((*sofw_tls_cert != 0) != (*sofw_tls_key != 0)) {

@@ -66,7 +66,7 @@ const std::set<std::string> known_keys = {
     "ca_file",        "pin_sha256",
     "client_cert",    "client_key",
     "tunnel_mode",    "stream_probe_timeout",
-    "tunnel_lanes",
+    "tunnel_lanes",   "tunnel_coalesce_ms",
 };
 
 // Takes the secret from whichever of secret / secret_file one layer sets.
@@ -352,6 +352,8 @@ std::string usage_text()
            "  tunnel_lanes             connections per direction when streaming, 1.." +
            std::to_string(sofw::lanes_max) + " (" + std::to_string(sofw::default_lanes) +
            "; HRAS may grant fewer)\n"
+           "  tunnel_coalesce_ms       milliseconds media waits to share a write with other media, 0..20 (" +
+           std::to_string(sofw::default_coalesce_ms) + ")\n"
            "\n"
            "Proxy (default: the https_proxy/http_proxy/all_proxy/no_proxy environment):\n"
            "  proxy                    proxy URL, e.g. http://proxy:3128, or none (direct)\n"

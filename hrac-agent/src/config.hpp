@@ -71,6 +71,11 @@ struct Config {
     // (docs/protocol.md "Lanes"): media hedged over several of them stays
     // clear when one stalls on a lost segment. HRAS may grant fewer.
     unsigned tunnel_lanes = sofw::default_lanes;
+    // How long a media frame may wait in the upload queue for others to
+    // share its write (docs/performance.md "Coalescing"): fewer segments,
+    // ACKs and wake-ups per packet, for at most this much added delay.
+    // SIP, control frames and keep-alives never wait.
+    unsigned tunnel_coalesce_ms = sofw::default_coalesce_ms;
 };
 
 // The proxy URL with any password replaced by "***", for logs.

@@ -231,6 +231,9 @@ void parse_mode(const Settings &merged, Config &c)
         c.stream_probe_timeout = parse_unsigned("stream_probe_timeout", merged.at("stream_probe_timeout"), 1, 60);
     if (merged.count("tunnel_lanes"))
         c.tunnel_lanes = parse_unsigned("tunnel_lanes", merged.at("tunnel_lanes"), 1, sofw::lanes_max);
+    if (merged.count("tunnel_coalesce_ms"))
+        c.tunnel_coalesce_ms =
+            parse_unsigned("tunnel_coalesce_ms", merged.at("tunnel_coalesce_ms"), 0, sofw::coalesce_max_ms);
 }
 
 }  // namespace

@@ -181,11 +181,11 @@ bool Tunnel::queue_frame(const sofw::Frame &frame, unsigned lane)
         log_debug("refused to queue an invalid %s frame", sofw::frame_type_name(frame.type));
         return false;
     }
-    queued(lane, encoded);
+    queued(lane, encoded, frame.type == sofw::FrameType::media);
     return true;
 }
 
-void Tunnel::queued(unsigned lane, size_t bytes)
+void Tunnel::queued(unsigned lane, size_t bytes, bool may_wait)
 {
     ++counters_.frames_up;
     counters_.bytes_up += bytes;
@@ -194,8 +194,13 @@ void Tunnel::queued(unsigned lane, size_t bytes)
     keepalive_timer_[lane].start(config_.keepalive_interval * 1000ull, [this, lane] { send_keepalive(lane); });
     // Move the frames from the loop, not from here: send() may be called
     // from inside a curl callback, where curl must not be re-entered.
-    if (!flush_timer_.running())
-        flush_timer_.start(0, [this] {
+    // Media may wait tunnel_coalesce_ms for other media to share its
+    // write (one segment, one ACK and one wake-up for many calls);
+    // anything else goes on the next turn of the loop, and takes what
+    // waits along.
+    const unsigned delay_ms = may_wait ? config_.tunnel_coalesce_ms : 0;
+    if (!flush_timer_.running() || delay_ms == 0)
+        flush_timer_.start(delay_ms, [this] {
             if (session_)
                 session_->flush();
         });

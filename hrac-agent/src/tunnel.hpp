@@ -68,7 +68,7 @@ private:
     bool queue_frame(const sofw::Frame &frame, unsigned lane = 0);
     // Something went onto lane's queue: counts, the lane's keep-alive
     // timer, and a flush from the loop.
-    void queued(unsigned lane, size_t bytes);
+    void queued(unsigned lane, size_t bytes, bool may_wait);
     void send_keepalive(unsigned lane = 0);
     void restart_downstream_deadline();
     void on_probe_timeout();

@@ -25,7 +25,8 @@ bool Tunnel::queue(unsigned lane, const uint8_t *frame, size_t len)
     UploadQueue *upload = session_ ? session_->upload(lane) : nullptr;
     if (!upload || !upload->push(frame, len))
         return false;  // LaneSender tries another lane, or counts the refusal
-    queued(lane, len);
+    // Media, a copy sent again or an ack: all may wait to share a write.
+    queued(lane, len, true);
     return true;
 }
 

@@ -284,6 +284,7 @@ TEST_F(ConfigTest, ProxyAndTunnelDefaults)
     EXPECT_EQ(c.tunnel_mode, TunnelMode::automatic);
     EXPECT_EQ(c.stream_probe_timeout, 5u);
     EXPECT_EQ(c.tunnel_lanes, sofw::default_lanes);
+    EXPECT_EQ(c.tunnel_coalesce_ms, sofw::default_coalesce_ms);
 }
 
 TEST_F(ConfigTest, ReadsProxySettingsFromTheFile)
@@ -434,6 +435,19 @@ TEST_F(ConfigTest, TunnelModeSettings)
     EXPECT_EQ(error_of(with_flags(https_base, {"--stream_probe_timeout=5s"})),
               "stream_probe_timeout '5s' is not a number");
     EXPECT_STREQ(tunnel_mode_name(TunnelMode::automatic), "auto");
+}
+
+TEST_F(ConfigTest, TunnelCoalesce)
+{
+    EXPECT_EQ(load(with_flags(https_base, {"--tunnel_coalesce_ms=0"})).tunnel_coalesce_ms, 0u);
+    EXPECT_EQ(load(with_flags(https_base, {"--tunnel_coalesce_ms=20"})).tunnel_coalesce_ms, 20u);
+    EXPECT_EQ(load({"-c", write_file("hrac.conf", std::string(full_config) + "tunnel_coalesce_ms = 3\n")})
+                  .tunnel_coalesce_ms,
+              3u);
+    EXPECT_EQ(error_of(with_flags(https_base, {"--tunnel_coalesce_ms=21"})),
+              "tunnel_coalesce_ms 21 is out of range 0..20");
+    EXPECT_EQ(error_of(with_flags(https_base, {"--tunnel_coalesce_ms=-1"})),
+              "tunnel_coalesce_ms '-1' is not a number");
 }
 
 TEST_F(ConfigTest, TunnelLanes)

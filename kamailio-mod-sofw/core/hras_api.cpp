@@ -272,6 +272,11 @@ static std::string configure_limits(const struct hras_config *cfg)
     g_tunnel_cfg.replay_cache_size = size_t(replay);
     g_tunnel_cfg.status_backoff_size = size_t(backoff);
     g_tunnel_cfg.lanes = unsigned(lanes);
+    // 0 is a value here (write at once), not "the default": the glue
+    // starts the modparam from SOFW_DEFAULT_COALESCE_MS.
+    if (cfg->tunnel_coalesce_ms < 0 || unsigned(cfg->tunnel_coalesce_ms) > sofw::coalesce_max_ms)
+        return "tunnel_coalesce_ms must be 0.." + std::to_string(sofw::coalesce_max_ms);
+    g_tunnel_cfg.coalesce_ms = unsigned(cfg->tunnel_coalesce_ms);
     size_t media_pairs = size_t(g_media_cfg.port_max - g_media_cfg.port_min + 1) / 2;
     g_tunnel_cfg.other_descriptors = g_sites.size() * g_site_max_phones + 2 * media_pairs + 64;
     return "";

@@ -370,6 +370,8 @@ TunnelServer::TunnelServer(EventLoop &loop, const SiteTable &sites, TunnelConfig
     cfg_.lanes = std::clamp(cfg_.lanes, 1u, lanes_max);
     sessions_.resize(sites.size());
     lane_timer_sites_ = std::make_unique<LaneTimerSites>(sites.size());
+    coalesced_sites_ = std::make_unique<LaneTimerSites>(sites.size());
+    cfg_.coalesce_ms = std::min(cfg_.coalesce_ms, coalesce_max_ms);
 }
 
 TunnelServer::~TunnelServer()
@@ -441,6 +443,7 @@ std::string TunnelServer::start()
     loop_.add(epfd_, EPOLLIN, [this](uint32_t) { run_mhd(); });
     loop_.every(1000, [this] { tick(); }, this);
     lane_timer_ = loop_.idle_timer(lane_timer_ms, [this] { lane_tick(); }, this);
+    coalesce_timer_ = loop_.idle_timer(int(std::max(cfg_.coalesce_ms, 1u)), [this] { write_coalesced(); }, this);
     // Long polls are answered on their deadline, not on the next 1 s tick.
     loop_.every(std::clamp(cfg_.poll_wait_ms / 20, 20, 500), [this] { expire_polls(); }, this);
     stats_.info("tunnel: listening on " + hp->host + ":" + std::to_string(port_) + (tls ? " (https)" : " (http)") +
@@ -1018,7 +1021,9 @@ void TunnelServer::queue_down(Session &s, const Frame &f, unsigned lane)
     stats_.add(HRAS_CNT_FRAMES_DOWN);
     stats_.add(HRAS_CNT_BYTES_DOWN, l.downq.size() - before);
     l.last_tx = now_ms();
-    if (Channel *ch = s.mode == Session::Mode::stream ? l.down : s.poll)
+    if (f.type == FrameType::media)
+        wake_for_media(s);
+    else if (Channel *ch = s.mode == Session::Mode::stream ? l.down : s.poll)
         wake(ch);
 }
 
@@ -1037,8 +1042,42 @@ bool TunnelServer::queue_on_lane(Session &s, unsigned lane, const uint8_t *frame
     stats_.add(HRAS_CNT_FRAMES_DOWN);
     stats_.add(HRAS_CNT_BYTES_DOWN, len);
     l.last_tx = now_ms();
-    wake(l.down);
+    wake_for_media(s);
     return true;
+}
+
+// Media waits up to coalesce_ms for more media (any call of the site) to
+// share its write: one TCP segment, one ACK and one wake-up of HRAC for
+// several packets. SIP and control frames wake their channel at once and
+// take whatever waits along.
+void TunnelServer::wake_for_media(Session &s)
+{
+    if (cfg_.coalesce_ms == 0) {
+        for (Session::Lane &l : s.lane)
+            if (l.down && l.queued())
+                wake(l.down);
+        if (s.poll)
+            wake(s.poll);
+        return;
+    }
+    if (coalesced_sites_->add(s.site))
+        loop_.run_timer(coalesce_timer_, true);
+}
+
+void TunnelServer::write_coalesced()
+{
+    coalesced_sites_->sweep([&](size_t site) {
+        Session *s = sessions_[site].get();
+        if (!s)
+            return false;
+        for (Session::Lane &l : s->lane)
+            if (l.down && l.queued())
+                wake(l.down);
+        if (s->poll)
+            wake(s->poll);
+        return false;
+    });
+    loop_.run_timer(coalesce_timer_, false);
 }
 
 bool TunnelServer::send(size_t site, const Frame &f)

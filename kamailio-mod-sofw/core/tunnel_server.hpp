@@ -56,6 +56,9 @@ struct TunnelConfig {
     int poll_wait_ms = int(poll_wait_s * 1000);    // a long poll with nothing to say is answered with a keep-alive
     size_t poll_max_body = poll_answer_max_bytes;  // bytes of frames in one poll answer (the rest waits)
     unsigned lanes = default_tunnel_lanes;         // 1..lanes_max
+    // How long media queued for a site may wait for more media to share its
+    // write (docs/performance.md "Coalescing"); SIP and control never wait.
+    unsigned coalesce_ms = default_coalesce_ms;  // 0..coalesce_max_ms
     // TLS: PEM contents (not paths). Cert and key both or neither; with a
     // client CA every request needs a client certificate it signed.
     std::string tls_cert, tls_key, tls_client_ca;
@@ -121,6 +124,8 @@ private:
     bool on_lane_frame(Session &s, unsigned lane, Frame &f);
     void wants_lane_timer(Session &s);
     void lane_tick();
+    void wake_for_media(Session &s);
+    void write_coalesced();
     bool keepalive(Session &s, unsigned lane, int64_t now);
     void close_channel(Channel *ch);
     void wake(Channel *ch);
@@ -153,6 +158,8 @@ private:
     Frame up_frame_;                                  // the frame being delivered, reused
     LogLimiter record_log_{1000}, lane_log_{1000};
     size_t lane_timer_ = 0;                              // EventLoop::idle_timer of lane_tick()
+    size_t coalesce_timer_ = 0;                          // EventLoop::idle_timer of write_coalesced()
+    std::unique_ptr<LaneTimerSites> coalesced_sites_;    // whose media waits for it
     std::unique_ptr<LaneTimerSites> lane_timer_sites_;  // whose session needs it now
 };
 

@@ -11,7 +11,10 @@ enum sofw_defaults {
     /* seconds without other traffic before a channel carries a keep-alive */
     SOFW_DEFAULT_KEEPALIVE_INTERVAL_S = 15,
     /* seconds a signed request's time may be away from HRAS's clock */
-    SOFW_DEFAULT_AUTH_WINDOW_S = 120
+    SOFW_DEFAULT_AUTH_WINDOW_S = 120,
+    /* milliseconds media may wait for other media to share a tunnel write */
+    SOFW_DEFAULT_COALESCE_MS = 1,
+    SOFW_COALESCE_MAX_MS = 20
 };
 
 #ifdef __cplusplus
@@ -40,6 +43,12 @@ constexpr uint16_t default_media_port_max = 29999;
 constexpr unsigned poll_wait_s = 20;
 constexpr size_t poll_answer_max_bytes = 1 << 20;
 constexpr size_t send_batch_max_bytes = 256 * 1024;
+
+// How long a media frame may wait for other media to share its write to
+// the tunnel (HRAC's tunnel_coalesce_ms, HRAS's modparam of the same name;
+// docs/performance.md "Coalescing").
+constexpr unsigned default_coalesce_ms = SOFW_DEFAULT_COALESCE_MS;
+constexpr unsigned coalesce_max_ms = SOFW_COALESCE_MAX_MS;
 
 }  // namespace sofw
 #endif
