@@ -4,6 +4,8 @@
 #include "sofw/control.hpp"
 #include "sofw/lanes.hpp"
 
+#include "test_hex.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -14,17 +16,7 @@ using namespace sofw;
 
 namespace {
 
-std::vector<uint8_t> unhex(const std::string &s)
-{
-    std::vector<uint8_t> out;
-    std::string digits;
-    for (char c : s)
-        if (c != ' ')
-            digits += c;
-    for (size_t i = 0; i + 1 < digits.size(); i += 2)
-        out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-    return out;
-}
+using sofw::test::unhex;
 
 RaHeader phone()
 {

@@ -3,6 +3,8 @@
 #include "sofw/auth.hpp"
 #include "sofw/record.hpp"
 
+#include "test_hex.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -29,13 +31,7 @@ std::string hex(const uint8_t *p, size_t n)
 }
 std::string hex(const std::vector<uint8_t> &v) { return hex(v.data(), v.size()); }
 
-std::vector<uint8_t> unhex(const std::string &s)
-{
-    std::vector<uint8_t> v;
-    for (size_t i = 0; i + 1 < s.size(); i += 2)
-        v.push_back(static_cast<uint8_t>(std::stoi(s.substr(i, 2), nullptr, 16)));
-    return v;
-}
+using sofw::test::unhex;
 
 const std::vector<uint8_t> keepalive = unhex("0104000000000000");
 
