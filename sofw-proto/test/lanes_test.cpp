@@ -528,7 +528,7 @@ TEST(LaneSender, StalledLaneIsHedged)
     // copies; its ack makes it healthy again, a spare now.
     p.held[0] = false;
     p.tick(now);
-    now += tick_ms;
+    now += lane_ack_delay_ms;
     p.tick(now);  // acks go at most every lane_ack_delay_ms
     EXPECT_EQ(p.rx.stats().duplicates, held_back);
     EXPECT_FALSE(p.tx.stalled(0));
@@ -660,7 +660,7 @@ TEST(LaneSender, AllLanesStalled)
     }
     p.wire.full[0] = p.wire.full[1] = p.wire.full[2] = false;
     p.held[1] = false;
-    p.tick(25);  // lane 1 delivers and is acked: the most recent ack
+    p.tick(5 + lane_ack_delay_ms);  // lane 1 delivers and is acked: the most recent ack
     p.held[1] = true;
     p.wire.full[0] = p.wire.full[2] = true;
     ASSERT_TRUE(p.send(30));  // lane 1 again
@@ -681,7 +681,7 @@ TEST(LaneSender, AllLanesStalled)
     EXPECT_FALSE(p.tx.stalled(0));
     p.tick(110);
     EXPECT_EQ(p.tx.stats().resent, 3u);  // lane 2's one, lane 1's two
-    p.tick(115);
+    p.tick(105 + lane_ack_delay_ms);
     for (uint32_t id = 0; id < p.next; ++id)
         EXPECT_EQ(p.times_delivered[id], 1) << id;
     EXPECT_FALSE(p.tx.pending());

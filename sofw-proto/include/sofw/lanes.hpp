@@ -34,7 +34,7 @@ namespace sofw {
 constexpr unsigned lanes_max = 8;
 constexpr unsigned default_lanes = 3;        // what HRAC asks for
 constexpr size_t media_seq_size = 4;         // mseq in front of the packet
-constexpr unsigned lane_ack_delay_ms = 10;   // an ack waits at most this long for a write to ride on
+constexpr unsigned lane_ack_delay_ms = 25;   // an ack waits at most this long for a write to ride on
 constexpr unsigned lane_ack_ride_ms = 4;     // acks ride along on writes at most this often
 constexpr unsigned default_hedge_min_ms = 40;
 constexpr unsigned default_media_deadline_ms = 300;
