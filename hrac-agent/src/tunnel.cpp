@@ -198,7 +198,15 @@ void Tunnel::queued(unsigned lane, size_t bytes, bool may_wait)
     // write (one segment, one ACK and one wake-up for many calls);
     // anything else goes on the next turn of the loop, and takes what
     // waits along.
-    const unsigned delay_ms = may_wait ? config_.tunnel_coalesce_ms : 0;
+    // Waiting pays only while media comes faster than the window: a lone
+    // call's packet, 20 ms after the last one, would wait for nothing.
+    unsigned delay_ms = 0;
+    if (may_wait) {
+        const uint64_t now = tmr_jiffies();
+        if (now - last_media_ms_ <= config_.tunnel_coalesce_ms)
+            delay_ms = config_.tunnel_coalesce_ms;
+        last_media_ms_ = now;
+    }
     if (!flush_timer_.running() || delay_ms == 0)
         flush_timer_.start(delay_ms, [this] {
             if (session_)

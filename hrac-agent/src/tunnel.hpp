@@ -117,6 +117,7 @@ private:
     ReTimer keepalive_timer_[sofw::lanes_max];  // upstream, per lane: send a keep-alive when it fires
     ReTimer downstream_deadline_timer_;         // downstream: HRAS silent too long
     ReTimer flush_timer_;                       // moves queued frames outside curl callbacks
+    uint64_t last_media_ms_ = 0;                // when media was last queued (coalescing)
     ReTimer probe_timer_;                       // auto mode: streaming's time to prove itself
 };
 

@@ -68,6 +68,7 @@ struct TunnelServer::Session {
     std::vector<uint8_t> answer;  // polling: the records of the poll answer being made (reused)
     int64_t created = now_ms();
     int64_t last_rx = now_ms();  // bytes from any lane; polling: the last request (or poll answer)
+    int64_t last_media = 0;      // when media was last queued down (coalescing)
     bool announced = false;
     bool stream_ok_sent = false;
     bool overflowed = false;  // over tunnel_queue_limit: refuses frames until it is closed
@@ -1052,7 +1053,12 @@ bool TunnelServer::queue_on_lane(Session &s, unsigned lane, const uint8_t *frame
 // take whatever waits along.
 void TunnelServer::wake_for_media(Session &s)
 {
-    if (cfg_.coalesce_ms == 0) {
+    // Waiting pays only while media comes faster than the window: a lone
+    // call's packet, 20 ms after the last one, would wait for nothing.
+    const int64_t now = now_ms();
+    const bool busy = now - s.last_media <= int64_t(cfg_.coalesce_ms);
+    s.last_media = now;
+    if (cfg_.coalesce_ms == 0 || !busy) {
         for (Session::Lane &l : s.lane)
             if (l.down && l.queued())
                 wake(l.down);
