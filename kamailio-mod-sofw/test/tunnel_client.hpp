@@ -6,6 +6,8 @@
 // batches; lanes: X-SoFW-Lanes on the opening GET, then each lane's GET and
 // POST with its own keys), a UDP socket standing for Kamailio's sip_socket, and a driver
 // that runs the EventLoop until a condition holds or a deadline passes.
+// The client also keeps which frames came down together in one record
+// (RecordLog), to see what shared a write.
 // Everything runs on the test's one thread; nothing blocks.
 #pragma once
 #include "core/event_loop.hpp"
@@ -379,6 +381,31 @@ inline std::string chunk(const std::string &data)
 
 inline std::string bytes(const std::vector<uint8_t> &v) { return std::string(v.begin(), v.end()); }
 
+// The records of one down channel, each as the frames it held: opened
+// beside the client's own decoder, from the same bytes with the same key.
+class RecordLog {
+public:
+    void reset(const DirectionKey &k) { opener_.reset(k); }
+    void feed(const uint8_t *data, size_t len)
+    {
+        opener_.feed(data, len);
+        while (opener_.next(plain_) == RecordDecoder::Result::record) {
+            FrameDecoder d;
+            d.feed(plain_.data(), plain_.size());
+            std::vector<Frame> held;
+            Frame f;
+            while (d.next(f) == FrameDecoder::Result::frame)
+                held.push_back(f);
+            records.push_back(std::move(held));
+        }
+    }
+    std::vector<std::vector<Frame>> records;  // in order of arrival
+
+private:
+    RecordDecoder opener_;
+    std::vector<uint8_t> plain_;
+};
+
 // HRAC's side of one session: the downstream GET and the upstream POST
 // (streaming), or long polls and send batches (polling), each request on a
 // connection of its own.
@@ -460,6 +487,7 @@ public:
         std::unique_ptr<HttpConn> down, up;
         RecordSealer sealer;
         RecordFrameDecoder decoder;
+        RecordLog log;
         size_t fed = 0;
         std::string pending_up;
         std::vector<Frame> frames;  // decoded from this lane's downstream, in order
@@ -505,6 +533,11 @@ public:
     }
     // The frames lane (0..) brought down so far.
     const std::vector<Frame> &frames_of(unsigned lane) const { return lane == 0 ? frames : lanes.at(lane - 1)->frames; }
+    // The records lane (0..) brought down so far (lane 0: poll answers too).
+    const std::vector<std::vector<Frame>> &records_of(unsigned lane) const
+    {
+        return lane == 0 ? log_.records : lanes.at(lane - 1)->log.records;
+    }
 
     // The frames as one record.
     Short &send_frames(const std::vector<Frame> &fs)
@@ -553,6 +586,7 @@ public:
                     continue;
                 key_from(p->req, *p->conn);
                 decoder_.feed(reinterpret_cast<const uint8_t *>(p->conn->body().data()), p->conn->body().size());
+                log_.feed(reinterpret_cast<const uint8_t *>(p->conn->body().data()), p->conn->body().size());
                 Frame f;
                 while (decoder_.next(f) == RecordFrameDecoder::Result::frame) {
                     p->frames.push_back(f);
@@ -572,6 +606,7 @@ public:
         const std::string &b = down->body();
         if (b.size() > fed_) {
             decoder_.feed(reinterpret_cast<const uint8_t *>(b.data()) + fed_, b.size() - fed_);
+            log_.feed(reinterpret_cast<const uint8_t *>(b.data()) + fed_, b.size() - fed_);
             fed_ = b.size();
         }
         Frame f;
@@ -623,6 +658,7 @@ private:
                     throw std::logic_error("no lane keys");
                 l->sealer.reset(keys.up);
                 l->decoder.reset(keys.down);
+                l->log.reset(keys.down);
                 l->down_req = request("GET", lane_path(sofw::Channel::down, i));
                 l->down = send_request(port_, l->down_req, tls_);
                 lanes.push_back(std::move(l));
@@ -642,6 +678,7 @@ private:
             const std::string &b = l.down->body();
             if (b.size() > l.fed) {
                 l.decoder.feed(reinterpret_cast<const uint8_t *>(b.data()) + l.fed, b.size() - l.fed);
+                l.log.feed(reinterpret_cast<const uint8_t *>(b.data()) + l.fed, b.size() - l.fed);
                 l.fed = b.size();
             }
             Frame f;
@@ -664,6 +701,7 @@ private:
             return;
         sealer_.reset(keys.up);
         decoder_.reset(keys.down);
+        log_.reset(keys.down);
         server_nonce_ = ns;
     }
 
@@ -674,6 +712,7 @@ private:
     std::string server_nonce_;
     RecordSealer sealer_;
     RecordFrameDecoder decoder_;
+    RecordLog log_;
     size_t fed_ = 0;
     bool want_up_ = false;
     std::string pending_up_;  // chunks sent before the POST could open

@@ -725,6 +725,173 @@ TEST_F(TunnelPairLanes, AStuckDownstreamLaneCostsNoFrameAndItsCopiesAreDropped)
     EXPECT_TRUE(tunnel_->is_up());
 }
 
+// --- coalescing up -----------------------------------------------------------
+// HRAC's tunnel_coalesce_ms seen from the path: the relay counts the records
+// going up. Media waits up to the window for more media to share its write;
+// SIP goes at once and takes the waiting media along.
+//
+// Whether the window had passed is read from libre's clock (the one HRAC's
+// timers run on), never asserted on: an attempt the scheduler stretched
+// past the window proves nothing and is made again; the records of one
+// that stayed inside it are what the test judges, unless lanes sent a
+// copy again (a record of its own). Only an HRAC that never once gets a
+// SIP frame to HRAS within the media's window fails on that count.
+//
+// Streaming only: a polling HRAC sends what queued while a send was out as
+// soon as that send is answered, window or not (its batch waited for the
+// round trip already), and when HRAC has read that answer is not something
+// the test can see from outside.
+
+// The parameter: tunnel_lanes.
+class TunnelPairCoalesce : public TunnelPairBase, public ::testing::WithParamInterface<unsigned> {
+protected:
+    static constexpr unsigned window_ms = 20;
+    static constexpr int attempts = 5;
+
+    hrac::TunnelMode mode() const override { return hrac::TunnelMode::stream; }
+    // Keep-alives (after 15 s of quiet) stay out of the records counted.
+    void configure_server(sofw::hras::TunnelConfig &c) override { c.keepalive_s = 15; }
+    void configure_hrac(hrac::Config &c) override
+    {
+        c.keepalive_interval = 15;
+        c.tunnel_lanes = GetParam();
+        c.tunnel_coalesce_ms = window_ms;
+    }
+    uint16_t hrac_port() override
+    {
+        relay_ = std::make_unique<sofw::test::TamperRelay>(port_);
+        return relay_->port();
+    }
+    void TearDown() override
+    {
+        TunnelPairBase::TearDown();
+        relay_.reset();
+    }
+
+    // Up, every lane open, and HRAC's first frames through: a SIP frame
+    // behind them reached HRAS, so the relay has counted all there was.
+    ::testing::AssertionResult quiet_and_up()
+    {
+        tunnel_->start();
+        if (!both_up())
+            return ::testing::AssertionFailure() << "not up";
+        const unsigned lanes = GetParam();
+        if (!until([&] { return counters_.lanes == lanes && server_->open_connections() == 2 * lanes; }))
+            return ::testing::AssertionFailure() << "lanes " << counters_.lanes << " of " << lanes;
+        return sip_crosses_up();
+    }
+    // One turn of the loops: until the HRAS ticker has run once more.
+    void turn()
+    {
+        int checks = 0;
+        until([&] { return ++checks > 1; });
+    }
+    // After a record went up, curl asks for more of the body on its next
+    // turn of the loop (its socket is writable at once), and what is
+    // queued by then goes along without waiting. An attempt starts after
+    // that turn, from a channel that pauses for want of frames.
+    void settle() { turn(); }
+    static Frame media(unsigned attempt, unsigned i)
+    {
+        return frame(FrameType::media, "192.168.1.10:4000",
+                     "coalesce " + std::to_string(attempt) + "." + std::to_string(i), 40000);
+    }
+    static Frame sip(unsigned attempt)
+    {
+        return frame(FrameType::sip, "192.168.1.10:5060",
+                     "MESSAGE sip:x SIP/2.0\r\nCall-ID: coalesce-" + std::to_string(attempt) +
+                         "\r\nContent-Length: 0\r\n\r\n");
+    }
+    // HRAS got all of these, from index `from` of what it got on.
+    bool arrived(const std::vector<Frame> &sent, size_t from)
+    {
+        return until([&] {
+            size_t found = 0;
+            for (const Frame &f : sent)
+                found += std::any_of(hras_.frames.begin() + std::ptrdiff_t(from), hras_.frames.end(),
+                                     [&](const Frame &g) { return wire(g) == wire(f); });
+            return found == sent.size();
+        });
+    }
+    static uint64_t jiffies() { return tmr_jiffies(); }
+
+    std::unique_ptr<sofw::test::TamperRelay> relay_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, TunnelPairCoalesce, ::testing::Values(sofw::default_lanes, 1u),
+                         [](const ::testing::TestParamInfo<unsigned> &info) {
+                             return info.param > 1 ? std::to_string(info.param) + "_lanes" : std::string("one_lane");
+                         });
+
+TEST_P(TunnelPairCoalesce, MediaSentWithinTheWindowGoesUpInOneRecord)
+{
+    ASSERT_TRUE(quiet_and_up());
+    const unsigned n = 3;
+    int inside = 0;
+    for (unsigned a = 1; a <= attempts && !inside; a++) {
+        settle();
+        const size_t records = relay_->records(sofw::test::Direction::up);
+        const size_t from = hras_.frames.size();
+        const uint64_t resent = counters_.lane_resent;
+        std::vector<Frame> sent;
+        const uint64_t t0 = jiffies();
+        for (unsigned i = 0; i < n; i++) {
+            sent.push_back(media(a, i));
+            ASSERT_TRUE(tunnel_->send(sent.back()));
+            if (i + 1 < n)
+                turn();
+        }
+        // HRAC's flush timer, started at or after t0, was not yet due when
+        // the last frame went in.
+        const bool in_window = jiffies() - t0 < window_ms;
+        ASSERT_TRUE(arrived(sent, from)) << "attempt " << a;
+        if (!in_window || counters_.lane_resent != resent)
+            continue;
+        inside++;
+        EXPECT_EQ(1u, relay_->records(sofw::test::Direction::up) - records)
+            << "records up for " << n << " media frames sent within the window";
+        EXPECT_EQ(n, hras_.frames.size() - from);
+    }
+    EXPECT_EQ(1, inside) << "no attempt kept within the window";
+}
+
+TEST_P(TunnelPairCoalesce, SipIsNotHeldBackAndTakesTheWaitingMediaAlong)
+{
+    ASSERT_TRUE(quiet_and_up());
+    const unsigned n = 3;
+    int inside = 0;
+    for (unsigned a = 1; a <= attempts && !inside; a++) {
+        settle();
+        const size_t records = relay_->records(sofw::test::Direction::up);
+        const size_t from = hras_.frames.size();
+        const uint64_t resent = counters_.lane_resent;
+        std::vector<Frame> media_sent;
+        const uint64_t t0 = jiffies();
+        for (unsigned i = 0; i < n; i++) {
+            media_sent.push_back(media(a, i));
+            ASSERT_TRUE(tunnel_->send(media_sent.back()));
+        }
+        turn();  // the media waits
+        const Frame s = sip(a);
+        ASSERT_TRUE(tunnel_->send(s));
+        ASSERT_TRUE(arrived({s}, from)) << "attempt " << a;
+        // Not a deadline: whether the media's window (which started at or
+        // after t0) had ended by the time the SIP frame was in.
+        const bool in_window = jiffies() - t0 < window_ms;
+        ASSERT_TRUE(arrived(media_sent, from)) << "attempt " << a;
+        if (!in_window || counters_.lane_resent != resent)
+            continue;
+        inside++;
+        EXPECT_EQ(1u, relay_->records(sofw::test::Direction::up) - records)
+            << "the SIP frame and the media that waited share one record";
+        ASSERT_EQ(n + 1, hras_.frames.size() - from);
+        for (unsigned i = 0; i < n; i++)
+            EXPECT_EQ(wire(media_sent[i]), wire(hras_.frames[from + i])) << "media #" << i;
+        EXPECT_EQ(wire(s), wire(hras_.frames.back())) << "behind the media queued before it";
+    }
+    EXPECT_EQ(1, inside) << "the SIP frame never reached HRAS within the media's window: held back?";
+}
+
 // --- what HRAS refuses ----------------------------------------------------
 
 class TunnelPairWrongSecret : public TunnelPairTest {
