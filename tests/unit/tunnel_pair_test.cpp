@@ -841,6 +841,7 @@ TEST_P(TunnelPairCoalesce, MediaSentWithinTheWindowGoesUpInOneRecord)
         settle();
         const uint64_t t0 = jiffies();
         ASSERT_TRUE(prime(a));
+        settle();  // curl's next turn after the primer's write
         const size_t records = relay_->records(sofw::test::Direction::up);
         const size_t from = hras_.frames.size();
         const uint64_t resent = counters_.lane_resent;
@@ -874,6 +875,7 @@ TEST_P(TunnelPairCoalesce, SipIsNotHeldBackAndTakesTheWaitingMediaAlong)
         settle();
         const uint64_t t0 = jiffies();
         ASSERT_TRUE(prime(a));
+        settle();  // curl's next turn after the primer's write
         const size_t records = relay_->records(sofw::test::Direction::up);
         const size_t from = hras_.frames.size();
         const uint64_t resent = counters_.lane_resent;
