@@ -134,6 +134,8 @@ extern "C" {
 			"times a lane to an HRAC was found stalled (unacknowledged media older than the hedge delay)") \
 	X(LANE_LATE_DROPPED, "lane_late_dropped", \
 			"media frames to HRACs not sent again: past the media deadline when their lane stalled") \
+	X(LANE_HISTORY_FULL, "lane_history_full", \
+			"copies of media to HRACs forgotten before their ack: the copy store (2 MiB per session) was full") \
 	X(LANE_DUPLICATES, "lane_duplicates", \
 			"media frames from HRACs dropped as second copies (or older than the duplicates window)") \
 	X(LANE_INVALID, "lane_invalid", \

@@ -34,6 +34,7 @@ struct Counters {
     uint64_t lane_resent = 0;        // media frames sent again on another lane: theirs had stalled
     uint64_t lane_stalls = 0;        // times a lane up was found stalled (acks overdue)
     uint64_t lane_late_dropped = 0;  // media of a stalled lane past its deadline: not sent again
+    uint64_t lane_history_full = 0;  // copies forgotten before their ack: the copy store was full
     uint64_t lane_duplicates = 0;    // media from HRAS that arrived twice (or too late): dropped
     uint64_t lane_invalid = 0;       // lane frames from HRAS that break the lane rules: dropped
 
@@ -87,6 +88,7 @@ struct Counters {
             {"lane_resent", lane_resent},
             {"lane_stalls", lane_stalls},
             {"lane_late_dropped", lane_late_dropped},
+            {"lane_history_full", lane_history_full},
             {"lane_duplicates", lane_duplicates},
             {"lane_invalid", lane_invalid},
             {"lan_refused_sip", lan_refused_sip},

@@ -81,6 +81,7 @@ void LaneMedia::update_counters()
     counters_.lane_resent += s.resent - sender_counted_.resent;
     counters_.lane_stalls += s.stalls - sender_counted_.stalls;
     counters_.lane_late_dropped += s.late_dropped - sender_counted_.late_dropped;
+    counters_.lane_history_full += s.history_full - sender_counted_.history_full;
     sender_counted_ = s;
     const sofw::LaneReceiverStats &r = receiver_.stats();
     counters_.lane_duplicates += r.duplicates - receiver_counted_.duplicates;

@@ -100,6 +100,8 @@ void SessionLanes::report()
         stats_.add(HRAS_CNT_LANE_STALLS, s.stalls - sent_reported_.stalls);
     if (s.late_dropped != sent_reported_.late_dropped)
         stats_.add(HRAS_CNT_LANE_LATE_DROPPED, s.late_dropped - sent_reported_.late_dropped);
+    if (s.history_full != sent_reported_.history_full)
+        stats_.add(HRAS_CNT_LANE_HISTORY_FULL, s.history_full - sent_reported_.history_full);
     if (r.duplicates != received_reported_.duplicates)
         stats_.add(HRAS_CNT_LANE_DUPLICATES, r.duplicates - received_reported_.duplicates);
     sent_reported_ = s;
