@@ -20,4 +20,5 @@ set(SOFW_FUZZ_TARGETS
   rtp_quality
   record
   turn
-  lanes)
+  lanes
+  tunnel_http)
